@@ -1,0 +1,166 @@
+"""``decide(state, command, now) -> [events]``: every rule a command must pass."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.durations import parse_duration
+from domain.errors import InvalidData, InvalidRequest, NotAssigned, NotFound, TaskClosed
+from domain.forms import validate_form
+from domain.model import (
+    Actor, Command, CompleteTask, Event, ProjectState, StartProject, TaskState, Tick, format_time,
+)
+from domain.progress import Decision
+from domain.template import Step, Template
+
+
+def decide(state: ProjectState, command: Command, now: datetime) -> list[Event]:
+    """The events ``command`` causes at ``now``; raises a ``DomainError`` if it may not happen."""
+    if isinstance(command, StartProject):
+        return _start(state, command, now)
+    if isinstance(command, CompleteTask):
+        return _complete(state, command, now)
+    if isinstance(command, Tick):
+        return _tick(state, now)
+    raise InvalidRequest(f"Unknown command {command!r}.")
+
+
+def check_parameters(template: Template, given: dict[str, Any]) -> dict[str, Any]:
+    """Validate project parameters against the template; return them with defaults filled in."""
+    errors: dict[str, str] = {f"parameters.{k}": "is not a parameter of this template"
+                              for k in given if k not in template.parameters}
+    values: dict[str, Any] = {}
+    for name, param in template.parameters.items():
+        value = given.get(name, param.default)
+        if param.type == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            if not ok or (param.min is not None and value < param.min) or (param.max is not None and value > param.max):
+                bounds = f" from {param.min} to {param.max}" if param.min is not None and param.max is not None else ""
+                errors[f"parameters.{name}"] = f"must be a whole number{bounds}"
+        else:
+            try:
+                parse_duration(value)
+            except (ValueError, TypeError):
+                errors[f"parameters.{name}"] = "must be an ISO 8601 duration such as P1M or P2W"
+        values[name] = value
+    if errors:
+        raise InvalidRequest("Some project parameters are not valid: " + "; ".join(
+            f"{k} {v}" for k, v in errors.items()) + ".", errors)
+    return values
+
+
+def check_partners(lead: str, partners: list[str]) -> None:
+    if not partners:
+        raise InvalidRequest("A project needs at least one partner organisation.", {"partners": "is empty"})
+    if len(set(partners)) != len(partners):
+        raise InvalidRequest("A partner organisation is listed twice.", {"partners": "has duplicates"})
+    if lead in partners:
+        raise InvalidRequest(f"The lead organisation '{lead}' cannot also be a partner.", {"partners": lead})
+
+
+def _start(state: ProjectState, c: StartProject, now: datetime) -> list[Event]:
+    if state.status != "new":
+        raise InvalidRequest(f"Project {state.id} has already been started.")
+    if c.actor.role != "coordinator" or c.actor.org != c.lead:
+        raise InvalidRequest("Only a coordinator of the lead organisation can start a project.")
+    if not c.title.strip():
+        raise InvalidRequest("A project needs a title.", {"title": "is required"})
+    check_partners(c.lead, c.partners)
+    parameters = check_parameters(c.template, c.parameters)
+    d = Decision(state, now, c.actor)
+    d.emit("ProjectStarted", data={
+        "project_id": c.project_id, "title": c.title.strip(), "lead": c.lead, "partners": c.partners,
+        "parameters": parameters, "template": c.template.model_dump(mode="json")})
+    first = c.template.phases[0].key
+    d.emit("PhaseStarted", phase=first)
+    d.advance()
+    return d.events
+
+
+def check_task(state: ProjectState, task_id: str) -> TaskState:
+    task = state.tasks.get(task_id)
+    if task is None:
+        raise NotFound(f"Project {state.id} has no task '{task_id}'.")
+    return task
+
+
+def check_task_open(task: TaskState) -> None:
+    if task.status != "open":
+        raise TaskClosed(f"Task {task.id} ({task.step}) is {task.status} and can no longer be completed.")
+
+
+def check_may_complete(state: ProjectState, task: TaskState, step: Step, actor: Actor) -> None:
+    """Only the assigned organisation completes a task; coordinator steps need a coordinator."""
+    if task.assignee == "auditor":
+        ok = actor.role == "auditor"
+    elif task.assignee == "any_partner":
+        ok = actor.org in state.partners and actor.role in ("coordinator", "partner")
+    elif step.assignee == "coordinator":
+        ok = actor.org == task.assignee and actor.role == "coordinator"
+    else:
+        ok = actor.org == task.assignee and actor.role in ("coordinator", "partner")
+    if not ok:
+        who = "an auditor" if task.assignee == "auditor" else f"organisation '{task.assignee}'"
+        role = " (role coordinator)" if step.assignee == "coordinator" else ""
+        raise NotAssigned(f"Task {task.id} ({task.step}) is assigned to {who}{role}, "
+                          f"not to {actor.org} as {actor.role}.")
+
+
+def check_outcome(step: Step, outcome: str | None) -> None:
+    names = [o.name for o in step.outcomes]
+    if step.kind == "decision" and outcome not in names:
+        said = f"'{outcome}' is not one of them" if outcome else "none was given"
+        raise InvalidData(f"Step {step.key} needs an outcome ({', '.join(names)}); {said}.",
+                          {"outcome": f"must be one of: {', '.join(names)}"})
+    if step.kind != "decision" and outcome is not None:
+        raise InvalidData(f"Step {step.key} is not a decision and takes no outcome.",
+                          {"outcome": "must be left out"})
+
+
+def _complete(state: ProjectState, c: CompleteTask, now: datetime) -> list[Event]:
+    task = check_task(state, c.task_id)
+    if task.status == "completed" and c.request_id and task.request_id == c.request_id:
+        return []  # a retry of the request that completed it: nothing new happens
+    assert state.template is not None
+    step = state.template.step(task.step)
+    check_may_complete(state, task, step, c.actor)
+    check_task_open(task)
+    check_outcome(step, c.outcome)
+    data = validate_form(step.form, c.data)
+    body: dict[str, Any] = {"form": data}
+    if c.outcome is not None:
+        body["outcome"] = c.outcome
+    if c.comment:
+        body["comment"] = c.comment
+    if c.request_id:
+        body["request_id"] = c.request_id
+    d = Decision(state, now, c.actor)
+    d.emit("DecisionRecorded" if step.kind == "decision" else "StepCompleted",
+           phase=task.phase, step=task.step, task_id=task.id, data=body)
+    d.follow_completion(d.state.tasks[task.id], step.outcome(c.outcome) if c.outcome else None)
+    return d.events
+
+
+def _tick(state: ProjectState, now: datetime) -> list[Event]:
+    if state.status != "active":
+        return []
+    d = Decision(state, now, None)
+    at = format_time(now)
+    for sched in sorted(state.scheduled, key=lambda x: (x.at, x.occurrence)):
+        if sched.at <= at:
+            d.open_step(d.template.step(sched.step), occurrence=sched.occurrence)
+    for task in state.tasks.values():
+        if task.status == "open" and not task.deadline_missed and task.due_at <= at:
+            d.emit("DeadlineMissed", phase=task.phase, step=task.step, task_id=task.id,
+                   data={"due_at": task.due_at, "assignee": task.assignee})
+    return d.events
+
+
+def next_wake(state: ProjectState) -> str | None:
+    """The earliest moment at which a ``Tick`` would change something, if any."""
+    if state.status != "active":
+        return None
+    moments = [x.at for x in state.scheduled]
+    moments += [t.due_at for t in state.tasks.values() if t.status == "open" and not t.deadline_missed]
+    return min(moments, default=None)

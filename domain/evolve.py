@@ -1,0 +1,107 @@
+"""``evolve(state, event) -> state``: the one fold used by the workflow and by time travel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from domain.model import Event, ProjectState, Scheduled, TaskState
+from domain.template import Template
+
+
+def evolve(state: ProjectState, event: Event) -> ProjectState:
+    """Return the state after ``event``; ``state`` itself is left as it was."""
+    new = state.copy_for_change()
+    apply_in_place(new, event)
+    return new
+
+
+def fold(events: Iterable[Event], state: ProjectState | None = None) -> ProjectState:
+    """Fold ``events`` onto ``state`` (or onto a new project)."""
+    new = state.copy_for_change() if state is not None else ProjectState()
+    for event in events:
+        apply_in_place(new, event)
+    return new
+
+
+def apply_in_place(s: ProjectState, e: Event) -> None:
+    """Apply one event to a state whose containers the caller owns (see ``copy_for_change``)."""
+    handler = _HANDLERS.get(e.type)
+    if handler is not None:
+        handler(s, e)
+    s.seq, s.head, s.updated_at = e.seq, e.hash, e.at
+
+
+def _started(s: ProjectState, e: Event) -> None:
+    d = e.data
+    s.id, s.title, s.lead = d["project_id"], d["title"], d["lead"]
+    s.partners, s.parameters = list(d["partners"]), dict(d["parameters"])
+    s.template = Template.model_validate(d["template"])
+    s.status, s.started_at = "active", e.at
+
+
+def _phase_started(s: ProjectState, e: Event) -> None:
+    s.phase = e.phase
+
+
+def _opened(s: ProjectState, e: Event) -> None:
+    d = e.data
+    assert e.task_id and e.phase and e.step
+    s.tasks[e.task_id] = TaskState(
+        id=e.task_id, phase=e.phase, step=e.step, kind=d["kind"], assignee=d["assignee"],
+        subject_org=d.get("subject_org"), round=d["round"], occurrence=d.get("occurrence"),
+        opened_at=e.at, due_at=d["due_at"],
+    )
+    s.scheduled = [x for x in s.scheduled if (x.step, x.occurrence) != (e.step, d.get("occurrence"))]
+
+
+def _scheduled(s: ProjectState, e: Event) -> None:
+    assert e.step
+    s.scheduled.append(Scheduled(step=e.step, occurrence=e.data["occurrence"], at=e.data["opens_at"]))
+
+
+def _update_task(**changes: object) -> Callable[[ProjectState, Event], None]:
+    def handler(s: ProjectState, e: Event) -> None:
+        assert e.task_id
+        s.tasks[e.task_id] = s.tasks[e.task_id].model_copy(update={k: v(e) if callable(v) else v for k, v in changes.items()})
+    return handler
+
+
+def _closed(status: str) -> Callable[[ProjectState, Event], None]:
+    return _update_task(status=status, closed_at=lambda e: e.at)
+
+
+def _completed(s: ProjectState, e: Event) -> None:
+    _update_task(
+        status="completed", closed_at=lambda e: e.at, actor=lambda e: e.actor,
+        data=lambda e: e.data.get("form", {}), outcome=lambda e: e.data.get("outcome"),
+        comment=lambda e: e.data.get("comment"), request_id=lambda e: e.data.get("request_id"),
+    )(s, e)
+
+
+def _looped_back(s: ProjectState, e: Event) -> None:
+    s.rounds.update(e.data["rounds"])
+
+
+def _phase_completed(s: ProjectState, e: Event) -> None:
+    s.scheduled = [x for x in s.scheduled if s.template is None or x.step not in
+                   {st.key for st in s.template.phase(e.phase or "").steps}]
+
+
+def _ended(s: ProjectState, e: Event) -> None:
+    s.status, s.scheduled = e.data["status"], []
+
+
+_HANDLERS: dict[str, Callable[[ProjectState, Event], None]] = {
+    "ProjectStarted": _started,
+    "PhaseStarted": _phase_started,
+    "StepOpened": _opened,
+    "OccurrenceScheduled": _scheduled,
+    "StepCompleted": _completed,
+    "DecisionRecorded": _completed,
+    "DeadlineMissed": _update_task(deadline_missed=True),
+    "StepSuperseded": _closed("superseded"),
+    "StepWaived": _closed("waived"),
+    "LoopedBack": _looped_back,
+    "PhaseCompleted": _phase_completed,
+    "ProjectEnded": _ended,
+}

@@ -1,0 +1,133 @@
+"""Validation of the data a person submits for a step, field by field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from domain.errors import InvalidData
+from domain.template import FormField
+
+ISO_639_1 = frozenset(
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
+    "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu "
+    "hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb "
+    "lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om "
+    "or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw "
+    "ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu".split()
+)
+_TRUE = {"true", "on", "1", "yes"}
+_FALSE = {"false", "off", "0", "no", ""}
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    return value.strip()
+
+
+def _text_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [line for line in value.splitlines()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of texts")
+    return [v.strip() for v in value if v.strip()]
+
+
+def _languages(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    codes = [c.strip().lower() for c in _text_list(value)]
+    unknown = [c for c in codes if c not in ISO_639_1]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} {'is not an ISO 639-1 code' if len(unknown) == 1 else 'are not ISO 639-1 codes'} (such as de, sr, mk, sq)")
+    return codes
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError("must be a whole number")
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError("must be a number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _date(value: Any) -> str:
+    try:
+        return date.fromisoformat(value).isoformat() if isinstance(value, str) else _bad_date()
+    except ValueError:
+        return _bad_date()
+
+
+def _bad_date() -> str:
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError("must be true or false")
+
+
+_PARSERS = {"text": _text, "text_list": _text_list, "language_list": _languages,
+            "int": _int, "decimal": _decimal, "date": _date, "bool": _bool}
+
+
+def _check(field: FormField, value: Any) -> Any:
+    parsed = _PARSERS[field.type](value)
+    if field.min is not None and parsed < field.min:
+        raise ValueError(f"must be at least {field.min}")
+    if field.max is not None and parsed > field.max:
+        raise ValueError(f"must be at most {field.max}")
+    if field.must_be_true and parsed is not True:
+        raise ValueError("must be accepted (true)")
+    return str(parsed) if isinstance(parsed, Decimal) else parsed
+
+
+def validate_form(fields: list[FormField], data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return the normalised data, or raise ``InvalidData`` naming every bad field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise InvalidData("The data must be an object of field names and values.", {"data": "must be an object"})
+    known = {f.name for f in fields}
+    errors = {name: "is not a field of this step" for name in data if name not in known}
+    clean: dict[str, Any] = {}
+    for field in fields:
+        value = data.get(field.name)
+        if _empty(value):
+            if field.required:
+                errors[field.name] = "is required"
+            continue
+        try:
+            clean[field.name] = _check(field, value)
+        except ValueError as exc:
+            errors[field.name] = str(exc)
+    if errors:
+        listed = "; ".join(f"{k} {v}" for k, v in errors.items())
+        raise InvalidData(f"Some fields are not valid: {listed}.", errors)
+    return clean

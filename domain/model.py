@@ -1,0 +1,150 @@
+"""Actors, the project state, domain events and commands."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.template import Template
+
+Role = Literal["coordinator", "partner", "auditor"]
+TaskStatus = Literal["open", "completed", "waived", "superseded"]
+ProjectStatus = Literal["new", "active", "completed", "rejected", "cancelled"]
+ZERO_HASH = "0" * 64
+
+
+class Actor(BaseModel):
+    """Who acts: an opaque user id, the user's organisation and role (no personal data)."""
+
+    model_config = ConfigDict(frozen=True)
+    user: str
+    org: str
+    role: Role
+
+
+class Event(BaseModel):
+    """A domain event, sealed into the project's hash chain."""
+
+    model_config = ConfigDict(frozen=True)
+    seq: int
+    type: str
+    at: str
+    actor: Actor | None
+    phase: str | None
+    step: str | None
+    task_id: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def body(self) -> dict[str, Any]:
+        """Every field but ``hash``, exactly as the API and the exports show it."""
+        return self.model_dump(mode="json", exclude={"hash"})
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    """``sha256(prev_hash + canonical_json(event without hash))``, hex."""
+    return hashlib.sha256((prev_hash + canonical_json(body)).encode("utf-8")).hexdigest()
+
+
+def format_time(moment: datetime) -> str:
+    """The one representation of a moment in events: UTC, microseconds, ``Z``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class TaskState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    phase: str
+    step: str
+    kind: str
+    assignee: str
+    subject_org: str | None = None
+    round: int = 1
+    occurrence: int | None = None
+    status: TaskStatus = "open"
+    opened_at: str
+    due_at: str
+    deadline_missed: bool = False
+    closed_at: str | None = None
+    outcome: str | None = None
+    data: dict[str, Any] = {}
+    comment: str | None = None
+    actor: Actor | None = None
+    request_id: str | None = None
+
+
+class Scheduled(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    step: str
+    occurrence: int
+    at: str
+
+
+class ProjectState(BaseModel):
+    """The fold of a project's events. Containers are copied, tasks replaced, never mutated."""
+
+    id: str = ""
+    title: str = ""
+    template: Template | None = None
+    lead: str = ""
+    partners: list[str] = []
+    parameters: dict[str, Any] = {}
+    status: ProjectStatus = "new"
+    phase: str | None = None
+    tasks: dict[str, TaskState] = {}
+    rounds: dict[str, int] = {}
+    scheduled: list[Scheduled] = []
+    seq: int = 0
+    head: str = ZERO_HASH
+    started_at: str | None = None
+    updated_at: str | None = None
+
+    def copy_for_change(self) -> ProjectState:
+        return self.model_copy(update={
+            "partners": list(self.partners), "parameters": dict(self.parameters),
+            "tasks": dict(self.tasks), "rounds": dict(self.rounds), "scheduled": list(self.scheduled),
+        })
+
+
+class StartProject(BaseModel):
+    kind: Literal["start_project"] = "start_project"
+    project_id: str
+    title: str
+    template: Template
+    lead: str
+    partners: list[str]
+    parameters: dict[str, Any] = {}
+    actor: Actor
+
+
+class CompleteTask(BaseModel):
+    kind: Literal["complete_task"] = "complete_task"
+    task_id: str
+    actor: Actor
+    data: dict[str, Any] = {}
+    outcome: str | None = None
+    comment: str | None = None
+    request_id: str | None = None
+
+
+class Tick(BaseModel):
+    """Time has passed: open scheduled occurrences, record missed deadlines."""
+
+    kind: Literal["tick"] = "tick"
+
+
+Command = StartProject | CompleteTask | Tick

@@ -1,0 +1,163 @@
+"""How a phase moves on: opening steps, loop-backs, recurrence, phase and project ends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.durations import Duration, parse_duration
+from domain.evolve import apply_in_place
+from domain.model import Actor, Event, ProjectState, TaskState, chain_hash, format_time
+from domain.template import Outcome, Phase, Step, Template
+from domain.template_checks import descendants
+
+
+class Decision:
+    """Collects the events of one command, folding each into a private copy of the state."""
+
+    def __init__(self, state: ProjectState, now: datetime, actor: Actor | None) -> None:
+        self.state = state.copy_for_change()
+        self.now = now
+        self.at = format_time(now)
+        self.actor = actor
+        self.events: list[Event] = []
+
+    @property
+    def template(self) -> Template:
+        assert self.state.template is not None
+        return self.state.template
+
+    def emit(self, type_: str, *, phase: str | None = None, step: str | None = None,
+             task_id: str | None = None, data: dict[str, Any] | None = None) -> None:
+        s = self.state
+        body = {"seq": s.seq + 1, "type": type_, "at": self.at,
+                "actor": self.actor.model_dump() if self.actor else None,
+                "phase": phase, "step": step, "task_id": task_id, "data": data or {}, "prev_hash": s.head}
+        event = Event(**body, hash=chain_hash(s.head, body))
+        self.events.append(event)
+        apply_in_place(s, event)
+
+    # -- reading the state -------------------------------------------------------------
+    def current(self, step: str) -> list[TaskState]:
+        """The tasks of the step's current round, the latest per slot, superseded ones left out."""
+        floor = self.state.rounds.get(step, 1)
+        latest: dict[tuple[Any, ...], TaskState] = {}
+        for t in self.state.tasks.values():
+            if t.step == step and t.round >= floor and t.status != "superseded":
+                latest[(t.assignee, t.subject_org, t.occurrence)] = t
+        return list(latest.values())
+
+    def is_done(self, step: str) -> bool:
+        tasks = self.current(step)
+        return (bool(tasks) and all(t.status != "open" for t in tasks)
+                and not any(x.step == step for x in self.state.scheduled))
+
+    # -- changing it -------------------------------------------------------------------
+    def open_task(self, step: Step, assignee: str, *, round_: int | None = None,
+                  subject_org: str | None = None, occurrence: int | None = None) -> None:
+        s = self.state
+        due = parse_duration(step.due).after(self.now)
+        self.emit("StepOpened", phase=s.phase, step=step.key, task_id=f"t{len(s.tasks) + 1}", data={
+            "kind": step.kind, "assignee": assignee, "subject_org": subject_org,
+            "round": round_ if round_ is not None else s.rounds.get(step.key, 1),
+            "occurrence": occurrence, "due_at": format_time(due)})
+
+    def assignees(self, step: Step) -> list[str]:
+        s = self.state
+        return {"coordinator": [s.lead], "each_partner": list(s.partners),
+                "any_partner": ["any_partner"], "auditor": ["auditor"]}[step.assignee]
+
+    def open_step(self, step: Step, occurrence: int | None = None) -> None:
+        if step.recurrence is not None and occurrence is None:
+            occurrence = 1
+            count, every = self.recurrence(step)
+            for k in range(2, count + 1):
+                self.emit("OccurrenceScheduled", phase=self.state.phase, step=step.key, data={
+                    "occurrence": k, "opens_at": format_time(every.times(k - 1).after(self.now))})
+        for org in self.assignees(step):
+            self.open_task(step, org, occurrence=occurrence)
+
+    def recurrence(self, step: Step) -> tuple[int, Duration]:
+        assert step.recurrence is not None
+        params = self.state.parameters
+
+        def value(v: int | str) -> Any:
+            return params[v[1:]] if isinstance(v, str) and v.startswith("$") else v
+
+        return int(value(step.recurrence.count)), parse_duration(str(value(step.recurrence.every)))
+
+    def phase(self) -> Phase:
+        return self.template.phase(self.state.phase or "")
+
+    def advance(self) -> None:
+        """Open every step whose predecessors are done; end the phase when all steps are."""
+        while self.state.status == "active":
+            phase = self.phase()
+            ready = [st for st in phase.steps if st.after_each is None and not self.current(st.key)
+                     and all(self.is_done(dep) for dep in st.after)]
+            for step in ready:
+                self.open_step(step)
+            if not ready:
+                break
+        if self.state.status == "active" and all(self.is_done(st.key) for st in self.phase().steps):
+            self.complete_phase()
+
+    def supersede_open(self, steps: set[str] | None = None) -> None:
+        for t in list(self.state.tasks.values()):
+            if t.status == "open" and (steps is None or t.step in steps):
+                self.emit("StepSuperseded", phase=t.phase, step=t.step, task_id=t.id)
+
+    def complete_phase(self) -> None:
+        phase = self.phase()
+        self.supersede_open({st.key for st in phase.steps})
+        self.emit("PhaseCompleted", phase=phase.key)
+        following = self.template.next_phase(phase.key)
+        if following is None:
+            self.emit("ProjectEnded", data={"status": "completed"})
+            return
+        self.emit("PhaseStarted", phase=following.key)
+        self.advance()
+
+    def end_project(self, status: str) -> None:
+        self.supersede_open()
+        self.emit("ProjectEnded", phase=self.state.phase, data={"status": status})
+
+    def follow_completion(self, task: TaskState, outcome: Outcome | None) -> None:
+        """What a completed task sets in motion: reviews of it, then its outcome's effect."""
+        phase = self.phase()
+        for step in phase.steps:
+            if step.after_each == task.step:
+                self.open_task(step, self.assignees(step)[0], round_=task.round,
+                               subject_org=task.assignee, occurrence=task.occurrence)
+        then = outcome.then if outcome else "continue"
+        if then == "next_phase":
+            return self.complete_phase()
+        if then == "end_project":
+            assert outcome is not None and outcome.status is not None
+            return self.end_project(outcome.status)
+        if then == "reopen":
+            assert outcome is not None and outcome.step is not None
+            steps = {outcome.step} | descendants(phase, outcome.step)
+            self.supersede_open(steps)
+            self.loop_back(outcome.name, steps)
+        elif then == "reopen_subject":
+            self.reopen_subject(task)
+        elif then == "extend":
+            assert outcome is not None and outcome.step is not None
+            self.loop_back(outcome.name, {task.step})
+            step = self.template.step(outcome.step)
+            last = max((t.occurrence or 0) for t in self.state.tasks.values() if t.step == step.key)
+            self.open_step(step, occurrence=last + 1)
+        self.advance()
+
+    def loop_back(self, outcome: str, steps: set[str]) -> None:
+        rounds = {k: max([t.round for t in self.state.tasks.values() if t.step == k], default=0) + 1
+                  for k in sorted(steps)}
+        self.emit("LoopedBack", phase=self.state.phase, data={"outcome": outcome, "rounds": rounds})
+
+    def reopen_subject(self, review: TaskState) -> None:
+        source = self.template.step(self.template.step(review.step).after_each or "")
+        subject = [t for t in self.current(source.key)
+                   if t.assignee == review.subject_org and t.occurrence == review.occurrence]
+        last_round = max((t.round for t in subject), default=review.round)
+        self.open_task(source, review.subject_org or "", round_=last_round + 1, occurrence=review.occurrence)

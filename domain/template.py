@@ -1,0 +1,135 @@
+"""Project templates as data: phases, steps, forms, outcomes, deadlines, recurrence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from domain.durations import parse_duration
+from domain.errors import TemplateError
+
+KEY = r"^[a-z0-9_]+$"
+Assignee = Literal["coordinator", "each_partner", "any_partner", "auditor"]
+StepKind = Literal["submission", "decision", "signature", "review"]
+FieldType = Literal["text", "text_list", "language_list", "int", "decimal", "date", "bool"]
+Then = Literal["continue", "next_phase", "end_project", "reopen", "reopen_subject", "extend"]
+Titles = dict[str, str]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class FormField(_Model):
+    name: str = Field(pattern=KEY)
+    type: FieldType
+    required: bool = False
+    min: Decimal | None = None
+    max: Decimal | None = None
+    must_be_true: bool = False
+    label: Titles = {}
+
+
+class Outcome(_Model):
+    name: str = Field(pattern=KEY)
+    then: Then = "continue"
+    step: str | None = None
+    status: Literal["rejected", "cancelled"] | None = None
+    title: Titles = {}
+
+
+class Recurrence(_Model):
+    """``count`` and ``every`` are literals or ``$parameter`` references."""
+
+    count: int | str
+    every: str
+
+
+class Step(_Model):
+    key: str = Field(pattern=KEY)
+    title: Titles = {}
+    assignee: Assignee
+    kind: StepKind
+    after: list[str] = []
+    after_each: str | None = None
+    due: str = "P14D"
+    form: list[FormField] = []
+    outcomes: list[Outcome] = []
+    recurrence: Recurrence | None = None
+
+    _due = field_validator("due")(_check_duration)
+
+    def outcome(self, name: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.name == name), None)
+
+
+class Phase(_Model):
+    key: str = Field(pattern=KEY)
+    title: Titles = {}
+    steps: list[Step] = Field(min_length=1)
+
+
+class Parameter(_Model):
+    type: Literal["int", "duration"]
+    default: int | str
+    min: int | None = None
+    max: int | None = None
+    title: Titles = {}
+
+
+class Template(_Model):
+    id: str = Field(pattern=KEY)
+    version: int = Field(ge=1)
+    title: Titles = {}
+    parameters: dict[str, Parameter] = {}
+    phases: list[Phase] = Field(min_length=1)
+
+    def steps(self) -> Iterator[tuple[Phase, Step]]:
+        for phase in self.phases:
+            for step in phase.steps:
+                yield phase, step
+
+    def step(self, key: str) -> Step:
+        return next(s for _, s in self.steps() if s.key == key)
+
+    def phase(self, key: str) -> Phase:
+        return next(p for p in self.phases if p.key == key)
+
+    def next_phase(self, key: str) -> Phase | None:
+        keys = [p.key for p in self.phases]
+        index = keys.index(key) + 1
+        return self.phases[index] if index < len(keys) else None
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "title": self.title,
+                "phases": [p.key for p in self.phases]}
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top)"
+
+
+def parse_template(data: Mapping[str, Any], source: str = "template") -> Template:
+    """Validate template data; every problem is reported as ``path: message``."""
+    try:
+        template = Template.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{_path(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise TemplateError(problems, source) from None
+    from domain.template_checks import check_template
+
+    problems = check_template(template)
+    if problems:
+        raise TemplateError(problems, source)
+    return template

@@ -1,0 +1,138 @@
+"""Cross-reference checks of a template that the field types cannot express."""
+
+from __future__ import annotations
+
+from domain.durations import parse_duration
+from domain.template import Phase, Step, Template
+
+
+def check_template(t: Template) -> list[str]:
+    """Return ``path: message`` for each broken reference, duplicate or cycle."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for pi, phase in enumerate(t.phases):
+        where = f"phases[{pi}]"
+        if phase.key in {p.key for p in t.phases[:pi]}:
+            problems.append(f"{where}.key: duplicate phase '{phase.key}'")
+        for si, step in enumerate(phase.steps):
+            path = f"{where}.steps[{si}]"
+            if step.key in seen:
+                problems.append(f"{path}.key: duplicate step '{step.key}' (also at {seen[step.key]})")
+            seen.setdefault(step.key, path)
+            problems += _check_step(t, phase, step, path)
+        problems += _check_cycles(phase, where)
+    for name, param in t.parameters.items():
+        problems += _check_parameter(name, param.type, param.default, f"parameters.{name}.default")
+    return problems
+
+
+def _check_step(t: Template, phase: Phase, step: Step, path: str) -> list[str]:
+    keys = [s.key for s in phase.steps]
+    problems = [f"{path}.after: unknown step '{a}' in phase '{phase.key}'" for a in step.after if a not in keys]
+    if step.after_each is not None and step.after_each not in keys:
+        problems.append(f"{path}.after_each: unknown step '{step.after_each}' in phase '{phase.key}'")
+    if step.after_each is not None and step.after:
+        problems.append(f"{path}: a step opens either after_each or after, not both")
+    names = [f.name for f in step.form]
+    for fi, field in enumerate(step.form):
+        fpath = f"{path}.form[{fi}]"
+        if names.index(field.name) != fi:
+            problems.append(f"{fpath}.name: duplicate field '{field.name}'")
+        if (field.min is not None or field.max is not None) and field.type not in ("int", "decimal"):
+            problems.append(f"{fpath}: min and max apply only to int and decimal fields")
+        if field.must_be_true and field.type != "bool":
+            problems.append(f"{fpath}.must_be_true: applies only to bool fields")
+    if step.kind == "decision" and not step.outcomes:
+        problems.append(f"{path}.outcomes: a decision step needs at least one outcome")
+    if step.kind != "decision" and step.outcomes:
+        problems.append(f"{path}.outcomes: only decision steps have outcomes")
+    ancestors = _ancestors(phase, step.key) | {step.key}
+    for oi, outcome in enumerate(step.outcomes):
+        opath = f"{path}.outcomes[{oi}]"
+        if [o.name for o in step.outcomes].index(outcome.name) != oi:
+            problems.append(f"{opath}.name: duplicate outcome '{outcome.name}'")
+        if outcome.then in ("reopen", "extend"):
+            if outcome.step not in keys:
+                problems.append(f"{opath}.step: unknown step '{outcome.step}' in phase '{phase.key}'")
+            elif outcome.then == "reopen" and outcome.step not in ancestors:
+                problems.append(f"{opath}.step: '{outcome.step}' does not come before '{step.key}'")
+            elif outcome.then == "extend" and phase.steps[keys.index(outcome.step)].recurrence is None:
+                problems.append(f"{opath}.step: '{outcome.step}' does not recur, so it cannot be extended")
+        elif outcome.step is not None:
+            problems.append(f"{opath}.step: only 'reopen' and 'extend' name a step")
+        if outcome.then == "reopen_subject" and step.after_each is None:
+            problems.append(f"{opath}.then: reopen_subject needs a step that opens after_each")
+        if outcome.then == "end_project" and outcome.status is None:
+            problems.append(f"{opath}.status: end_project needs a status (rejected or cancelled)")
+    if step.recurrence is not None:
+        problems += _check_recurrence(t, step, path)
+    return problems
+
+
+def _check_recurrence(t: Template, step: Step, path: str) -> list[str]:
+    problems = []
+    for attr, kind in (("count", "int"), ("every", "duration")):
+        value = getattr(step.recurrence, attr)
+        if isinstance(value, str) and value.startswith("$"):
+            param = t.parameters.get(value[1:])
+            if param is None:
+                problems.append(f"{path}.recurrence.{attr}: unknown parameter '{value[1:]}'")
+            elif param.type != kind:
+                problems.append(f"{path}.recurrence.{attr}: parameter '{value[1:]}' is not of type {kind}")
+        else:
+            problems += _check_parameter(attr, kind, value, f"{path}.recurrence.{attr}")
+    if step.assignee != "each_partner":
+        problems.append(f"{path}.recurrence: only each_partner steps recur")
+    return problems
+
+
+def _check_parameter(name: str, kind: str, value: object, path: str) -> list[str]:
+    if kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        return [] if ok else [f"{path}: {name} must be a whole number of at least 1"]
+    try:
+        parse_duration(str(value))
+    except ValueError as exc:
+        return [f"{path}: {exc}"]
+    return []
+
+
+def _ancestors(phase: Phase, key: str) -> set[str]:
+    deps = {s.key: set(s.after) | ({s.after_each} if s.after_each else set()) for s in phase.steps}
+    found: set[str] = set()
+    todo = list(deps.get(key, ()))
+    while todo:
+        k = todo.pop()
+        if k not in found and k in deps:
+            found.add(k)
+            todo += deps[k]
+    return found
+
+
+def _check_cycles(phase: Phase, where: str) -> list[str]:
+    deps = {s.key: list(s.after) + ([s.after_each] if s.after_each else []) for s in phase.steps}
+    state: dict[str, int] = {}
+
+    def visit(key: str, trail: list[str]) -> list[str] | None:
+        if state.get(key) == 1:
+            return trail[trail.index(key):] + [key]
+        if state.get(key) == 2 or key not in deps:
+            return None
+        state[key] = 1
+        for dep in deps[key]:
+            cycle = visit(dep, trail + [key])
+            if cycle:
+                return cycle
+        state[key] = 2
+        return None
+
+    for key in deps:
+        cycle = visit(key, [])
+        if cycle:
+            return [f"{where}.steps: cycle {' → '.join(reversed(cycle))}"]
+    return []
+
+
+def descendants(phase: Phase, key: str) -> set[str]:
+    """Steps of ``phase`` that (transitively) open after ``key``."""
+    return {s.key for s in phase.steps if key in _ancestors(phase, s.key)}

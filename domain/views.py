@@ -1,0 +1,51 @@
+"""The shapes users see (CONTRACT.md §2 and §3), built from the state alone."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from domain.model import ProjectState, TaskState
+from domain.template import FormField
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def form_view(field: FormField) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": field.name, "type": field.type, "required": field.required}
+    if field.min is not None:
+        out["min"] = _number(field.min)
+    if field.max is not None:
+        out["max"] = _number(field.max)
+    if field.must_be_true:
+        out["must_be_true"] = True
+    return out
+
+
+def task_view(state: ProjectState, task: TaskState) -> dict[str, Any]:
+    assert state.template is not None
+    step = state.template.step(task.step)
+    return {
+        "id": task.id, "project_id": state.id, "phase": task.phase, "step": task.step,
+        "kind": task.kind, "assignee": task.assignee, "subject_org": task.subject_org,
+        "round": task.round, "occurrence": task.occurrence, "status": task.status,
+        "opened_at": task.opened_at, "due_at": task.due_at, "deadline_missed": task.deadline_missed,
+        "closed_at": task.closed_at,
+        "completed_by": task.actor.model_dump() if task.actor else None,
+        "outcome": task.outcome, "data": task.data,
+        "outcomes": [o.name for o in step.outcomes], "form": [form_view(f) for f in step.form],
+    }
+
+
+def project_view(state: ProjectState) -> dict[str, Any]:
+    assert state.template is not None
+    return {
+        "id": state.id, "title": state.title,
+        "template": {"id": state.template.id, "version": state.template.version},
+        "lead": state.lead, "partners": state.partners, "status": state.status, "phase": state.phase,
+        "parameters": state.parameters, "started_at": state.started_at, "updated_at": state.updated_at,
+        "seq": state.seq, "head": state.head,
+        "tasks": [task_view(state, t) for t in state.tasks.values()],
+    }
