@@ -14,13 +14,13 @@ from domain.model import (
     Tick, canonical_json, chain_hash, format_time, parse_time,
 )
 from domain.template import Template, parse_template
-from domain.views import project_view, task_view
+from domain.views import project_view, summary_view, task_view
 
 __all__ = [
     "ZERO_HASH", "Actor", "Command", "CompleteTask", "DomainError", "Duration", "Event", "Forbidden",
     "InvalidData", "InvalidRequest", "NotAssigned", "NotFound", "ProjectState", "Role", "StartProject",
     "TaskClosed", "TaskState", "Template", "TemplateError", "Tick", "canonical_json", "chain_hash",
     "check_parameters", "check_partners", "decide", "error_from_code", "evolve", "fold", "format_time",
-    "next_wake", "parse_duration", "parse_template", "parse_time", "project_view", "task_view",
+    "next_wake", "parse_duration", "parse_template", "parse_time", "project_view", "summary_view", "task_view",
     "validate_form", "verify_chain",
 ]

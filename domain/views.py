@@ -40,6 +40,11 @@ def task_view(state: ProjectState, task: TaskState) -> dict[str, Any]:
 
 
 def project_view(state: ProjectState) -> dict[str, Any]:
+    return {**summary_view(state), "tasks": [task_view(state, t) for t in state.tasks.values()]}
+
+
+def summary_view(state: ProjectState) -> dict[str, Any]:
+    """The project without its tasks (what the project list shows)."""
     assert state.template is not None
     return {
         "id": state.id, "title": state.title,
@@ -47,5 +52,4 @@ def project_view(state: ProjectState) -> dict[str, Any]:
         "lead": state.lead, "partners": state.partners, "status": state.status, "phase": state.phase,
         "parameters": state.parameters, "started_at": state.started_at, "updated_at": state.updated_at,
         "seq": state.seq, "head": state.head,
-        "tasks": [task_view(state, t) for t in state.tasks.values()],
     }

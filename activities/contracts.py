@@ -1,0 +1,19 @@
+"""What workflows may know of activities: their names and argument models (no I/O here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from domain import Event
+
+RECORD_EVENTS = "record_events"
+
+
+class RecordEvents(BaseModel):
+    """A batch of new events with the project summary and the tasks those events touched."""
+
+    project: dict[str, Any]
+    events: list[Event]
+    tasks: list[dict[str, Any]]

@@ -1,0 +1,28 @@
+"""Who may see and do what. Every use case asks here; a project one may not see is not found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain import Actor, Forbidden, NotFound
+
+
+def may_see(actor: Actor, project: dict[str, Any]) -> bool:
+    return actor.role == "auditor" or project["lead"] == actor.org or actor.org in project["partners"]
+
+
+def check_may_see(actor: Actor, project: dict[str, Any] | None, project_id: str) -> dict[str, Any]:
+    if project is None or not may_see(actor, project):
+        raise NotFound(f"There is no project '{project_id}' that you may see.")
+    return project
+
+
+def check_may_verify(actor: Actor, project: dict[str, Any]) -> None:
+    if not (actor.role == "auditor" or (actor.role == "coordinator" and project["lead"] == actor.org)):
+        raise NotFound(f"There is no project '{project['id']}' whose trail you may verify.")
+
+
+def check_may_start(actor: Actor) -> None:
+    if actor.role != "coordinator":
+        raise Forbidden("Only coordinators can start projects; you are signed in as "
+                        f"{actor.role} of {actor.org}.")

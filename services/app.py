@@ -1,0 +1,140 @@
+"""The application layer: every use case, with its permission check. CLI and web call only this."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain import (
+    Actor, CompleteTask, InvalidRequest, NotFound, ProjectState, StartProject, TaskClosed, decide,
+    error_from_code, fold, format_time, parse_time, project_view, verify_chain,
+)
+from domain.model import Event
+from services import access
+from store import accounts, iter_events, read
+from templates import TemplateRegistry
+from workflows import ProjectInput, ProjectWorkflow, workflow_id
+from workflows.project import LEAD, PHASE, STATUS
+
+
+class Coopflow:
+    """Use cases over one store (engine), one Temporal client and the template registry."""
+
+    def __init__(self, *, engine: Engine, client: Client, task_queue: str,
+                 templates: TemplateRegistry | None = None) -> None:
+        self.engine, self.client, self.task_queue = engine, client, task_queue
+        self.templates = templates or TemplateRegistry()
+
+    # -- identity -----------------------------------------------------------------------
+    def actor_for_email(self, email: str) -> Actor:
+        user = accounts.user_by_email(self.engine, email)
+        return Actor(user=user.id, org=user.org_id, role=user.role)  # type: ignore[arg-type]
+
+    def actor_for_token(self, token: str) -> Actor | None:
+        user = accounts.user_by_token(self.engine, token)
+        return Actor(user=user.id, org=user.org_id, role=user.role) if user else None  # type: ignore[arg-type]
+
+    # -- projects -----------------------------------------------------------------------
+    async def start_project(self, actor: Actor, *, title: str, partners: list[str], template: str = "cooperation",
+                            parameters: dict[str, Any] | None = None, history_limit: int | None = None
+                            ) -> dict[str, Any]:
+        """Start a project led by the actor's organisation; returns it once it is in the store."""
+        access.check_may_start(actor)
+        unknown = sorted(set(partners) - accounts.existing_orgs(self.engine, partners))
+        if unknown:
+            raise InvalidRequest(f"Unknown partner organisation(s): {', '.join(unknown)}.", {"partners": unknown})
+        project_id = uuid.uuid4().hex[:12]
+        command = StartProject(project_id=project_id, title=title, template=self.templates.latest(template),
+                               lead=actor.org, partners=partners, parameters=parameters or {}, actor=actor)
+        decide(ProjectState(), command, datetime.now(timezone.utc))  # refuse bad input before Temporal sees it
+        start = WithStartWorkflowOperation(
+            ProjectWorkflow.run, ProjectInput(start=command, history_limit=history_limit),
+            id=workflow_id(project_id), task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=TypedSearchAttributes([
+                SearchAttributePair(PHASE, command.template.phases[0].key),
+                SearchAttributePair(STATUS, "active"), SearchAttributePair(LEAD, actor.org)]))
+        result: dict[str, Any] = await self.client.execute_update_with_start_workflow(
+            ProjectWorkflow.wait_started, start_workflow_operation=start)
+        return result
+
+    def list_projects(self, actor: Actor) -> list[dict[str, Any]]:
+        if actor.role == "auditor":
+            return read.list_projects(self.engine)
+        led = read.list_projects(self.engine, lead=actor.org)
+        return led + read.list_projects(self.engine, member=actor.org)
+
+    def _project(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        found = read.project_row(self.engine, project_id)
+        summary = read.project_summary(*found) if found else None
+        return access.check_may_see(actor, summary, project_id)
+
+    def show_project(self, actor: Actor, project_id: str, as_of: str | None = None) -> dict[str, Any]:
+        """The project as it is, or as it was at ``as_of``, rebuilt from the stored events."""
+        project = self._project(actor, project_id)
+        if as_of is None:
+            return {**project, "tasks": read.project_tasks(self.engine, project_id)}
+        try:
+            moment = format_time(parse_time(as_of))
+        except ValueError:
+            raise InvalidRequest(f"'{as_of}' is not an ISO 8601 moment such as 2027-03-01T12:00:00Z.",
+                                 {"as_of": "invalid"}) from None
+        events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, until=moment)]
+        if not events:
+            raise NotFound(f"Project '{project_id}' did not exist yet at {as_of}.", {"as_of": as_of})
+        return {**project_view(fold(events)), "as_of": moment}
+
+    # -- tasks --------------------------------------------------------------------------
+    def list_tasks(self, actor: Actor) -> list[dict[str, Any]]:
+        """Open tasks of the actor's organisation (auditors: auditor tasks), overdue first."""
+        tasks = read.open_tasks(self.engine, "auditor" if actor.role == "auditor" else actor.org)
+        return sorted(tasks, key=lambda t: (not t["deadline_missed"], t["due_at"]))
+
+    async def complete_task(self, actor: Actor, project_id: str, task_id: str, *, data: Any = None,
+                            outcome: str | None = None, comment: str | None = None,
+                            request_id: str | None = None) -> dict[str, Any]:
+        """Complete a task; returns it once its events are in the store."""
+        self._project(actor, project_id)
+        row = read.task_row(self.engine, project_id, task_id)
+        if row is None:
+            raise NotFound(f"Project '{project_id}' has no task '{task_id}'.")
+        if row.status != "open":
+            if request_id is not None and row.request_id == request_id:
+                return read.task_view(row)
+            raise TaskClosed(f"Task {task_id} ({row.step}) is {row.status} and can no longer be completed.")
+        if data is not None and not isinstance(data, dict):
+            raise error_from_code("invalid_data", "The data must be an object of field names and values.",
+                                  {"data": "must be an object"})
+        command = CompleteTask(task_id=task_id, actor=actor, data=data or {}, outcome=outcome,
+                               comment=comment, request_id=request_id)
+        handle = self.client.get_workflow_handle(workflow_id(project_id))
+        try:
+            result: dict[str, Any] = await handle.execute_update(ProjectWorkflow.complete_task, command)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type:
+                raise error_from_code(cause.type, cause.message, cause.details[0] if cause.details else None) from None
+            raise
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:  # the workflow has ended meanwhile
+                raise TaskClosed(f"Project '{project_id}' has ended; task {task_id} can no longer be completed.") from None
+            raise
+        return result
+
+    # -- the audit trail ----------------------------------------------------------------
+    def list_events(self, actor: Actor, project_id: str) -> Iterator[dict[str, Any]]:
+        self._project(actor, project_id)
+        return iter_events(self.engine, project_id)
+
+    def verify(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        project = self._project(actor, project_id)
+        access.check_may_verify(actor, project)
+        return verify_chain(iter_events(self.engine, project_id))

@@ -1,0 +1,36 @@
+"""The demo organisations and users that `coopflow dev` creates on first run."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from store import accounts
+
+DEMO_ORGS = [
+    ("stadt-dortmund", "Stadt Dortmund – Transnationale Zusammenarbeit", "DE", "coordinator"),
+    ("caritas-rs", "Caritas Srbija", "RS", "partner"),
+    ("horizon-civitas-mk", "Horizon Civitas", "MK", "partner"),
+    ("different-and-equal-al", "Different and Equal", "AL", "partner"),
+    ("audit-office", "Rechnungsprüfungsamt", "DE", "auditor"),
+]
+DEMO_PASSWORD = "coopflow-demo"
+
+
+def demo_email(org_id: str) -> str:
+    return f"{org_id.split('-')[0]}@demo.coopflow.example"
+
+
+def seed_demo(engine: Engine) -> list[dict[str, str]] | None:
+    """Create the demo organisations and one user each, unless the store has organisations already.
+
+    Returns the users with their tokens (shown once), or None when nothing was created.
+    """
+    if accounts.has_orgs(engine):
+        return None
+    users = []
+    for org_id, name, country, role in DEMO_ORGS:
+        accounts.add_org(engine, org_id=org_id, name=name, country=country)
+        user, token = accounts.add_user(engine, email=demo_email(org_id), org_id=org_id, role=role,
+                                        name=f"Demo {role}", password=DEMO_PASSWORD)
+        users.append({"email": user.email, "org": org_id, "role": role, "token": token})
+    return users

@@ -1,0 +1,32 @@
+"""Settings from the environment (prefix ``COOPFLOW_``); nothing is read at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of coopflow; ``COOPFLOW_DATABASE_URL`` sets ``database_url`` and so on."""
+
+    model_config = SettingsConfigDict(env_prefix="COOPFLOW_", extra="ignore")
+
+    data_dir: Path = Path(".coopflow")
+    database_url: str = ""
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "coopflow"
+    template_dirs: list[Path] = []
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+
+    @property
+    def store_url(self) -> str:
+        """The configured database, or the embedded SQLite file in the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'coopflow.db'}"
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,103 @@
+"""Organisations and users. API tokens and passwords are stored only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from domain import InvalidRequest, NotFound
+from store.db import session
+from store.models import Organisation, User
+
+ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ROLES = ("coordinator", "partner", "auditor")
+
+
+def hash_token(token: str) -> str:
+    """API tokens are long random strings, so one SHA-256 suffices (no salt, constant lookup)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "cf_" + secrets.token_urlsafe(32)
+
+
+def add_org(engine: Engine, *, org_id: str, name: str, country: str) -> Organisation:
+    if not ORG_ID.match(org_id):
+        raise InvalidRequest(f"'{org_id}' is not a valid organisation id: use a-z, 0-9 and '-', "
+                             "starting with a letter or digit.", {"id": "invalid"})
+    if not re.fullmatch(r"[A-Za-z]{2}", country):
+        raise InvalidRequest(f"'{country}' is not a two-letter country code such as DE or RS.",
+                             {"country": "invalid"})
+    if not name.strip():
+        raise InvalidRequest("An organisation needs a name.", {"name": "is required"})
+    with session(engine) as s:
+        if s.get(Organisation, org_id) is not None:
+            raise InvalidRequest(f"Organisation '{org_id}' exists already.", {"id": "exists"})
+        org = Organisation(id=org_id, name=name.strip(), country=country.upper())
+        s.add(org)
+        s.commit()
+        return org
+
+
+def add_user(engine: Engine, *, email: str, org_id: str, role: str, name: str = "",
+             password: str | None = None) -> tuple[User, str]:
+    """Add a user; returns it and its API token, which is shown once and stored only hashed."""
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise InvalidRequest(f"'{email}' is not an e-mail address.", {"email": "invalid"})
+    if role not in ROLES:
+        raise InvalidRequest(f"'{role}' is not a role; use one of {', '.join(ROLES)}.", {"role": "invalid"})
+    token = new_token()
+    with session(engine) as s:
+        if s.get(Organisation, org_id) is None:
+            raise InvalidRequest(f"There is no organisation '{org_id}'.", {"org": "unknown"})
+        if s.exec(select(User).where(User.email == email)).first() is not None:
+            raise InvalidRequest(f"A user with e-mail {email} exists already.", {"email": "exists"})
+        user = User(id="u-" + secrets.token_hex(6), email=email, name=name, org_id=org_id, role=role,
+                    token_hash=hash_token(token),
+                    password_hash=PasswordHasher().hash(password) if password else None)
+        s.add(user)
+        s.commit()
+        return user, token
+
+
+def rotate_token(engine: Engine, email: str) -> str:
+    token = new_token()
+    with session(engine) as s:
+        user = s.exec(select(User).where(User.email == email.strip().lower())).first()
+        if user is None:
+            raise NotFound(f"There is no user with e-mail {email}.")
+        user.token_hash = hash_token(token)
+        s.add(user)
+        s.commit()
+    return token
+
+
+def user_by_email(engine: Engine, email: str) -> User:
+    with session(engine) as s:
+        user = s.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise NotFound(f"There is no user with e-mail {email}.", {"email": "unknown"})
+    return user
+
+
+def user_by_token(engine: Engine, token: str) -> User | None:
+    with session(engine) as s:
+        return s.exec(select(User).where(User.token_hash == hash_token(token))).first()
+
+
+def existing_orgs(engine: Engine, ids: list[str]) -> set[str]:
+    with session(engine) as s:
+        return set(s.exec(select(Organisation.id).where(col(Organisation.id).in_(ids))))
+
+
+def has_orgs(engine: Engine) -> bool:
+    with session(engine) as s:
+        return s.exec(select(Organisation.id).limit(1)).first() is not None

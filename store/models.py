@@ -1,0 +1,78 @@
+"""Tables: organisations, users, the project and task read models, and the audit events."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+
+class Organisation(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    country: str
+
+
+class User(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    email: str = Field(unique=True, index=True)
+    name: str = ""
+    org_id: str = Field(foreign_key="organisation.id", index=True)
+    role: str
+    token_hash: str | None = Field(default=None, unique=True, index=True)
+    password_hash: str | None = None
+
+
+class Project(SQLModel, table=True):
+    """The list read model: one row per project, written with its events."""
+
+    id: str = Field(primary_key=True)
+    title: str
+    template_id: str
+    template_version: int
+    lead: str = Field(index=True)
+    status: str
+    phase: str | None
+    seq: int
+    head: str
+    started_at: str
+    updated_at: str
+
+
+class ProjectPartner(SQLModel, table=True):
+    project_id: str = Field(primary_key=True, foreign_key="project.id")
+    org_id: str = Field(primary_key=True, index=True)
+    position: int = 0
+
+
+class Task(SQLModel, table=True):
+    """The inbox read model: a task's columns to filter by, and its full view as JSON."""
+
+    __table_args__ = (Index("ix_task_inbox", "assignee", "status", "due_at"),)
+    project_id: str = Field(primary_key=True, foreign_key="project.id")
+    id: str = Field(primary_key=True)
+    step: str
+    assignee: str
+    status: str
+    due_at: str
+    request_id: str | None = None
+    view: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AuditEvent(SQLModel, table=True):
+    """One domain event, exactly as sealed; (project_id, seq) is unique by the primary key."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_project_at", "project_id", "at"),)
+    project_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    type: str
+    at: str
+    actor_user: str | None = None
+    actor_org: str | None = None
+    actor_role: str | None = None
+    phase: str | None = None
+    step: str | None = None
+    task_id: str | None = None
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str
+    hash: str

