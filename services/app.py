@@ -63,7 +63,7 @@ class Coopflow:
                 SearchAttributePair(PHASE, command.template.phases[0].key),
                 SearchAttributePair(STATUS, "active"), SearchAttributePair(LEAD, actor.org)]))
         result: dict[str, Any] = await self.client.execute_update_with_start_workflow(
-            ProjectWorkflow.wait_started, start_workflow_operation=start)
+            ProjectWorkflow.sync, start_workflow_operation=start)
         return result
 
     def list_projects(self, actor: Actor) -> list[dict[str, Any]]:

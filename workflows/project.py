@@ -105,10 +105,18 @@ class ProjectWorkflow:
             raise _rejection(error) from None
 
     @workflow.update
-    async def wait_started(self) -> dict[str, Any]:
-        """Returns the new project once its first events are in the store (read your writes)."""
-        await workflow.wait_condition(lambda: self._persisted > 0)
+    async def sync(self) -> dict[str, Any]:
+        """Returns the project once all that is due by now has happened and is in the store.
+
+        Starting a project calls it (update-with-start), so the caller reads its own write.
+        """
+        await workflow.wait_condition(lambda: self._state.status != "new" and not self._tick_due())
+        await self._flush()
         return project_view(self._state)
+
+    def _tick_due(self) -> bool:
+        wake = next_wake(self._state)
+        return wake is not None and parse_time(wake) <= workflow.now()
 
     @workflow.query
     def get_state(self) -> dict[str, Any]:

@@ -1,0 +1,49 @@
+"""Property tests: random valid command sequences never break an invariant."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from domain import fold, verify_chain
+from services.scenario import SAMPLE_DATA
+from tests.utils.domain import PARTNERS, Project
+
+
+def check_invariants(p: Project) -> None:
+    s = p.state
+    assert fold(p.events) == s, "folding the emitted events reproduces the state"
+    assert [e.seq for e in p.events] == list(range(1, len(p.events) + 1))
+    assert verify_chain(e.model_dump(mode="json") for e in p.events)["ok"]
+    open_tasks = [t for t in s.tasks.values() if t.status == "open"]
+    assert all(t.phase == s.phase for t in open_tasks), "only the current phase has open tasks"
+    slots = Counter((t.step, t.assignee, t.subject_org, t.occurrence) for t in open_tasks)
+    assert max(slots.values(), default=1) == 1, "one open task per slot"
+    if s.status == "active":
+        assert open_tasks or s.scheduled, "an active project always waits for someone or something"
+    else:
+        assert not open_tasks and not s.scheduled
+    for t in s.tasks.values():
+        assert t.round >= 1 and (t.status == "open") == (t.closed_at is None)
+        assert (t.actor is not None) == (t.status == "completed")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partners=st.integers(1, 3), reports=st.integers(1, 3), data=st.data())
+def test_random_valid_sequences_keep_every_invariant(partners: int, reports: int, data: st.DataObject):
+    p = Project(partners=PARTNERS[:partners], parameters={"report_count": reports, "report_every": "P1M"})
+    check_invariants(p)
+    for _ in range(data.draw(st.integers(5, 80), label="moves")):
+        if p.state.status != "active":
+            break
+        open_tasks = p.open()
+        if not open_tasks or data.draw(st.integers(0, 9), label="tick?") == 0:
+            p.tick(p.now + timedelta(days=data.draw(st.integers(1, 40), label="days")))
+        else:
+            task = data.draw(st.sampled_from(open_tasks), label="task")
+            outcome = data.draw(st.sampled_from(task["outcomes"]), label="outcome") if task["outcomes"] else None
+            p.complete(task, dict(SAMPLE_DATA[task["step"]]), outcome)
+        check_invariants(p)

@@ -1,0 +1,45 @@
+"""Determinism: histories replay against today's workflow code.
+
+``tests/histories/*.json`` are histories recorded by earlier versions of the code; they must
+keep replaying after every change (use ``workflow.patched`` when behaviour changes). Record a
+new one with ``COOPFLOW_RECORD_HISTORY=1 pytest tests/workflow/test_replay.py``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from services.app import Coopflow
+from tests.utils.app import play, start
+from workflows import ProjectWorkflow
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter)
+
+
+async def test_fresh_lifecycle_histories_replay(app: Coopflow, request: pytest.FixtureRequest):
+    project = await start(app, history_limit=60)
+    await play(app, project["id"], loops=True)
+    histories = [await app.client.get_workflow_handle(w.id, run_id=w.run_id).fetch_history()
+                 async for w in app.client.list_workflows(f"WorkflowId = 'project-{project['id']}'")]
+    assert len(histories) >= 2
+    for history in histories:
+        await replayer().replay_workflow(history)
+    if os.environ.get("COOPFLOW_RECORD_HISTORY") and request.node.callspec.params["engine"] == "sqlite":
+        for i, history in enumerate(sorted(histories, key=lambda h: h.events[0].event_time.ToDatetime())):
+            (HISTORIES / f"lifecycle-v1-run{i + 1}.json").write_text(history.to_json())
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.name)
+async def test_recorded_histories_still_replay(path: Path):
+    history = WorkflowHistory.from_json("recorded", path.read_text())
+    await replayer().replay_workflow(history)
