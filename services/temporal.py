@@ -15,7 +15,7 @@ class TemporalUnavailable(DomainError):
 async def connect(address: str, namespace: str = "default") -> Client:
     try:
         return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
-    except RuntimeError as exc:
+    except RuntimeError:
         raise TemporalUnavailable(
-            f"Cannot reach Temporal at {address} ({exc}). Is `coopflow dev` running, "
+            f"Cannot reach Temporal at {address}. Is `coopflow dev` running, "
             "or is COOPFLOW_TEMPORAL_ADDRESS set to the right server?") from None

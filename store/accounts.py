@@ -101,3 +101,8 @@ def existing_orgs(engine: Engine, ids: list[str]) -> set[str]:
 def has_orgs(engine: Engine) -> bool:
     with session(engine) as s:
         return s.exec(select(Organisation.id).limit(1)).first() is not None
+
+
+def list_orgs(engine: Engine) -> list[Organisation]:
+    with session(engine) as s:
+        return list(s.exec(select(Organisation).order_by(col(Organisation.id))))

@@ -1,0 +1,62 @@
+"""`coopflow org …` and `coopflow user …`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from commands.common import JsonOpt, Runtime, output
+from store import accounts
+
+org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+user_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
+
+
+@org_app.command("add")
+def org_add(
+    org_id: Annotated[str, typer.Argument(metavar="ID", help="Lower case, digits and '-', e.g. caritas-rs.")],
+    name: Annotated[str, typer.Option(help="The organisation's name.")],
+    country: Annotated[str, typer.Option(help="Two-letter country code, e.g. RS.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Add an organisation."""
+    org = accounts.add_org(Runtime().engine, org_id=org_id, name=name, country=country)
+    output(json_, org.model_dump(), lambda o: f"Added organisation {o['id']} ({o['name']}, {o['country']}).")
+
+
+@org_app.command("list")
+def org_list(json_: JsonOpt = False) -> None:
+    """All organisations."""
+    orgs = [o.model_dump() for o in accounts.list_orgs(Runtime().engine)]
+    output(json_, orgs, lambda os: "\n".join(f"{o['id']}  {o['country']}  {o['name']}" for o in os) or "None yet.")
+
+
+@user_app.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(metavar="EMAIL")],
+    org: Annotated[str, typer.Option(help="The user's organisation id.")],
+    role: Annotated[str, typer.Option(help="coordinator, partner or auditor.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password: Annotated[str | None, typer.Option(help="For the browser log-in (stored hashed).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Add a user and print its API token (shown only this once)."""
+    user, token = accounts.add_user(Runtime().engine, email=email, org_id=org, role=role, name=name,
+                                    password=password)
+    output(json_, {"email": user.email, "token": token},
+           f"Added {user.email} ({role} of {org}).\nAPI token (shown only now): {token}")
+
+
+@user_app.command("token")
+def user_token(
+    email: Annotated[str, typer.Argument(metavar="EMAIL")],
+    rotate: Annotated[bool, typer.Option("--rotate", help="Replace the token; the old one stops working.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Issue a new API token for a user (tokens are stored hashed, so an old one cannot be shown)."""
+    if not rotate:
+        raise typer.BadParameter("tokens are stored only as hashes and cannot be shown again; "
+                                 "pass --rotate to replace it with a new one", param_hint="--rotate")
+    token = accounts.rotate_token(Runtime().engine, email)
+    output(json_, {"email": email.strip().lower(), "token": token}, f"New API token for {email}: {token}")

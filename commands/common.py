@@ -1,0 +1,87 @@
+"""What every command shares: settings, the store, the application layer, output and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import cached_property
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.engine import Engine
+
+from domain import Actor
+from logs import configure_logging
+from services.app import Coopflow
+from services.temporal import connect
+from settings import Settings, get_settings
+from store import create_schema, make_engine
+
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout (JSON), nothing else.")]
+AsOpt = Annotated[str, typer.Option("--as", help="E-mail of the user to act as (operator mode).")]
+OPERATOR = Actor(user="operator", org="operator", role="auditor")
+
+
+class Runtime:
+    """Lazily opened resources of one command run."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        configure_logging(self.settings.log_format, self.settings.log_level)
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(self.settings.store_url)
+        create_schema(engine)
+        return engine
+
+    def app_without_temporal(self) -> Coopflow:
+        """For commands that only read the store: no Temporal connection is made."""
+        return Coopflow(engine=self.engine, client=None, task_queue=self.settings.task_queue)  # type: ignore[arg-type]
+
+    async def app(self) -> Coopflow:
+        client = await connect(self.settings.temporal_address, self.settings.temporal_namespace)
+        return Coopflow(engine=self.engine, client=client, task_queue=self.settings.task_queue)
+
+    def actor(self, email: str | None) -> Actor:
+        return OPERATOR if email is None else self.app_without_temporal().actor_for_email(email)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def with_app(fn: Callable[[Coopflow], Awaitable[T]]) -> T:
+    async def go() -> T:
+        return await fn(await Runtime().app())
+    return run(go())
+
+
+def output(as_json: bool, data: Any, human: Callable[[Any], str] | str) -> None:
+    """Print ``data`` as JSON, or as the human text."""
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write((human if isinstance(human, str) else human(data)) + "\n")
+
+
+def parse_json_option(text: str | None, name: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not valid JSON ({exc.msg} at character {exc.pos})", param_hint=name) from None
+
+
+def task_line(t: dict[str, Any], with_project: bool = True) -> str:
+    extra = f" about {t['subject_org']}" if t.get("subject_org") else ""
+    occ = f" #{t['occurrence']}" if t.get("occurrence") else ""
+    late = "  OVERDUE" if t.get("deadline_missed") and t["status"] == "open" else ""
+    outcomes = f"  outcomes: {', '.join(t['outcomes'])}" if t["outcomes"] and t["status"] == "open" else ""
+    project = f"{t['project_id']}  " if with_project else ""
+    return (f"{project}{t['id']:>4}  {t['step']}{occ}{extra}  round {t['round']}  "
+            f"[{t['status']}]  due {t['due_at'][:16].replace('T', ' ')}{late}{outcomes}")

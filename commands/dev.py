@@ -1,0 +1,78 @@
+"""`coopflow dev` (the whole embedded stack) and `coopflow worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+import typer
+
+from commands.common import Runtime, run
+from services.devstack import DevServer, default_env, install_stop_handlers
+from services.seed import DEMO_PASSWORD, seed_demo
+from services.temporal import connect
+from settings import get_settings
+from worker import run_worker
+
+log = structlog.get_logger("coopflow.dev")
+
+
+def dev(
+    port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
+    temporal_port: Annotated[int, typer.Option(help="gRPC port of the Temporal dev server.")] = 7233,
+    data_dir: Annotated[Path, typer.Option(help="Where Temporal's and the store's SQLite files live.")] = Path(".coopflow"),
+) -> None:
+    """Start everything on this machine: Temporal dev server, worker, store; Ctrl-C stops it all."""
+    settings = get_settings(data_dir=data_dir, temporal_address=f"127.0.0.1:{temporal_port}")
+    rt = Runtime(settings)
+    server = DevServer(data_dir, temporal_port)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        install_stop_handlers(stop, lambda: print("\nStopping coopflow dev …", file=sys.stderr, flush=True))
+        server.start()
+        client = await server.wait_ready()
+        users = seed_demo(rt.engine)
+        _print_welcome(settings.store_url, server, users, default_env(data_dir, temporal_port))
+        await run_worker(client, rt.engine, settings.task_queue, stop)
+
+    try:
+        run(go())
+    finally:
+        server.stop()
+        print("coopflow dev stopped.", file=sys.stderr, flush=True)
+
+
+def _print_welcome(store_url: str, server: DevServer, users: list[dict[str, str]] | None,
+                   env: dict[str, str]) -> None:
+    out = [f"coopflow dev is running.  Temporal {server.address} (UI http://127.0.0.1:{server.ui_port}), "
+           f"store {store_url}"]
+    if users:
+        out.append("Demo users (password for all: " + DEMO_PASSWORD + "); API tokens are shown only this once:")
+        out += [f"  {u['email']:<32} {u['role']:<12} {u['org']:<24} token {u['token']}" for u in users]
+    else:
+        out.append("Demo users exist from an earlier run; `coopflow user token EMAIL --rotate` issues a new token.")
+    prefix = " ".join(f"{k}={v}" for k, v in env.items())
+    prefix = prefix + " " if prefix else ""
+    out += ["In another terminal, for example:",
+            f"  {prefix}coopflow project start --as stadt@demo.coopflow.example --title 'Pilot' "
+            "--partner caritas-rs --partner horizon-civitas-mk --partner different-and-equal-al",
+            f"  {prefix}coopflow tasks --as stadt@demo.coopflow.example",
+            "Press Ctrl-C to stop."]
+    print("\n".join(out), flush=True)
+
+
+def worker() -> None:
+    """Run one worker against the configured Temporal and store, until Ctrl-C."""
+    rt = Runtime()
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        install_stop_handlers(stop)
+        client = await connect(rt.settings.temporal_address, rt.settings.temporal_namespace)
+        await run_worker(client, rt.engine, rt.settings.task_queue, stop)
+
+    run(go())

@@ -1,0 +1,106 @@
+"""`coopflow project …`, `coopflow tasks`, `coopflow task complete`, `coopflow templates`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from commands.common import AsOpt, JsonOpt, Runtime, output, parse_json_option, run, task_line
+from services.app import Coopflow
+
+project_app = typer.Typer(help="Start, list and show projects.", no_args_is_help=True)
+task_app = typer.Typer(help="Complete tasks.", no_args_is_help=True)
+
+
+def _project_text(p: dict[str, Any]) -> str:
+    lines = [f"{p['id']}  {p['title']}", f"  template {p['template']['id']} v{p['template']['version']}, "
+             f"lead {p['lead']}, partners {', '.join(p['partners'])}",
+             f"  status {p['status']}, phase {p['phase']}" + (f"  (as of {p['as_of']})" if "as_of" in p else "")]
+    if "tasks" in p:
+        lines += ["  tasks:"] + [f"    {task_line(t, with_project=False)}" for t in p["tasks"]]
+    return "\n".join(lines)
+
+
+@project_app.command("start")
+def start(
+    as_: AsOpt,
+    title: Annotated[str, typer.Option(help="The project's title.")],
+    partner: Annotated[list[str], typer.Option(help="A partner organisation id; repeat for each.")],
+    template: Annotated[str, typer.Option(help="Template id.")] = "cooperation",
+    report_count: Annotated[int | None, typer.Option(help="Number of progress reports (default 3).")] = None,
+    report_every: Annotated[str | None, typer.Option(help="Interval between reports, ISO 8601 (default P1M).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Start a project led by the organisation of the user given with --as."""
+    parameters = {k: v for k, v in (("report_count", report_count), ("report_every", report_every)) if v is not None}
+
+    async def go() -> dict[str, Any]:
+        rt = Runtime()
+        actor = rt.actor(as_)
+        return await (await rt.app()).start_project(actor, title=title, partners=partner, template=template,
+                                                    parameters=parameters)
+
+    project = run(go())
+    output(json_, project, lambda p: "Started project " + _project_text(p))
+
+
+@project_app.command("show")
+def show(
+    project_id: Annotated[str, typer.Argument(metavar="PROJECT")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Rebuild the state at this ISO 8601 moment.")] = None,
+    as_: Annotated[str | None, typer.Option("--as", help="Show it as this user sees it.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """A project's state and tasks, now or as it was at --as-of."""
+    rt = Runtime()
+    output(json_, rt.app_without_temporal().show_project(rt.actor(as_), project_id, as_of=as_of), _project_text)
+
+
+@project_app.command("list")
+def list_(as_: Annotated[str | None, typer.Option("--as", help="List what this user may see.")] = None,
+          json_: JsonOpt = False) -> None:
+    """The projects you may see (all of them in operator mode)."""
+    rt = Runtime()
+    projects = rt.app_without_temporal().list_projects(rt.actor(as_))
+    output(json_, projects, lambda ps: "\n".join(_project_text(p) for p in ps) or "No projects.")
+
+
+def tasks(as_: AsOpt, json_: JsonOpt = False) -> None:
+    """The open tasks of that user's organisation, overdue first."""
+    rt = Runtime()
+    found = rt.app_without_temporal().list_tasks(rt.actor(as_))
+    output(json_, found, lambda ts: "\n".join(task_line(t) for t in ts) or "No open tasks.")
+
+
+@task_app.command("complete")
+def complete(
+    project_id: Annotated[str, typer.Argument(metavar="PROJECT")],
+    task_id: Annotated[str, typer.Argument(metavar="TASK")],
+    as_: AsOpt,
+    data: Annotated[str | None, typer.Option(help='The form as JSON, e.g. \'{"summary": "…"}\'.')] = None,
+    outcome: Annotated[str | None, typer.Option(help="The outcome of a decision step.")] = None,
+    comment: Annotated[str | None, typer.Option(help="A comment kept in the audit trail.")] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Repeat-safe key: a retry returns the first result.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Complete a task as the user given with --as."""
+    form = parse_json_option(data, "--data")
+
+    async def go() -> dict[str, Any]:
+        rt = Runtime()
+        actor = rt.actor(as_)
+        app: Coopflow = await rt.app()
+        return await app.complete_task(actor, project_id, task_id, data=form, outcome=outcome,
+                                       comment=comment, request_id=idempotency_key)
+
+    task = run(go())
+    output(json_, task, lambda t: "Completed " + task_line(t))
+
+
+def templates(json_: JsonOpt = False) -> None:
+    """The templates projects can start from."""
+    rt = Runtime()
+    found = [t.summary() for t in rt.app_without_temporal().templates.all_latest()]
+    output(json_, found, lambda ts: "\n".join(
+        f"{t['id']} v{t['version']}  {t['title'].get('en', '')}: {' → '.join(t['phases'])}" for t in ts))

