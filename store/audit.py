@@ -6,8 +6,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import col, select
 
 from domain import Event, canonical_json
 from store.db import session
@@ -23,58 +26,62 @@ def record_batch(engine: Engine, *, project: dict[str, Any], events: list[Event]
     """Write ``events`` not stored yet and upsert the read models, in one transaction.
 
     Idempotent: a retry of the same batch writes nothing twice. Returns how many events were new.
+    Written with SQL Core statements: this runs once per completed task, on the hot path.
     """
-    with session(engine) as s:
-        stored = {row.seq: row.hash for row in s.exec(select(AuditEvent).where(
-            AuditEvent.project_id == project["id"], col(AuditEvent.seq).in_([e.seq for e in events])))}
-        new = 0
-        for e in events:
-            if e.seq in stored:
-                if stored[e.seq] != e.hash:
-                    raise ChainConflict(f"project {project['id']}: seq {e.seq} is stored with another hash")
-                continue
-            s.add(_event_row(project["id"], e))
-            new += 1
-        _upsert_project(s, project)
-        _upsert_tasks(s, project["id"], tasks)
-        s.commit()
+    insert = _dialect_insert(engine)
+    pid = project["id"]
+    with engine.begin() as conn:
+        if events and events[0].seq == 1:
+            conn.execute(insert(Project).values(
+                id=pid, template_id=project["template"]["id"], template_version=project["template"]["version"],
+                lead=project["lead"], **_project_fields(project)).on_conflict_do_nothing())
+            conn.execute(insert(ProjectPartner).values([
+                {"project_id": pid, "org_id": org, "position": i} for i, org in enumerate(project["partners"])
+            ]).on_conflict_do_nothing())
+        new = len(conn.execute(insert(AuditEvent).values([_event_row(pid, e) for e in events])
+                               .on_conflict_do_nothing().returning(col(AuditEvent.seq))).all()) if events else 0
+        if new != len(events):
+            _check_same(conn, pid, events)
+        conn.execute(update(Project).where(col(Project.id) == pid, col(Project.seq) <= project["seq"])
+                     .values(**_project_fields(project)))
+        if tasks:
+            rows = [_task_row(pid, t) for t in tasks]
+            stmt = insert(Task).values(rows)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=["project_id", "id"],
+                set_={k: getattr(stmt.excluded, k) for k in ("status", "due_at", "view", "request_id")}))
     return new
 
 
-def _event_row(project_id: str, e: Event) -> AuditEvent:
-    return AuditEvent(
-        project_id=project_id, seq=e.seq, type=e.type, at=e.at,
-        actor_user=e.actor.user if e.actor else None, actor_org=e.actor.org if e.actor else None,
-        actor_role=e.actor.role if e.actor else None, phase=e.phase, step=e.step, task_id=e.task_id,
-        data=canonical_json(e.data), prev_hash=e.prev_hash, hash=e.hash)
+def _dialect_insert(engine: Engine) -> Any:
+    return postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
 
-def _upsert_project(s: Session, p: dict[str, Any]) -> None:
-    row = s.get(Project, p["id"])
-    fields = {k: p[k] for k in ("title", "status", "phase", "seq", "head", "started_at", "updated_at")}
-    if row is None:
-        s.add(Project(id=p["id"], template_id=p["template"]["id"], template_version=p["template"]["version"],
-                      lead=p["lead"], **fields))
-        s.add_all(ProjectPartner(project_id=p["id"], org_id=org, position=i) for i, org in enumerate(p["partners"]))
-        s.flush()
-    elif row.seq <= p["seq"]:
-        for k, v in fields.items():
-            setattr(row, k, v)
-        s.add(row)
+def _check_same(conn: Connection, project_id: str, events: list[Event]) -> None:
+    """On a retry the events are there already: they must be the very same (same hash)."""
+    stored = dict(conn.execute(select(col(AuditEvent.seq), col(AuditEvent.hash)).where(
+        col(AuditEvent.project_id) == project_id, col(AuditEvent.seq).in_([e.seq for e in events]))).all())
+    for e in events:
+        if stored.get(e.seq) != e.hash:
+            raise ChainConflict(f"project {project_id}: seq {e.seq} is stored with another hash")
 
 
-def _upsert_tasks(s: Session, project_id: str, tasks: list[dict[str, Any]]) -> None:
-    if not tasks:
-        return
-    existing = {row.id: row for row in s.exec(select(Task).where(
-        Task.project_id == project_id, col(Task.id).in_([t["id"] for t in tasks])))}
-    for t in tasks:
-        row = existing.get(t["id"]) or Task(project_id=project_id, id=t["id"], step=t["step"],
-                                            assignee=t["assignee"], status="", due_at="", view="")
-        view = {k: v for k, v in t.items() if k != "request_id"}
-        row.status, row.due_at, row.view = t["status"], t["due_at"], json.dumps(view, ensure_ascii=False)
-        row.request_id = t.get("request_id")
-        s.add(row)
+def _project_fields(p: dict[str, Any]) -> dict[str, Any]:
+    return {k: p[k] for k in ("title", "status", "phase", "seq", "head", "started_at", "updated_at")}
+
+
+def _event_row(project_id: str, e: Event) -> dict[str, Any]:
+    return {"project_id": project_id, "seq": e.seq, "type": e.type, "at": e.at,
+            "actor_user": e.actor.user if e.actor else None, "actor_org": e.actor.org if e.actor else None,
+            "actor_role": e.actor.role if e.actor else None, "phase": e.phase, "step": e.step,
+            "task_id": e.task_id, "data": canonical_json(e.data), "prev_hash": e.prev_hash, "hash": e.hash}
+
+
+def _task_row(project_id: str, t: dict[str, Any]) -> dict[str, Any]:
+    view = {k: v for k, v in t.items() if k != "request_id"}
+    return {"project_id": project_id, "id": t["id"], "step": t["step"], "assignee": t["assignee"],
+            "status": t["status"], "due_at": t["due_at"], "request_id": t.get("request_id"),
+            "view": json.dumps(view, ensure_ascii=False)}
 
 
 def event_record(row: AuditEvent) -> dict[str, Any]:

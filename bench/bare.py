@@ -1,0 +1,43 @@
+"""The baseline: bare Temporal doing what a project does — updates that each await a local
+activity writing to the store — with no domain logic at all."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import activity, workflow
+
+with workflow.unsafe.imports_passed_through():
+    from sqlalchemy import text
+    from sqlalchemy.engine import Engine
+
+
+class BareActivities:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name="bare_write")
+    def write(self, key: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(text("INSERT INTO bare_write (k) VALUES (:k) ON CONFLICT DO NOTHING"), {"k": key})
+
+
+@workflow.defn
+class BareWorkflow:
+    def __init__(self) -> None:
+        self._done = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self._done)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    @workflow.update
+    async def touch(self, n: int) -> int:
+        await workflow.execute_local_activity(
+            "bare_write", f"{workflow.info().workflow_id}-{n}", start_to_close_timeout=timedelta(seconds=30))
+        return n
+
+    @workflow.update
+    async def finish(self) -> None:
+        self._done = True

@@ -1,0 +1,155 @@
+"""Throughput of coopflow against bare Temporal, in one run, on the embedded stack.
+
+    python bench/throughput.py [--projects 200] [--concurrency 20] [--partners 3]
+
+Drives N projects through the whole default lifecycle (straight path, one report per
+partner) through the application layer, C at a time, against a Temporal dev server on
+SQLite (WAL) and a SQLite store — what `coopflow dev` runs. Then it drives a bare-Temporal
+baseline doing the same number of updates, each awaiting a local activity that writes a
+row, and prints our throughput as a ratio of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text  # noqa: E402
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+from bench.bare import BareActivities, BareWorkflow  # noqa: E402
+from services.app import Coopflow  # noqa: E402
+from services.devstack import SQLITE_PRAGMAS, temporal_binary  # noqa: E402
+from services.scenario import next_move  # noqa: E402
+from services.seed import demo_email, seed_demo  # noqa: E402
+from store import create_schema, make_engine  # noqa: E402
+from worker import build_worker  # noqa: E402
+from workflows import SEARCH_ATTRIBUTES  # noqa: E402
+
+PARTNERS = ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def drive_project(app: Coopflow, partners: list[str], latencies: list[float]) -> tuple[str, int]:
+    lead = app.actor_for_email(demo_email("stadt-dortmund"))
+    project = await app.start_project(lead, title="bench", partners=partners, parameters={"report_count": 1})
+    actors = {org: app.actor_for_email(demo_email(org)) for org in [*partners, "stadt-dortmund", "audit-office"]}
+    actors["auditor"] = actors["audit-office"]
+    tasks, count = project["tasks"], 0
+    while (move := next_move(tasks, partners[0], loops=False)) is not None:
+        task, data, outcome = move
+        began = time.perf_counter()
+        await app.complete_task(actors[task["assignee"]], project["id"], task["id"], data=data, outcome=outcome)
+        latencies.append(time.perf_counter() - began)
+        count += 1
+        tasks = app.show_project(lead, project["id"])["tasks"]
+    return project["id"], count
+
+
+async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: list[str]) -> dict:
+    queue = f"bench-{uuid.uuid4()}"
+    app = Coopflow(engine=engine, client=env.client, task_queue=queue)
+    latencies: list[float] = []
+    sem = asyncio.Semaphore(c)
+    done = 0
+
+    async def one() -> tuple[str, int]:
+        nonlocal done
+        async with sem:
+            result = await drive_project(app, partners, latencies)
+            done += 1
+            if done % max(1, n // 10) == 0:
+                print(f"  … {done}/{n} projects", file=sys.stderr, flush=True)
+            return result
+
+    async with build_worker(env.client, engine, queue):
+        began = time.perf_counter()
+        results = await asyncio.gather(*(one() for _ in range(n)))
+        elapsed = time.perf_counter() - began
+    completions = sum(count for _, count in results)
+    sample = results[: min(20, n)]
+    history = 0
+    for pid, _ in sample:
+        async for run in env.client.list_workflows(f"WorkflowId = 'project-{pid}'"):
+            history += len((await env.client.get_workflow_handle(run.id, run_id=run.run_id).fetch_history()).events)
+    return {"elapsed": elapsed, "projects": n, "completions": completions, "latencies": latencies,
+            "events_per_task": history / sum(count for _, count in sample)}
+
+
+async def run_baseline(env: WorkflowEnvironment, engine, n: int, c: int, updates: int) -> dict:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bare_write (k VARCHAR PRIMARY KEY)"))
+    queue = f"bare-{uuid.uuid4()}"
+    latencies: list[float] = []
+    sem = asyncio.Semaphore(c)
+
+    async def one() -> None:
+        async with sem:
+            handle = await env.client.start_workflow(BareWorkflow.run, id=f"bare-{uuid.uuid4()}", task_queue=queue)
+            for i in range(updates):
+                began = time.perf_counter()
+                await handle.execute_update(BareWorkflow.touch, i)
+                latencies.append(time.perf_counter() - began)
+            await handle.execute_update(BareWorkflow.finish)
+
+    from concurrent.futures import ThreadPoolExecutor
+    async with Worker(env.client, task_queue=queue, workflows=[BareWorkflow],
+                      activities=[BareActivities(engine).write], activity_executor=ThreadPoolExecutor(16)):
+        began = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        elapsed = time.perf_counter() - began
+    return {"elapsed": elapsed, "completions": n * updates, "latencies": latencies}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--projects", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--partners", type=int, default=3, choices=[1, 2, 3])
+    args = parser.parse_args()
+    partners = PARTNERS[: args.partners]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
+            search_attributes=SEARCH_ATTRIBUTES, dev_server_database_filename=f"{tmp}/temporal.db",
+            dev_server_extra_args=SQLITE_PRAGMAS, dev_server_log_level="error")
+        engine = make_engine(f"sqlite:///{tmp}/store.db")
+        create_schema(engine)
+        seed_demo(engine)
+        try:
+            print(f"coopflow: {args.projects} projects × whole lifecycle, {args.concurrency} at a time …",
+                  file=sys.stderr)
+            ours = await run_ours(env, engine, args.projects, args.concurrency, partners)
+            per_project = ours["completions"] // args.projects
+            print(f"baseline: {args.projects} bare workflows × {per_project} update+local activity …", file=sys.stderr)
+            base = await run_baseline(env, engine, args.projects, args.concurrency, per_project)
+        finally:
+            await env.shutdown()
+    ours_rate = ours["completions"] / ours["elapsed"]
+    base_rate = base["completions"] / base["elapsed"]
+    print(f"\ncoopflow   {ours['projects'] / ours['elapsed']:7.2f} projects/s  {ours_rate:7.1f} completions/s  "
+          f"p50 {pct(ours['latencies'], .5):6.1f} ms  p95 {pct(ours['latencies'], .95):6.1f} ms  "
+          f"p99 {pct(ours['latencies'], .99):6.1f} ms  ({ours['completions']} completions)")
+    print(f"baseline   {'':7} {'':11} {base_rate:7.1f} completions/s  p50 {pct(base['latencies'], .5):6.1f} ms  "
+          f"p95 {pct(base['latencies'], .95):6.1f} ms  p99 {pct(base['latencies'], .99):6.1f} ms")
+    print(f"ratio      {ours_rate / base_rate:.2f}× the baseline (target ≥ 0.8)")
+    print(f"history    {ours['events_per_task']:.1f} Temporal history events per completed task (target ≤ 12)")
+    print(f"mean       {statistics.mean(ours['latencies']) * 1000:.1f} ms per completion")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
