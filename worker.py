@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import (
     ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker,
 )
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import AuditActivities
 from workflows import ProjectWorkflow
@@ -34,6 +35,12 @@ class LoggingInterceptor(Interceptor):
         return _BindActivityContext(next)
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox still guards determinism; modules pass through instead of being re-imported
+    for every workflow run (they have no import-time side effects: see STYLE.md)."""
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+
+
 def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent: int = 100) -> Worker:
     """A worker for every coopflow workflow and activity on ``task_queue``."""
     audit = AuditActivities(engine)
@@ -41,6 +48,7 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
         client, task_queue=task_queue, workflows=[ProjectWorkflow], activities=[audit.record_events],
         activity_executor=ThreadPoolExecutor(max_workers=16), interceptors=[LoggingInterceptor()],
         max_concurrent_workflow_tasks=max_concurrent, max_concurrent_local_activities=max_concurrent,
+        workflow_runner=workflow_runner(),
     )
 
 

@@ -33,7 +33,7 @@ from services.devstack import SQLITE_PRAGMAS, temporal_binary  # noqa: E402
 from services.scenario import next_move  # noqa: E402
 from services.seed import demo_email, seed_demo  # noqa: E402
 from store import create_schema, make_engine  # noqa: E402
-from worker import build_worker  # noqa: E402
+from worker import build_worker, workflow_runner  # noqa: E402
 from workflows import SEARCH_ATTRIBUTES  # noqa: E402
 
 PARTNERS = ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]
@@ -108,7 +108,8 @@ async def run_baseline(env: WorkflowEnvironment, engine, n: int, c: int, updates
 
     from concurrent.futures import ThreadPoolExecutor
     async with Worker(env.client, task_queue=queue, workflows=[BareWorkflow],
-                      activities=[BareActivities(engine).write], activity_executor=ThreadPoolExecutor(16)):
+                      activities=[BareActivities(engine).write], activity_executor=ThreadPoolExecutor(16),
+                      workflow_runner=workflow_runner()):
         began = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(n)))
         elapsed = time.perf_counter() - began

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -73,9 +74,7 @@ class Coopflow:
         return led + read.list_projects(self.engine, member=actor.org)
 
     def _project(self, actor: Actor, project_id: str) -> dict[str, Any]:
-        found = read.project_row(self.engine, project_id)
-        summary = read.project_summary(*found) if found else None
-        return access.check_may_see(actor, summary, project_id)
+        return access.check_may_see(actor, read.get_project(self.engine, project_id), project_id)
 
     def show_project(self, actor: Actor, project_id: str, as_of: str | None = None) -> dict[str, Any]:
         """The project as it is, or as it was at ``as_of``, rebuilt from the stored events."""
@@ -102,14 +101,17 @@ class Coopflow:
                             outcome: str | None = None, comment: str | None = None,
                             request_id: str | None = None) -> dict[str, Any]:
         """Complete a task; returns it once its events are in the store."""
-        self._project(actor, project_id)
-        row = read.task_row(self.engine, project_id, task_id)
-        if row is None:
+        found = read.get_task(self.engine, project_id, task_id)
+        if found is None:
+            self._project(actor, project_id)  # not found either way; this says which
             raise NotFound(f"Project '{project_id}' has no task '{task_id}'.")
-        if row.status != "open":
-            if request_id is not None and row.request_id == request_id:
-                return read.task_view(row)
-            raise TaskClosed(f"Task {task_id} ({row.step}) is {row.status} and can no longer be completed.")
+        access.check_may_see(actor, found[0], project_id)
+        row = found[1]
+        if row["task_status"] != "open":
+            if request_id is not None and row["request_id"] == request_id:
+                return dict(json.loads(row["view"]))
+            raise TaskClosed(f"Task {task_id} ({row['step']}) is {row['task_status']} "
+                             "and can no longer be completed.")
         if data is not None and not isinstance(data, dict):
             raise error_from_code("invalid_data", "The data must be an object of field names and values.",
                                   {"data": "must be an object"})

@@ -34,7 +34,8 @@ def record_batch(engine: Engine, *, project: dict[str, Any], events: list[Event]
         if events and events[0].seq == 1:
             conn.execute(insert(Project).values(
                 id=pid, template_id=project["template"]["id"], template_version=project["template"]["version"],
-                lead=project["lead"], **_project_fields(project)).on_conflict_do_nothing())
+                lead=project["lead"], partners=json.dumps(project["partners"]),
+                **_project_fields(project)).on_conflict_do_nothing())
             conn.execute(insert(ProjectPartner).values([
                 {"project_id": pid, "org_id": org, "position": i} for i, org in enumerate(project["partners"])
             ]).on_conflict_do_nothing())

@@ -30,6 +30,7 @@ class Project(SQLModel, table=True):
     template_id: str
     template_version: int
     lead: str = Field(index=True)
+    partners: str = Field(sa_column=Column(Text, nullable=False))  # JSON list, in the order given
     status: str
     phase: str | None
     seq: int
@@ -39,6 +40,8 @@ class Project(SQLModel, table=True):
 
 
 class ProjectPartner(SQLModel, table=True):
+    """Who is in which project, for "the projects I am in"."""
+
     project_id: str = Field(primary_key=True, foreign_key="project.id")
     org_id: str = Field(primary_key=True, index=True)
     position: int = 0

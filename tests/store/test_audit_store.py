@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from domain import summary_view, task_view
 from store import ChainConflict, iter_events, record_batch
-from store.read import open_tasks, project_row, project_tasks
+from store.read import get_project, open_tasks, project_tasks
 from tests.utils.domain import PARTNERS, Project
 
 
@@ -38,8 +38,8 @@ def test_a_retried_batch_writes_nothing_twice(engine: Engine):
     assert [e["seq"] for e in stored] == list(range(1, len(p.events) + 1))
     assert [e["hash"] for e in stored] == [e.hash for e in p.events]
     assert stored == [e.model_dump(mode="json") for e in p.events]
-    row, partners = project_row(engine, pid)
-    assert (row.seq, row.head, partners) == (p.state.seq, p.state.head, PARTNERS)
+    project = get_project(engine, pid)
+    assert (project["status"], project["phase"], project["partners"]) == ("active", p.state.phase, PARTNERS)
     assert [t["status"] for t in project_tasks(engine, pid)] == ["completed", "open", "open", "open"]
     assert any(t["project_id"] == pid for t in open_tasks(engine, PARTNERS[0]))
 
