@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 
 from domain import Event, canonical_json
-from store.db import session
+from store.db import session, writer_lock
 from store.models import AuditEvent, Project, ProjectPartner, Task
 
 
@@ -26,36 +28,55 @@ def record_batch(engine: Engine, *, project: dict[str, Any], events: list[Event]
     """Write ``events`` not stored yet and upsert the read models, in one transaction.
 
     Idempotent: a retry of the same batch writes nothing twice. Returns how many events were new.
-    Written with SQL Core statements: this runs once per completed task, on the hot path.
+    This runs once per completed task: its statements are built once and run with parameter lists.
     """
-    insert = _dialect_insert(engine)
+    sql = _statements(engine.dialect.name)
     pid = project["id"]
-    with engine.begin() as conn:
+    with writer_lock(engine), engine.begin() as conn:
         if events and events[0].seq == 1:
-            conn.execute(insert(Project).values(
-                id=pid, template_id=project["template"]["id"], template_version=project["template"]["version"],
-                lead=project["lead"], partners=json.dumps(project["partners"]),
-                **_project_fields(project)).on_conflict_do_nothing())
-            conn.execute(insert(ProjectPartner).values([
-                {"project_id": pid, "org_id": org, "position": i} for i, org in enumerate(project["partners"])
-            ]).on_conflict_do_nothing())
-        new = len(conn.execute(insert(AuditEvent).values([_event_row(pid, e) for e in events])
-                               .on_conflict_do_nothing().returning(col(AuditEvent.seq))).all()) if events else 0
+            conn.execute(sql.project_insert, {
+                "id": pid, "template_id": project["template"]["id"], "lead": project["lead"],
+                "template_version": project["template"]["version"], "partners": json.dumps(project["partners"]),
+                **_project_fields(project)})
+            conn.execute(sql.partner_insert, [{"project_id": pid, "org_id": org, "position": i}
+                                              for i, org in enumerate(project["partners"])])
+        new = len(conn.execute(sql.event_insert, [_event_row(pid, e) for e in events]).all()) if events else 0
         if new != len(events):
             _check_same(conn, pid, events)
-        conn.execute(update(Project).where(col(Project.id) == pid, col(Project.seq) <= project["seq"])
-                     .values(**_project_fields(project)))
+        conn.execute(sql.project_update, {"pid": pid, **{f"new_{k}": v for k, v in _project_fields(project).items()}})
         if tasks:
-            rows = [_task_row(pid, t) for t in tasks]
-            stmt = insert(Task).values(rows)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=["project_id", "id"],
-                set_={k: getattr(stmt.excluded, k) for k in ("status", "due_at", "view", "request_id")}))
+            conn.execute(sql.task_upsert, [_task_row(pid, t) for t in tasks])
     return new
 
 
-def _dialect_insert(engine: Engine) -> Any:
-    return postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+@dataclass(frozen=True)
+class _Statements:
+    project_insert: Any
+    partner_insert: Any
+    event_insert: Any
+    project_update: Any
+    task_upsert: Any
+
+
+_PROJECT_FIELDS = ("title", "status", "phase", "seq", "head", "started_at", "updated_at")
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    insert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    events, projects = AuditEvent.__table__, Project.__table__  # type: ignore[attr-defined]
+    task_upsert = insert(Task.__table__)
+    return _Statements(
+        project_insert=insert(projects).on_conflict_do_nothing(),
+        partner_insert=insert(ProjectPartner.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
+        event_insert=insert(events).on_conflict_do_nothing().returning(events.c.seq),
+        project_update=update(projects)
+        .where(projects.c.id == bindparam("pid"), projects.c.seq <= bindparam("new_seq"))
+        .values({k: bindparam(f"new_{k}") for k in _PROJECT_FIELDS}),
+        task_upsert=task_upsert.on_conflict_do_update(
+            index_elements=["project_id", "id"],
+            set_={k: task_upsert.excluded[k] for k in ("status", "due_at", "view", "request_id")}),
+    )
 
 
 def _check_same(conn: Connection, project_id: str, events: list[Event]) -> None:
@@ -68,7 +89,7 @@ def _check_same(conn: Connection, project_id: str, events: list[Event]) -> None:
 
 
 def _project_fields(p: dict[str, Any]) -> dict[str, Any]:
-    return {k: p[k] for k in ("title", "status", "phase", "seq", "head", "started_at", "updated_at")}
+    return {k: p[k] for k in _PROJECT_FIELDS}
 
 
 def _event_row(project_id: str, e: Event) -> dict[str, Any]:

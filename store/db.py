@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,17 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+_WRITER_LOCKS: dict[int, threading.Lock] = {}
+
+
+def writer_lock(engine: Engine) -> AbstractContextManager[object]:
+    """SQLite has one writer at a time; taking turns in-process beats its busy-wait back-off
+    (which sleeps up to 100 ms). PostgreSQL needs no such lock."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _WRITER_LOCKS.setdefault(id(engine), threading.Lock())
 
 
 def create_schema(engine: Engine) -> None:

@@ -50,6 +50,7 @@ class ProjectWorkflow:
         self._persisted = self._state.seq
         self._flush_lock = asyncio.Lock()
         self._wake_at: str | None = None
+        self._wake_only_earlier = False
 
     @workflow.run
     async def run(self, input: ProjectInput) -> str:
@@ -59,6 +60,9 @@ class ProjectWorkflow:
             except DomainError as error:
                 raise _rejection(error) from None
         await self._flush()
+        # Since v1.1 the deadline timer is restarted only for an earlier deadline, not for every
+        # completion; a timer that fires with nothing due just ticks with no events.
+        self._wake_only_earlier = workflow.patched("wake-only-earlier")
         while self._state.status == "active" and not self._should_continue_as_new():
             self._wake_at = next_wake(self._state)
             timeout = None
@@ -77,8 +81,12 @@ class ProjectWorkflow:
         return self._state.status
 
     def _must_wake(self) -> bool:
-        return (self._state.status != "active" or self._should_continue_as_new()
-                or next_wake(self._state) != self._wake_at)
+        if self._state.status != "active" or self._should_continue_as_new():
+            return True
+        wake = next_wake(self._state)
+        if self._wake_only_earlier:
+            return wake is not None and (self._wake_at is None or wake < self._wake_at)
+        return wake != self._wake_at
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
