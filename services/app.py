@@ -78,9 +78,9 @@ class Coopflow:
 
     def show_project(self, actor: Actor, project_id: str, as_of: str | None = None) -> dict[str, Any]:
         """The project as it is, or as it was at ``as_of``, rebuilt from the stored events."""
-        project = self._project(actor, project_id)
         if as_of is None:
-            return {**project, "tasks": read.project_tasks(self.engine, project_id)}
+            return access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True), project_id)
+        self._project(actor, project_id)
         try:
             moment = format_time(parse_time(as_of))
         except ValueError:

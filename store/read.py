@@ -1,11 +1,14 @@
-"""Reads of the read models: projects and the inbox (SQL Core: these are on every request)."""
+"""Reads of the read models: projects and the inbox.
+
+These run on every request, so the statements are built once and take bound parameters.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine, RowMapping
 
 from store.models import Project, ProjectPartner, Task
@@ -13,6 +16,14 @@ from store.models import Project, ProjectPartner, Task
 P = Project.__table__  # type: ignore[attr-defined]
 T = Task.__table__  # type: ignore[attr-defined]
 PP = ProjectPartner.__table__  # type: ignore[attr-defined]
+
+_PROJECT = select(P).where(P.c.id == bindparam("project_id"))
+_TASK_VIEWS = select(T.c.view).where(T.c.project_id == bindparam("project_id"))
+_TASK = (select(P, T.c.step, T.c.status.label("task_status"), T.c.request_id, T.c.view)
+         .join(T, (T.c.project_id == P.c.id) & (T.c.id == bindparam("task_id")))
+         .where(P.c.id == bindparam("project_id")))
+_OPEN_TASKS = (select(T.c.view).where(T.c.assignee == bindparam("assignee"), T.c.status == "open")
+               .order_by(T.c.due_at))
 
 
 def project_summary(row: RowMapping) -> dict[str, Any]:
@@ -22,25 +33,23 @@ def project_summary(row: RowMapping) -> dict[str, Any]:
             "phase": row["phase"], "started_at": row["started_at"], "updated_at": row["updated_at"]}
 
 
-def get_project(engine: Engine, project_id: str) -> dict[str, Any] | None:
+def get_project(engine: Engine, project_id: str, *, with_tasks: bool = False) -> dict[str, Any] | None:
+    """The project's summary (and its tasks, in order), or None."""
     with engine.connect() as conn:
-        row = conn.execute(select(P).where(P.c.id == project_id)).mappings().first()
-    return project_summary(row) if row else None
-
-
-def project_tasks(engine: Engine, project_id: str) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
-        views = conn.execute(select(T.c.view).where(T.c.project_id == project_id)).scalars().all()
-    return sorted((json.loads(v) for v in views), key=lambda t: int(t["id"].lstrip("t")))
+        row = conn.execute(_PROJECT, {"project_id": project_id}).mappings().first()
+        if row is None:
+            return None
+        project = project_summary(row)
+        if with_tasks:
+            views = conn.execute(_TASK_VIEWS, {"project_id": project_id}).scalars().all()
+            project["tasks"] = sorted((json.loads(v) for v in views), key=lambda t: int(t["id"].lstrip("t")))
+    return project
 
 
 def get_task(engine: Engine, project_id: str, task_id: str) -> tuple[dict[str, Any], RowMapping] | None:
-    """The task's project and its row (status, request_id, view), in one query."""
+    """The task's project and its row (step, task_status, request_id, view), in one query."""
     with engine.connect() as conn:
-        row = conn.execute(
-            select(P, T.c.step, T.c.status.label("task_status"), T.c.request_id, T.c.view)
-            .join(T, (T.c.project_id == P.c.id) & (T.c.id == task_id))
-            .where(P.c.id == project_id)).mappings().first()
+        row = conn.execute(_TASK, {"project_id": project_id, "task_id": task_id}).mappings().first()
     return (project_summary(row), row) if row else None
 
 
@@ -59,6 +68,5 @@ def list_projects(engine: Engine, *, lead: str | None = None, member: str | None
 def open_tasks(engine: Engine, assignee: str) -> list[dict[str, Any]]:
     """Open tasks assigned to ``assignee`` across projects, the earliest due first."""
     with engine.connect() as conn:
-        views = conn.execute(select(T.c.view).where(T.c.assignee == assignee, T.c.status == "open")
-                             .order_by(T.c.due_at)).scalars().all()
+        views = conn.execute(_OPEN_TASKS, {"assignee": assignee}).scalars().all()
     return [json.loads(v) for v in views]

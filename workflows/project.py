@@ -51,6 +51,9 @@ class ProjectWorkflow:
         self._flush_lock = asyncio.Lock()
         self._wake_at: str | None = None
         self._wake_only_earlier = False
+        # what the validator decided, so that the handler need not decide again (never replayed:
+        # validators do not run on replay, and the handler then decides the same events itself)
+        self._validated: tuple[CompleteTask, int, str, list[Event]] | None = None
 
     @workflow.run
     async def run(self, input: ProjectInput) -> str:
@@ -97,19 +100,24 @@ class ProjectWorkflow:
     @workflow.update
     async def complete_task(self, command: CompleteTask) -> dict[str, Any]:
         """Complete a task; returns once its events are in the audit store."""
-        try:
-            events = decide(self._state, command, workflow.now())
-        except DomainError as error:  # the state changed since the validator ran
-            raise _rejection(error) from None
+        events = self._decide(command)
         self._apply(events)
         await self._flush()
         return task_view(self._state, self._state.tasks[command.task_id])
 
     @complete_task.validator
     def validate_complete_task(self, command: CompleteTask) -> None:
+        self._validated = None
+        self._validated = (command, self._state.seq, workflow.now().isoformat(), self._decide(command))
+
+    def _decide(self, command: CompleteTask) -> list[Event]:
+        cached, self._validated = self._validated, None
+        if cached is not None and cached[0] is command and cached[1:3] == (
+                self._state.seq, workflow.now().isoformat()):
+            return cached[3]
         try:
-            decide(self._state, command, workflow.now())
-        except DomainError as error:
+            return decide(self._state, command, workflow.now())
+        except DomainError as error:  # in the handler: the state changed since the validator ran
             raise _rejection(error) from None
 
     @workflow.update
