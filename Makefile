@@ -22,7 +22,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain --strict
+	$(BIN)/mypy --strict domain
 	$(BIN)/mypy .
 
 bench: $(STAMP)

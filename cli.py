@@ -54,7 +54,7 @@ def run_cli(args: list[str] | None = None) -> int:
     except OperationalError as exc:
         return _error(f"the store cannot be used ({exc.orig}). Check COOPFLOW_DATABASE_URL, "
                       "or start `coopflow dev` first.")
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
+    except Exception as exc:
         if os.environ.get("COOPFLOW_DEBUG"):
             traceback.print_exc()
         return _error(f"unexpected {type(exc).__name__}: {exc} (set COOPFLOW_DEBUG=1 for details)")

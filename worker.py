@@ -11,7 +11,10 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import (
-    ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker,
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    Worker,
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 

@@ -22,19 +22,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text  # noqa: E402
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
-from temporalio.worker import Worker  # noqa: E402
+from sqlalchemy import text
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
-from bench.bare import BareActivities, BareWorkflow  # noqa: E402
-from services.app import Coopflow  # noqa: E402
-from services.devstack import SQLITE_PRAGMAS, temporal_binary  # noqa: E402
-from services.scenario import next_move  # noqa: E402
-from services.seed import demo_email, seed_demo  # noqa: E402
-from store import create_schema, make_engine  # noqa: E402
-from worker import build_worker, workflow_runner  # noqa: E402
-from workflows import SEARCH_ATTRIBUTES  # noqa: E402
+from bench.bare import BareActivities, BareWorkflow
+from services.app import Coopflow
+from services.devstack import SQLITE_PRAGMAS, temporal_binary
+from services.scenario import next_move
+from services.seed import demo_email, seed_demo
+from store import create_schema, make_engine
+from worker import build_worker, workflow_runner
+from workflows import SEARCH_ATTRIBUTES
 
 PARTNERS = ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]
 

@@ -23,7 +23,8 @@ log = structlog.get_logger("coopflow.dev")
 def dev(
     port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
     temporal_port: Annotated[int, typer.Option(help="gRPC port of the Temporal dev server.")] = 7233,
-    data_dir: Annotated[Path, typer.Option(help="Where Temporal's and the store's SQLite files live.")] = Path(".coopflow"),
+    data_dir: Annotated[
+        Path, typer.Option(help="Where Temporal's and the store's SQLite files live.")] = Path(".coopflow"),
 ) -> None:
     """Start everything on this machine: Temporal dev server, worker, store; Ctrl-C stops it all."""
     settings = get_settings(data_dir=data_dir, temporal_address=f"127.0.0.1:{temporal_port}")

@@ -81,7 +81,8 @@ def complete(
     data: Annotated[str | None, typer.Option(help='The form as JSON, e.g. \'{"summary": "…"}\'.')] = None,
     outcome: Annotated[str | None, typer.Option(help="The outcome of a decision step.")] = None,
     comment: Annotated[str | None, typer.Option(help="A comment kept in the audit trail.")] = None,
-    idempotency_key: Annotated[str | None, typer.Option(help="Repeat-safe key: a retry returns the first result.")] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Repeat-safe key: a retry returns the first result.")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Complete a task as the user given with --as."""

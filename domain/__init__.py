@@ -1,17 +1,36 @@
 """The pure domain of coopflow: templates, project state, commands, events. No I/O."""
 
-from domain.decide import check_parameters, check_partners, decide, next_wake
 from domain.chain import verify_chain
+from domain.decide import check_parameters, check_partners, decide, next_wake
 from domain.durations import Duration, parse_duration
 from domain.errors import (
-    DomainError, Forbidden, InvalidData, InvalidRequest, NotAssigned, NotFound, TaskClosed,
-    TemplateError, error_from_code,
+    DomainError,
+    Forbidden,
+    InvalidData,
+    InvalidRequest,
+    NotAssigned,
+    NotFound,
+    TaskClosed,
+    TemplateError,
+    error_from_code,
 )
 from domain.evolve import evolve, fold
 from domain.forms import validate_form
 from domain.model import (
-    ZERO_HASH, Actor, Command, CompleteTask, Event, ProjectState, Role, StartProject, TaskState,
-    Tick, canonical_json, chain_hash, format_time, parse_time,
+    ZERO_HASH,
+    Actor,
+    Command,
+    CompleteTask,
+    Event,
+    ProjectState,
+    Role,
+    StartProject,
+    TaskState,
+    Tick,
+    canonical_json,
+    chain_hash,
+    format_time,
+    parse_time,
 )
 from domain.template import Template, parse_template
 from domain.views import project_view, summary_view, task_view

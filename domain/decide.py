@@ -9,7 +9,15 @@ from domain.durations import parse_duration
 from domain.errors import InvalidData, InvalidRequest, NotAssigned, NotFound, TaskClosed
 from domain.forms import validate_form
 from domain.model import (
-    Actor, Command, CompleteTask, Event, ProjectState, StartProject, TaskState, Tick, format_time,
+    Actor,
+    Command,
+    CompleteTask,
+    Event,
+    ProjectState,
+    StartProject,
+    TaskState,
+    Tick,
+    format_time,
 )
 from domain.progress import Decision
 from domain.template import Step, Template

@@ -62,7 +62,8 @@ def _scheduled(s: ProjectState, e: Event) -> None:
 def _update_task(**changes: object) -> Callable[[ProjectState, Event], None]:
     def handler(s: ProjectState, e: Event) -> None:
         assert e.task_id
-        s.tasks[e.task_id] = s.tasks[e.task_id].model_copy(update={k: v(e) if callable(v) else v for k, v in changes.items()})
+        update = {k: v(e) if callable(v) else v for k, v in changes.items()}
+        s.tasks[e.task_id] = s.tasks[e.task_id].model_copy(update=update)
     return handler
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -46,7 +46,8 @@ def _languages(value: Any) -> list[str]:
     codes = [c.strip().lower() for c in _text_list(value)]
     unknown = [c for c in codes if c not in ISO_639_1]
     if unknown:
-        raise ValueError(f"{', '.join(unknown)} {'is not an ISO 639-1 code' if len(unknown) == 1 else 'are not ISO 639-1 codes'} (such as de, sr, mk, sq)")
+        verb = "is not an ISO 639-1 code" if len(unknown) == 1 else "are not ISO 639-1 codes"
+        raise ValueError(f"{', '.join(unknown)} {verb} (such as de, sr, mk, sq)")
     return codes
 
 
@@ -93,7 +94,7 @@ def _bool(value: Any) -> bool:
     raise ValueError("must be true or false")
 
 
-_PARSERS = {"text": _text, "text_list": _text_list, "language_list": _languages,
+_PARSERS: dict[str, Callable[[Any], Any]] = {"text": _text, "text_list": _text_list, "language_list": _languages,
             "int": _int, "decimal": _decimal, "date": _date, "bool": _bool}
 
 

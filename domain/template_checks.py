@@ -115,12 +115,12 @@ def _check_cycles(phase: Phase, where: str) -> list[str]:
 
     def visit(key: str, trail: list[str]) -> list[str] | None:
         if state.get(key) == 1:
-            return trail[trail.index(key):] + [key]
+            return [*trail[trail.index(key):], key]
         if state.get(key) == 2 or key not in deps:
             return None
         state[key] = 1
         for dep in deps[key]:
-            cycle = visit(dep, trail + [key])
+            cycle = visit(dep, [*trail, key])
             if cycle:
                 return cycle
         state[key] = 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -15,8 +15,20 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import (
-    Actor, CompleteTask, InvalidRequest, NotFound, ProjectState, StartProject, TaskClosed, decide,
-    error_from_code, fold, format_time, parse_time, project_view, verify_chain,
+    Actor,
+    CompleteTask,
+    InvalidRequest,
+    NotFound,
+    ProjectState,
+    StartProject,
+    TaskClosed,
+    decide,
+    error_from_code,
+    fold,
+    format_time,
+    parse_time,
+    project_view,
+    verify_chain,
 )
 from domain.model import Event
 from services import access
@@ -37,11 +49,11 @@ class Coopflow:
     # -- identity -----------------------------------------------------------------------
     def actor_for_email(self, email: str) -> Actor:
         user = accounts.user_by_email(self.engine, email)
-        return Actor(user=user.id, org=user.org_id, role=user.role)  # type: ignore[arg-type]
+        return Actor(user=user.id, org=user.org_id, role=user.role)
 
     def actor_for_token(self, token: str) -> Actor | None:
         user = accounts.user_by_token(self.engine, token)
-        return Actor(user=user.id, org=user.org_id, role=user.role) if user else None  # type: ignore[arg-type]
+        return Actor(user=user.id, org=user.org_id, role=user.role) if user else None
 
     # -- projects -----------------------------------------------------------------------
     async def start_project(self, actor: Actor, *, title: str, partners: list[str], template: str = "cooperation",
@@ -55,7 +67,7 @@ class Coopflow:
         project_id = uuid.uuid4().hex[:12]
         command = StartProject(project_id=project_id, title=title, template=self.templates.latest(template),
                                lead=actor.org, partners=partners, parameters=parameters or {}, actor=actor)
-        decide(ProjectState(), command, datetime.now(timezone.utc))  # refuse bad input before Temporal sees it
+        decide(ProjectState(), command, datetime.now(UTC))  # refuse bad input before Temporal sees it
         start = WithStartWorkflowOperation(
             ProjectWorkflow.run, ProjectInput(start=command, history_limit=history_limit),
             id=workflow_id(project_id), task_queue=self.task_queue,
@@ -127,7 +139,8 @@ class Coopflow:
             raise
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:  # the workflow has ended meanwhile
-                raise TaskClosed(f"Project '{project_id}' has ended; task {task_id} can no longer be completed.") from None
+                raise TaskClosed(f"Project '{project_id}' has ended; "
+                                 f"task {task_id} can no longer be completed.") from None
             raise
         return result
 

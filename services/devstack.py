@@ -62,10 +62,10 @@ class DevServer:
                 "--ui-disable-news-fetch", "--log-level", "warn", *SQLITE_PRAGMAS]
         for key in SEARCH_ATTRIBUTES:
             args += ["--search-attribute", f"{key.name}=Keyword"]
-        log = self.log_path.open("ab")
         # its own process group: Ctrl-C in the terminal reaches us, and we stop it in order
-        self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+                args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
 
     async def wait_ready(self, timeout: float = 60) -> Client:
         deadline = asyncio.get_running_loop().time() + timeout

@@ -13,7 +13,7 @@ DEMO_ORGS = [
     ("different-and-equal-al", "Different and Equal", "AL", "partner"),
     ("audit-office", "Rechnungsprüfungsamt", "DE", "auditor"),
 ]
-DEMO_PASSWORD = "coopflow-demo"
+DEMO_PASSWORD = "coopflow-demo"  # noqa: S105 - the demo users' documented password
 
 
 def demo_email(org_id: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -65,7 +65,7 @@ _PROJECT_FIELDS = ("title", "status", "phase", "seq", "head", "started_at", "upd
 def _statements(dialect: str) -> _Statements:
     insert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
     events, projects = AuditEvent.__table__, Project.__table__  # type: ignore[attr-defined]
-    task_upsert = insert(Task.__table__)
+    task_upsert = insert(Task.__table__)  # type: ignore[attr-defined]
     return _Statements(
         project_insert=insert(projects).on_conflict_do_nothing(),
         partner_insert=insert(ProjectPartner.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]

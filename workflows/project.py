@@ -14,8 +14,19 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import RECORD_EVENTS, RecordEvents
     from domain import (
-        CompleteTask, DomainError, Event, ProjectState, StartProject, Tick, decide, fold, next_wake,
-        parse_time, project_view, summary_view, task_view,
+        CompleteTask,
+        DomainError,
+        Event,
+        ProjectState,
+        StartProject,
+        Tick,
+        decide,
+        fold,
+        next_wake,
+        parse_time,
+        project_view,
+        summary_view,
+        task_view,
     )
 
 PHASE = SearchAttributeKey.for_keyword("CoopflowPhase")
@@ -73,7 +84,7 @@ class ProjectWorkflow:
                 timeout = max((parse_time(self._wake_at) - workflow.now()).total_seconds(), 0.001)
             try:
                 await workflow.wait_condition(self._must_wake, timeout=timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 assert self._wake_at is not None
                 now = max(workflow.now(), parse_time(self._wake_at))
                 self._apply(decide(self._state, Tick(), now))

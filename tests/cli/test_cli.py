@@ -79,7 +79,8 @@ def test_cli_scenario_against_coopflow_dev(dev: Dev):
         (concept,) = dev.json("tasks", "--as", LEAD)
         bad = dev.cli("task", "complete", pid, concept["id"], "--as", LEAD, "--data", '{"summary": ""}', ok=False)
         assert bad.returncode == 1 and "summary: is required" in bad.stderr and "Traceback" not in bad.stderr
-        dev.json("task", "complete", pid, concept["id"], "--as", LEAD, "--data", json.dumps(SAMPLE_DATA["concept_note"]))
+        dev.json("task", "complete", pid, concept["id"], "--as", LEAD,
+                 "--data", json.dumps(SAMPLE_DATA["concept_note"]))
         for org in PARTNERS:
             (letter,) = dev.json("tasks", "--as", demo_email(org))
             wrong = dev.cli("task", "complete", pid, letter["id"], "--as", LEAD, "--data", "{}", ok=False)

@@ -40,7 +40,8 @@ def test_a_retried_batch_writes_nothing_twice(engine: Engine):
     assert stored == [e.model_dump(mode="json") for e in p.events]
     project = get_project(engine, pid)
     assert (project["status"], project["phase"], project["partners"]) == ("active", p.state.phase, PARTNERS)
-    assert [t["status"] for t in get_project(engine, pid, with_tasks=True)["tasks"]] == ["completed", "open", "open", "open"]
+    statuses = [t["status"] for t in get_project(engine, pid, with_tasks=True)["tasks"]]
+    assert statuses == ["completed", "open", "open", "open"]
     assert any(t["project_id"] == pid for t in open_tasks(engine, PARTNERS[0]))
 
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain import (
-    Actor, CompleteTask, Event, ProjectState, StartProject, Tick, decide, fold, project_view,
+    Actor,
+    CompleteTask,
+    Event,
+    ProjectState,
+    StartProject,
+    Tick,
+    decide,
+    fold,
+    project_view,
 )
 from services.scenario import next_move
 from templates import TemplateRegistry
@@ -34,7 +42,7 @@ class Project:
                  template: Any = None) -> None:
         self.state = ProjectState()
         self.events: list[Event] = []
-        self.now = datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
         self.partners = PARTNERS if partners is None else partners
         self.run(StartProject(
             project_id="p-test", title="Return counselling pilot",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-import os
 from pathlib import Path
 
 import pytest

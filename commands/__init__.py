@@ -1,0 +1,1 @@
+"""The `coopflow` commands, one module per group; `cli.py` assembles them."""
