@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from commands.admin import org_app, user_app
 from commands.audit import audit_app
+from commands.db import db_app
 from commands.dev import dev, worker
 from commands.projects import project_app, task_app, tasks, templates
 from domain import DomainError
@@ -27,6 +28,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
 app.add_typer(task_app, name="task")
 app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
 
 
 def _error(message: str, details: object = None) -> int:

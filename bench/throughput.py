@@ -32,7 +32,7 @@ from services.app import Coopflow
 from services.devstack import SQLITE_PRAGMAS, temporal_binary
 from services.scenario import next_move
 from services.seed import demo_email, seed_demo
-from store import create_schema, make_engine
+from store import make_engine, upgrade
 from worker import build_worker, workflow_runner
 from workflows import SEARCH_ATTRIBUTES
 
@@ -129,7 +129,7 @@ async def main() -> None:
             search_attributes=SEARCH_ATTRIBUTES, dev_server_database_filename=f"{tmp}/temporal.db",
             dev_server_extra_args=SQLITE_PRAGMAS, dev_server_log_level="error")
         engine = make_engine(f"sqlite:///{tmp}/store.db")
-        create_schema(engine)
+        upgrade(engine)
         seed_demo(engine)
         try:
             print(f"coopflow: {args.projects} projects × whole lifecycle, {args.concurrency} at a time …",

@@ -17,7 +17,7 @@ from logs import configure_logging
 from services.app import Coopflow
 from services.temporal import connect
 from settings import Settings, get_settings
-from store import create_schema, make_engine
+from store import check_schema, make_engine, upgrade
 
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout (JSON), nothing else.")]
@@ -28,14 +28,18 @@ OPERATOR = Actor(user="operator", org="operator", role="auditor")
 class Runtime:
     """Lazily opened resources of one command run."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, migrate: bool = False) -> None:
         self.settings = settings or get_settings()
+        self.migrate = migrate  # `coopflow dev` migrates its own store; everything else refuses
         configure_logging(self.settings.log_format, self.settings.log_level)
 
     @cached_property
     def engine(self) -> Engine:
         engine = make_engine(self.settings.store_url)
-        create_schema(engine)
+        if self.migrate:
+            upgrade(engine)
+        else:
+            check_schema(engine)
         return engine
 
     def app_without_temporal(self) -> Coopflow:

@@ -28,7 +28,7 @@ def dev(
 ) -> None:
     """Start everything on this machine: Temporal dev server, worker, store; Ctrl-C stops it all."""
     settings = get_settings(data_dir=data_dir, temporal_address=f"127.0.0.1:{temporal_port}")
-    rt = Runtime(settings)
+    rt = Runtime(settings, migrate=True)
     server = DevServer(data_dir, temporal_port)
 
     async def go() -> None:
@@ -69,11 +69,12 @@ def _print_welcome(store_url: str, server: DevServer, users: list[dict[str, str]
 def worker() -> None:
     """Run one worker against the configured Temporal and store, until Ctrl-C."""
     rt = Runtime()
+    engine = rt.engine  # refuses an un-migrated store before anything starts
 
     async def go() -> None:
         stop = asyncio.Event()
         install_stop_handlers(stop)
         client = await connect(rt.settings.temporal_address, rt.settings.temporal_namespace)
-        await run_worker(client, rt.engine, rt.settings.task_queue, stop)
+        await run_worker(client, engine, rt.settings.task_queue, stop)
 
     run(go())

@@ -65,7 +65,11 @@ class AuditEvent(SQLModel, table=True):
     """One domain event, exactly as sealed; (project_id, seq) is unique by the primary key."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_project_at", "project_id", "at"),)
+    # the auditor's filters: by time, organisation, user and type, each within one project
+    __table_args__ = (Index("ix_audit_event_project_at", "project_id", "at"),
+                      Index("ix_audit_event_project_org", "project_id", "actor_org", "seq"),
+                      Index("ix_audit_event_project_user", "project_id", "actor_user", "seq"),
+                      Index("ix_audit_event_project_type", "project_id", "type", "seq"))
     project_id: str = Field(primary_key=True)
     seq: int = Field(primary_key=True)
     type: str

@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from services.app import Coopflow
 from services.seed import seed_demo
-from store import create_schema, make_engine
+from store import make_engine, upgrade
 from worker import build_worker
 from workflows import SEARCH_ATTRIBUTES
 
@@ -47,7 +47,7 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
 @pytest.fixture(scope="session")
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('store') / 'coopflow.db'}")
-    create_schema(engine)
+    upgrade(engine)
     seed_demo(engine)
     return engine
 
@@ -58,7 +58,7 @@ def postgresql_engine() -> Iterator[Engine]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    create_schema(engine)
+    upgrade(engine)
     seed_demo(engine)
     yield engine
     engine.dispose()

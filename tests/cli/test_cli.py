@@ -124,8 +124,18 @@ def test_cli_scenario_against_coopflow_dev(dev: Dev):
         assert stop(proc) == 0
 
 
+def test_an_unmigrated_store_is_refused_until_db_upgrade(dev: Dev):
+    for args in (["worker"], ["org", "list"], ["tasks", "--as", "a@b.org"]):
+        done = dev.cli(*args, ok=False)
+        assert done.returncode == 1 and "has no coopflow schema yet. Run `coopflow db upgrade` first" in done.stderr
+    upgraded = dev.json("db", "upgrade")
+    assert upgraded["from"] is None and upgraded["to"] == "0001"
+    assert dev.json("db", "upgrade")["from"] == "0001"
+    assert dev.json("org", "list") == []
+
+
 def test_bad_input_never_shows_a_traceback(dev: Dev):
-    (dev.tmp / "data").mkdir()
+    dev.cli("db", "upgrade")
     for args, expected in [
         (["project", "show", "nope"], "There is no project 'nope'"),
         (["tasks", "--as", "nobody@example.org"], "There is no user with e-mail nobody@example.org"),
