@@ -17,8 +17,12 @@ def check_may_see(actor: Actor, project: dict[str, Any] | None, project_id: str)
     return project
 
 
+def may_verify(actor: Actor, project: dict[str, Any]) -> bool:
+    return actor.role == "auditor" or (actor.role == "coordinator" and project["lead"] == actor.org)
+
+
 def check_may_verify(actor: Actor, project: dict[str, Any]) -> None:
-    if not (actor.role == "auditor" or (actor.role == "coordinator" and project["lead"] == actor.org)):
+    if not may_verify(actor, project):
         raise NotFound(f"There is no project '{project['id']}' whose trail you may verify.")
 
 

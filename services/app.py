@@ -28,11 +28,10 @@ from domain import (
     format_time,
     parse_time,
     project_view,
-    verify_chain,
 )
 from domain.model import Event
-from services import access
-from store import accounts, iter_events, read
+from services import access, audit
+from store import EventFilter, accounts, iter_events, read
 from templates import TemplateRegistry
 from workflows import ProjectInput, ProjectWorkflow, workflow_id
 from workflows.project import LEAD, PHASE, STATUS
@@ -93,11 +92,7 @@ class Coopflow:
         if as_of is None:
             return access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True), project_id)
         self._project(actor, project_id)
-        try:
-            moment = format_time(parse_time(as_of))
-        except ValueError:
-            raise InvalidRequest(f"'{as_of}' is not an ISO 8601 moment such as 2027-03-01T12:00:00Z.",
-                                 {"as_of": "invalid"}) from None
+        moment = _moment(as_of, "as_of")
         events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, until=moment)]
         if not events:
             raise NotFound(f"Project '{project_id}' did not exist yet at {as_of}.", {"as_of": as_of})
@@ -145,11 +140,50 @@ class Coopflow:
         return result
 
     # -- the audit trail ----------------------------------------------------------------
-    def list_events(self, actor: Actor, project_id: str) -> Iterator[dict[str, Any]]:
+    def list_events(self, actor: Actor, project_id: str, *, by_email: str | None = None, org: str | None = None,
+                    type: str | None = None, since: str | None = None, until: str | None = None
+                    ) -> Iterator[dict[str, Any]]:
+        """The project's events in seq order, narrowed by the auditor's filters."""
         self._project(actor, project_id)
-        return iter_events(self.engine, project_id)
+        user = None
+        if by_email is not None:
+            try:
+                user = accounts.user_by_email(self.engine, by_email).id
+            except NotFound:
+                raise InvalidRequest(f"There is no user with e-mail {by_email}.", {"actor": "unknown"}) from None
+        where = EventFilter(actor_user=user, org=org, type=type, since=_moment(since, "since"),
+                            until=_moment(until, "until"))
+        return iter_events(self.engine, project_id, where)
 
     def verify(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        """The hash chain recomputed, and its end checked against what the project recorded."""
         project = self._project(actor, project_id)
         access.check_may_verify(actor, project)
-        return verify_chain(iter_events(self.engine, project_id))
+        return audit.verify_anchored(iter_events(self.engine, project_id), project)
+
+    async def verify_against_history(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        """Compare the trail with the workflow's own events and the updates in its history."""
+        result = self.verify(actor, project_id)
+        stored = list(iter_events(self.engine, project_id))
+        result["history"] = await audit.compare_with_history(self.client, project_id, stored)
+        result["problems"] += result["history"]["problems"]
+        result["ok"] = not result["problems"]
+        return result
+
+    def verifiable_projects(self, actor: Actor) -> list[dict[str, Any]]:
+        """The projects whose trail the actor may verify (auditors: all; coordinators: led ones)."""
+        return [p for p in self.list_projects(actor) if access.may_verify(actor, p)]
+
+    def user_emails(self) -> dict[str, str]:
+        return accounts.emails_by_user_id(self.engine)
+
+
+def _moment(text: str | None, field: str) -> str | None:
+    """An ISO 8601 moment in the events' own representation, for comparing with ``at``."""
+    if text is None:
+        return None
+    try:
+        return format_time(parse_time(text))
+    except ValueError:
+        raise InvalidRequest(f"'{text}' is not an ISO 8601 moment such as 2027-03-01T12:00:00Z.",
+                             {field: "invalid"}) from None

@@ -1,10 +1,10 @@
 """Persistence: the audit store, the read models, organisations and users (SQLModel)."""
 
-from store.audit import ChainConflict, event_record, iter_events, record_batch
+from store.audit import ChainConflict, EventFilter, event_record, iter_events, record_batch
 from store.db import make_engine, session
 from store.migrate import SchemaOutdated, check_schema, upgrade
 
 __all__ = [
-    "ChainConflict", "SchemaOutdated", "check_schema", "event_record", "iter_events", "make_engine", "record_batch",
-    "session", "upgrade",
+    "ChainConflict", "EventFilter", "SchemaOutdated", "check_schema", "event_record", "iter_events",
+    "make_engine", "record_batch", "session", "upgrade",
 ]

@@ -106,3 +106,9 @@ def has_orgs(engine: Engine) -> bool:
 def list_orgs(engine: Engine) -> list[Organisation]:
     with session(engine) as s:
         return list(s.exec(select(Organisation).order_by(col(Organisation.id))))
+
+
+def emails_by_user_id(engine: Engine) -> dict[str, str]:
+    """For exports: who each user id in the trail is."""
+    with session(engine) as s:
+        return dict(s.exec(select(User.id, User.email)).all())

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 
 from domain import Event, canonical_json
-from store.db import session, writer_lock
+from store.db import writer_lock
 from store.models import AuditEvent, Project, ProjectPartner, Task
 
 
@@ -106,7 +106,7 @@ def _task_row(project_id: str, t: dict[str, Any]) -> dict[str, Any]:
             "view": json.dumps(view, ensure_ascii=False)}
 
 
-def event_record(row: AuditEvent) -> dict[str, Any]:
+def event_record(row: Any) -> dict[str, Any]:
     """An event exactly as the API, the CLI and the exports show it (and as it was hashed)."""
     actor = ({"user": row.actor_user, "org": row.actor_org, "role": row.actor_role}
              if row.actor_user is not None else None)
@@ -115,16 +115,34 @@ def event_record(row: AuditEvent) -> dict[str, Any]:
             "prev_hash": row.prev_hash, "hash": row.hash}
 
 
-def iter_events(engine: Engine, project_id: str, *, until: str | None = None,
-                batch: int = 1000) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class EventFilter:
+    """What an auditor narrows a trail to; every field is optional. Times are ISO 8601 strings."""
+
+    actor_user: str | None = None
+    org: str | None = None
+    type: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+def iter_events(engine: Engine, project_id: str, where: EventFilter | None = None, *,
+                until: str | None = None, batch: int = 1000) -> Iterator[dict[str, Any]]:
     """The project's events in seq order, read in batches so that long trails stream."""
+    ev = AuditEvent.__table__  # type: ignore[attr-defined]
+    query = select(ev).where(ev.c.project_id == project_id)
+    where = where or EventFilter(until=until)
+    for column, value in ((ev.c.actor_user, where.actor_user), (ev.c.actor_org, where.org), (ev.c.type, where.type)):
+        if value is not None:
+            query = query.where(column == value)
+    if where.since is not None:
+        query = query.where(ev.c.at >= where.since)
+    if until is not None or where.until is not None:
+        query = query.where(ev.c.at <= (until or where.until))
     last = 0
     while True:
-        with session(engine) as s:
-            query = select(AuditEvent).where(AuditEvent.project_id == project_id, AuditEvent.seq > last)
-            if until is not None:
-                query = query.where(AuditEvent.at <= until)
-            rows = list(s.exec(query.order_by(col(AuditEvent.seq)).limit(batch)))
+        with engine.connect() as conn:
+            rows = conn.execute(query.where(ev.c.seq > last).order_by(ev.c.seq).limit(batch)).all()
         for row in rows:
             yield event_record(row)
         if len(rows) < batch:

@@ -30,7 +30,8 @@ def project_summary(row: RowMapping) -> dict[str, Any]:
     return {"id": row["id"], "title": row["title"],
             "template": {"id": row["template_id"], "version": row["template_version"]},
             "lead": row["lead"], "partners": json.loads(row["partners"]), "status": row["status"],
-            "phase": row["phase"], "started_at": row["started_at"], "updated_at": row["updated_at"]}
+            "phase": row["phase"], "started_at": row["started_at"], "updated_at": row["updated_at"],
+            "seq": row["seq"], "head": row["head"]}
 
 
 def get_project(engine: Engine, project_id: str, *, with_tasks: bool = False) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ def test_migrated_schema_is_exactly_the_models(engine: Engine):
 
 def test_an_unmigrated_database_is_refused(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
-    with pytest.raises(SchemaOutdated, match="has no coopflow schema yet. Run `coopflow db upgrade` first"):
+    with pytest.raises(SchemaOutdated, match=r"has no coopflow schema yet\. Run `coopflow db upgrade` first"):
         check_schema(engine)
     assert upgrade(engine) == (None, head_revision())
     assert upgrade(engine) == (head_revision(), head_revision())
