@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import InvalidRequest, verify_chain
-from workflows import workflow_id
+from workflows import ProjectWorkflow, workflow_id
 
 CSV_COLUMNS = ["seq", "type", "at", "actor_user", "actor_email", "actor_org", "actor_role", "phase", "step",
                "task_id", "data", "prev_hash", "hash"]
@@ -85,7 +85,7 @@ async def compare_with_history(client: Client, project_id: str, stored: list[dic
     """Compare the stored events with the events the workflow holds and with the updates in its history."""
     handle = client.get_workflow_handle(workflow_id(project_id))
     try:
-        held = [e.model_dump(mode="json") for e in await handle.query("get_events", result_type=list)]
+        held = [e.model_dump(mode="json") for e in await handle.query(ProjectWorkflow.get_events)]
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return {"available": False, "problems": [], "reason": "Temporal no longer has this workflow's "
@@ -93,7 +93,7 @@ async def compare_with_history(client: Client, project_id: str, stored: list[dic
         raise
     by_seq = {e["seq"]: e for e in stored}
     problems = [{"seq": e["seq"], "reason": "differs from the event the workflow holds"}
-                for e in held if by_seq.get(e["seq"], {}).get("hash") != e["hash"]]
+                for e in held if by_seq.get(e["seq"]) != e]
     completions = {(e["task_id"], e["actor"]["user"]) for e in stored
                    if e["type"] in ("StepCompleted", "DecisionRecorded") and e["actor"]}
     succeeded = [arg async for arg in _completed_updates(client, project_id)]

@@ -30,11 +30,18 @@ def temporal_cli() -> str:
     return path
 
 
+# Deleting a closed workflow waits for the server's task queues to acknowledge its close
+# tasks, by default every 30-60 s; the deletion test would wait that long.
+FAST_QUEUES = [arg for key in ("transferProcessorMaxPollInterval", "transferProcessorUpdateAckInterval",
+                               "visibilityProcessorMaxPollInterval", "visibilityProcessorUpdateAckInterval")
+               for arg in ("--dynamic-config-value", f'history.{key}="1s"')]
+
+
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_cli(), data_converter=pydantic_data_converter,
-        search_attributes=SEARCH_ATTRIBUTES, dev_server_log_level="error")
+        search_attributes=SEARCH_ATTRIBUTES, dev_server_log_level="error", dev_server_extra_args=FAST_QUEUES)
     yield env
     await env.shutdown()
 

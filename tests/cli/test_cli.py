@@ -104,6 +104,30 @@ def test_cli_scenario_against_coopflow_dev(dev: Dev):
         assert human.startswith(f"OK: {len(events)} events")
         past = dev.json("project", "show", pid, "--as-of", events[2]["at"])
         assert past["phase"] == "funding_application"
+
+        # the auditor's tools
+        decisions = dev.json("audit", "events", pid, "--type", "DecisionRecorded")
+        assert [e["data"]["outcome"] for e in decisions] == ["approved"]
+        by_caritas = dev.json("audit", "events", pid, "--actor", demo_email("caritas-rs"))
+        assert by_caritas and {e["actor"]["org"] for e in by_caritas} == {"caritas-rs"}
+        assert dev.json("audit", "verify", pid, "--against-history")["history"]["available"] is True
+        summary = dev.json("audit", "verify", "--all")
+        assert summary["ok"] and summary["projects"] == 1 and summary["events"] == len(events)
+        export = dev.tmp / "trail.jsonl"
+        done = dev.cli("audit", "export", pid, "--format", "jsonl", "--output", str(export))
+        assert f"Exported {len(events)} events" in done.stderr
+        offline = {**dev.env, "COOPFLOW_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+        checked = subprocess.run([COOPFLOW, "audit", "verify", "--file", str(export), "--json"], env=offline,
+                                 capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0 and json.loads(checked.stdout)["count"] == len(events)
+        lines = export.read_text().splitlines()
+        lines[3] = lines[3].replace('"StepCompleted"', '"StepWaived"')
+        export.write_text("\n".join(lines) + "\n")
+        broken = subprocess.run([COOPFLOW, "audit", "verify", "--file", str(export)], env=offline,
+                                capture_output=True, text=True, timeout=60)
+        assert broken.returncode == 1 and "seq 4: changed" in broken.stdout
+        csv_text = dev.cli("audit", "export", pid, "--format", "csv").stdout
+        assert csv_text.splitlines()[0].startswith("seq,type,at,actor_user,actor_email") and LEAD in csv_text
     finally:
         assert stop(proc) == 0
     assert "coopflow dev stopped." in (dev.tmp / "dev.out").read_text()

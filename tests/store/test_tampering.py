@@ -39,7 +39,8 @@ def rewrite(engine: Engine, pid: str, seq: int, event: dict[str, Any], new_seq: 
     tamper(engine, "UPDATE audit_event SET seq = :new, type = :type, at = :at, actor_user = :u, actor_org = :o, "
            "actor_role = :r, data = :data, prev_hash = :prev, hash = :hash WHERE project_id = :p AND seq = :seq",
            p=pid, seq=seq, new=new_seq or event["seq"], type=event["type"], at=event["at"], u=actor.get("user"),
-           o=actor.get("org"), r=actor.get("role"), data=json.dumps(event["data"], sort_keys=True, separators=(",", ":")),
+           o=actor.get("org"), r=actor.get("role"),
+           data=json.dumps(event["data"], sort_keys=True, separators=(",", ":")),
            prev=event["prev_hash"], hash=event["hash"])
 
 
