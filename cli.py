@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from commands.admin import org_app, user_app
 from commands.audit import audit_app
 from commands.db import db_app
-from commands.dev import dev, worker
+from commands.dev import dev, web, worker
 from commands.projects import project_app, task_app, tasks, templates
 from domain import DomainError
 
@@ -21,6 +21,7 @@ app = typer.Typer(
     help="Durable, auditable workflows for transnational cooperation projects.")
 app.command()(dev)
 app.command()(worker)
+app.command()(web)
 app.command()(tasks)
 app.command()(templates)
 app.add_typer(org_app, name="org")

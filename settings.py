@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "coopflow"
     template_dirs: list[Path] = []
+    secret_key: str = ""  # signs session cookies; empty: a key kept in the data dir
+    secure_cookies: bool = False  # set true behind HTTPS
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 

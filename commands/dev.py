@@ -11,10 +11,13 @@ import structlog
 import typer
 
 from commands.common import Runtime, run
+from services.app import Coopflow
 from services.devstack import DevServer, default_env, install_stop_handlers
 from services.seed import DEMO_PASSWORD, seed_demo
 from services.temporal import connect
 from settings import get_settings
+from web.app import create_app
+from web.server import serve
 from worker import run_worker
 
 log = structlog.get_logger("coopflow.dev")
@@ -26,7 +29,7 @@ def dev(
     data_dir: Annotated[
         Path, typer.Option(help="Where Temporal's and the store's SQLite files live.")] = Path(".coopflow"),
 ) -> None:
-    """Start everything on this machine: Temporal dev server, worker, store; Ctrl-C stops it all."""
+    """Start everything on this machine: Temporal dev server, worker, web, store; Ctrl-C stops it all."""
     settings = get_settings(data_dir=data_dir, temporal_address=f"127.0.0.1:{temporal_port}")
     rt = Runtime(settings, migrate=True)
     server = DevServer(data_dir, temporal_port)
@@ -37,8 +40,11 @@ def dev(
         server.start()
         client = await server.wait_ready()
         users = seed_demo(rt.engine)
-        _print_welcome(settings.store_url, server, users, default_env(data_dir, temporal_port))
-        await run_worker(client, rt.engine, settings.task_queue, stop)
+        coopflow = Coopflow(engine=rt.engine, client=client, task_queue=settings.task_queue)
+        web = create_app(coopflow=coopflow, settings=settings)
+        _print_welcome(settings.store_url, server, users, default_env(data_dir, temporal_port), port)
+        await asyncio.gather(run_worker(client, rt.engine, settings.task_queue, stop),
+                             serve(web, "127.0.0.1", port, stop))
 
     try:
         run(go())
@@ -48,9 +54,9 @@ def dev(
 
 
 def _print_welcome(store_url: str, server: DevServer, users: list[dict[str, str]] | None,
-                   env: dict[str, str]) -> None:
-    out = [f"coopflow dev is running.  Temporal {server.address} (UI http://127.0.0.1:{server.ui_port}), "
-           f"store {store_url}"]
+                   env: dict[str, str], port: int) -> None:
+    out = [f"coopflow dev is running.  Web http://127.0.0.1:{port}  (API docs http://127.0.0.1:{port}/api/docs)",
+           f"  Temporal {server.address} (UI http://127.0.0.1:{server.ui_port}), store {store_url}"]
     if users:
         out.append("Demo users (password for all: " + DEMO_PASSWORD + "); API tokens are shown only this once:")
         out += [f"  {u['email']:<32} {u['role']:<12} {u['org']:<24} token {u['token']}" for u in users]
@@ -76,5 +82,25 @@ def worker() -> None:
         install_stop_handlers(stop)
         client = await connect(rt.settings.temporal_address, rt.settings.temporal_namespace)
         await run_worker(client, engine, rt.settings.task_queue, stop)
+
+    run(go())
+
+
+def web(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (COOPFLOW_WEB_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (COOPFLOW_WEB_PORT, default 8000).")] = None,
+) -> None:
+    """Serve the web app and the JSON API against the configured Temporal and store, until Ctrl-C."""
+    rt = Runtime()
+    engine = rt.engine  # refuses an un-migrated store before anything starts
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        install_stop_handlers(stop)
+        client = await connect(rt.settings.temporal_address, rt.settings.temporal_namespace)
+        coopflow = Coopflow(engine=engine, client=client, task_queue=rt.settings.task_queue)
+        bind_host, bind_port = host or rt.settings.web_host, port or rt.settings.web_port
+        print(f"coopflow web on http://{bind_host}:{bind_port}", flush=True)
+        await serve(create_app(coopflow=coopflow, settings=rt.settings), bind_host, bind_port, stop)
 
     run(go())

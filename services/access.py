@@ -18,7 +18,8 @@ def check_may_see(actor: Actor, project: dict[str, Any] | None, project_id: str)
 
 
 def may_verify(actor: Actor, project: dict[str, Any]) -> bool:
-    return actor.role == "auditor" or (actor.role == "coordinator" and project["lead"] == actor.org)
+    """Auditors, and the lead organisation (its own trail)."""
+    return actor.role == "auditor" or project["lead"] == actor.org
 
 
 def check_may_verify(actor: Actor, project: dict[str, Any]) -> None:

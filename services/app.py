@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
@@ -53,6 +54,19 @@ class Coopflow:
     def actor_for_token(self, token: str) -> Actor | None:
         user = accounts.user_by_token(self.engine, token)
         return Actor(user=user.id, org=user.org_id, role=user.role) if user else None
+
+    async def health(self) -> dict[str, str]:
+        """``ok`` or ``unavailable`` for Temporal and for the store."""
+        parts = {"temporal": "ok", "store": "ok"}
+        try:
+            await self.client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=2))
+        except Exception:
+            parts["temporal"] = "unavailable"
+        try:
+            read.ping(self.engine)
+        except Exception:
+            parts["store"] = "unavailable"
+        return {"status": "ok" if set(parts.values()) == {"ok"} else "unavailable", **parts}
 
     # -- projects -----------------------------------------------------------------------
     async def start_project(self, actor: Actor, *, title: str, partners: list[str], template: str = "cooperation",
@@ -115,8 +129,10 @@ class Coopflow:
         access.check_may_see(actor, found[0], project_id)
         row = found[1]
         if row["task_status"] != "open":
-            if request_id is not None and row["request_id"] == request_id:
-                return dict(json.loads(row["view"]))
+            first = dict(json.loads(row["view"]))
+            if request_id is not None and row["request_id"] == request_id and (
+                    first.get("completed_by") or {}).get("user") == actor.user:
+                return first  # the same request again: the first answer, nothing new happens
             raise TaskClosed(f"Task {task_id} ({row['step']}) is {row['task_status']} "
                              "and can no longer be completed.")
         if data is not None and not isinstance(data, dict):

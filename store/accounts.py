@@ -112,3 +112,8 @@ def emails_by_user_id(engine: Engine) -> dict[str, str]:
     """For exports: who each user id in the trail is."""
     with session(engine) as s:
         return dict(s.exec(select(User.id, User.email)).all())
+
+
+def user_by_id(engine: Engine, user_id: str) -> User | None:
+    with session(engine) as s:
+        return s.get(User, user_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Engine, RowMapping
 
 from store.models import Project, ProjectPartner, Task
@@ -71,3 +71,8 @@ def open_tasks(engine: Engine, assignee: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         views = conn.execute(_OPEN_TASKS, {"assignee": assignee}).scalars().all()
     return [json.loads(v) for v in views]
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

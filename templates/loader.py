@@ -63,5 +63,12 @@ class TemplateRegistry:
             raise InvalidRequest(f"There is no template '{template_id}' (known: {known}).", {"template": template_id})
         return max(versions, key=lambda t: t.version)
 
+    def get(self, template_id: str, version: int) -> Template:
+        """The exact version a project pinned."""
+        found = self._templates.get((template_id, version))
+        if found is None:
+            raise InvalidRequest(f"Template {template_id} version {version} is not installed here.")
+        return found
+
     def all_latest(self) -> list[Template]:
         return [self.latest(tid) for tid in sorted({tid for tid, _ in self._templates})]

@@ -1,0 +1,47 @@
+"""The web application: the JSON API under /api and the HTML pages, on one application layer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.app import Coopflow
+from services.temporal import connect
+from settings import Settings, get_settings
+from store import check_schema, make_engine
+from web import api, errors, pages, pages_projects
+from web.security import LoginLimiter, Sessions, load_secret
+
+
+def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = None,
+               secret: str | None = None) -> FastAPI:
+    """The ASGI app. Given ``coopflow`` (tests, `coopflow dev`) it uses that application layer;
+    otherwise it opens the configured store and connects to Temporal when it starts."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if coopflow is None:
+            engine = make_engine(settings.store_url)
+            check_schema(engine)
+            client = await connect(settings.temporal_address, settings.temporal_namespace)
+            app.state.coopflow = Coopflow(engine=engine, client=client, task_queue=settings.task_queue)
+        yield
+
+    app = FastAPI(title="coopflow", version="1", lifespan=lifespan, openapi_url="/api/openapi.json",
+                  docs_url="/api/docs", redoc_url=None,
+                  description="Durable, auditable workflows for transnational cooperation projects.")
+    app.state.coopflow = coopflow
+    app.state.sessions = Sessions(secret or load_secret(settings.secret_key, settings.data_dir))
+    app.state.limiter = LoginLimiter()
+    app.state.secure_cookies = settings.secure_cookies
+    errors.install(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(pages_projects.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    return app

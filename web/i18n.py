@@ -1,0 +1,86 @@
+"""Languages: the interface in en, de, sr, mk, sq; template titles and labels from the template."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LOCALES = Path(__file__).parent / "locales"
+LANGUAGES = {"en": "English", "de": "Deutsch", "sr": "Srpski", "mk": "Македонски", "sq": "Shqip"}
+DEFAULT = "en"
+MISSING = "⟦{}⟧"  # shows an untranslated key on the page, where a test finds it
+
+_VALIDATION = [
+    (re.compile(r"^is required$"), "v_required"),
+    (re.compile(r"^must be at least (?P<n>.+)$"), "v_at_least"),
+    (re.compile(r"^must be at most (?P<n>.+)$"), "v_at_most"),
+    (re.compile(r"^must be a whole number$"), "v_whole_number"),
+    (re.compile(r"^must be a number$"), "v_number"),
+    (re.compile(r"^must be a finite number$"), "v_finite"),
+    (re.compile(r"^must be a date written YYYY-MM-DD$"), "v_date"),
+    (re.compile(r"^must be true or false$"), "v_bool"),
+    (re.compile(r"^must be accepted \(true\)$"), "v_accepted"),
+    (re.compile(r"^must be text$"), "v_text"),
+    (re.compile(r"^must be a list of texts$"), "v_text_list"),
+    (re.compile(r"^is not a field of this step$"), "v_unknown_field"),
+    (re.compile(r"^(?P<codes>.+?) (is not an ISO 639-1 code|are not ISO 639-1 codes)"), "v_language_codes"),
+    (re.compile(r"^must be one of: (?P<names>.+)$"), "v_outcome"),
+]
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    data = yaml.safe_load((LOCALES / f"{lang}.yaml").read_text(encoding="utf-8"))
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def negotiate(query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """?lang= first, then the language cookie, then the browser's Accept-Language."""
+    for choice in (query, cookie):
+        if choice in LANGUAGES:
+            return choice
+    ranked = []
+    for part in (accept_language or "").split(","):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        ranked.append((weight, tag.split("-")[0].lower()))
+    for _, tag in sorted(ranked, reverse=True):
+        if tag in LANGUAGES:
+            return tag
+    return DEFAULT
+
+
+class Translator:
+    """``t(key, **params)`` for interface texts; ``pick(titles)`` for a template's own texts."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.texts = catalog(lang)
+
+    def __call__(self, key: str, **params: Any) -> str:
+        text = self.texts.get(key)
+        if text is None:
+            return MISSING.format(key)
+        return text.format(**params) if params else text
+
+    def pick(self, titles: dict[str, str] | None, fallback: str = "") -> str:
+        """The template's text in this language; a missing one is marked, then shown in English."""
+        if not titles:
+            return fallback.replace("_", " ")
+        if self.lang in titles:
+            return titles[self.lang]
+        return MISSING.format(titles.get(DEFAULT, fallback))
+
+    def validation(self, message: str) -> str:
+        for pattern, key in _VALIDATION:
+            match = pattern.match(message)
+            if match:
+                return self(key, **match.groupdict())
+        return message

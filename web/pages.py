@@ -1,0 +1,150 @@
+"""Pages: log-in and log-out, the inbox, the task page."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from domain import DomainError, InvalidData
+from web.deps import get_coopflow
+from web.render import login_redirect, render, signed_in, translator
+from web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, check_password, same
+
+router = APIRouter(include_in_schema=False)
+
+
+def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
+    t = translator(request)
+    title = t("not_found") if status == 404 else t("error")
+    text = t("not_found_text") if status == 404 else detail
+    return render(request, "error.html", status=status, title=title, text=text)
+
+
+def _safe_next(target: str | None) -> str:
+    parsed = urlparse(target or "")
+    return target if target and not parsed.scheme and not parsed.netloc and target.startswith("/") else "/inbox"
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    return RedirectResponse("/inbox" if signed_in(request) else "/login", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/inbox") -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", login_csrf=token, next=_safe_next(next), error=None, email="")
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", max_age=3600,
+                        secure=request.app.state.secure_cookies)
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "")))
+    if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF_COOKIE)):
+        return error_page(request, 403, "The form expired. Reload the page and try again.")
+    t = translator(request)
+    limiter = request.app.state.limiter
+    keys = (f"email:{email}", f"ip:{request.client.host if request.client else '-'}")
+    if limiter.blocked(*keys):
+        return render(request, "login.html", status=429, login_csrf=form.get("csrf"), next=target,
+                      error=t("login_rate_limited"), email=email)
+    user_id = check_password(get_coopflow(request).engine, email, password)
+    if user_id is None:
+        limiter.failed(*keys)
+        return render(request, "login.html", status=401, login_csrf=form.get("csrf"), next=target,
+                      error=t("login_failed"), email=email)
+    limiter.succeeded(*keys)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, request.app.state.sessions.issue(user_id), httponly=True, samesite="lax",
+                        max_age=SESSION_MAX_AGE, secure=request.app.state.secure_cookies)
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    session = signed_in(request)
+    form = await request.form()
+    if session is not None and not same(str(form.get("csrf", "")), session[1]["csrf"]):
+        return error_page(request, 403, "The form expired. Reload the page and try again.")
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/inbox")
+def inbox(request: Request, done: str | None = None) -> Response:
+    session = signed_in(request)
+    if session is None:
+        return login_redirect(request)
+    actor = session[0]
+    coopflow = get_coopflow(request)
+    projects = {p["id"]: p for p in coopflow.list_projects(actor)}
+    t = translator(request)
+    tasks = []
+    for task in coopflow.list_tasks(actor):
+        project = projects[task["project_id"]]
+        template = coopflow.templates.get(project["template"]["id"], project["template"]["version"])
+        tasks.append({**task, "project_title": project["title"],
+                      "step_title": t.pick(template.step(task["step"]).title, task["step"])})
+    return render(request, "inbox.html", tasks=tasks, done=done)
+
+
+@router.get("/projects/{project_id}/tasks/{task_id}")
+def task_page(request: Request, project_id: str, task_id: str) -> Response:
+    session = signed_in(request)
+    if session is None:
+        return login_redirect(request)
+    return _task_response(request, session[0], project_id, task_id, values={}, errors={}, message=None)
+
+
+@router.post("/projects/{project_id}/tasks/{task_id}")
+async def complete_task(request: Request, project_id: str, task_id: str) -> Response:
+    session = signed_in(request)
+    if session is None:
+        return login_redirect(request)
+    form = await request.form()
+    if not same(str(form.get("csrf", "")), session[1]["csrf"]):
+        return error_page(request, 403, "The form expired. Reload the page and try again.")
+    values = {k: (form.getlist(k) if len(form.getlist(k)) > 1 else str(v)) for k, v in form.items()
+              if k not in ("csrf", "outcome", "comment", "request_id")}
+    try:
+        await get_coopflow(request).complete_task(
+            session[0], project_id, task_id, data={k: v for k, v in values.items() if v != ""},
+            outcome=str(form["outcome"]) if form.get("outcome") else None,
+            comment=str(form.get("comment", "")) or None, request_id=str(form.get("request_id", "")) or None)
+    except InvalidData as exc:
+        errors = exc.details if isinstance(exc.details, dict) else {}
+        return _task_response(request, session[0], project_id, task_id, values=values, errors=errors,
+                              message=None, status=422)
+    except DomainError as exc:
+        return _task_response(request, session[0], project_id, task_id, values=values, errors={},
+                              message=exc.code, status=409 if exc.code == "task_closed" else 403)
+    return RedirectResponse(f"/inbox?done={task_id}", status_code=303)
+
+
+def _task_response(request: Request, actor: Any, project_id: str, task_id: str, *, values: dict[str, Any],
+                   errors: dict[str, str], message: str | None, status: int = 200) -> Response:
+    coopflow = get_coopflow(request)
+    try:
+        project = coopflow.show_project(actor, project_id)
+    except DomainError:
+        return error_page(request, 404)
+    task = next((x for x in project["tasks"] if x["id"] == task_id), None)
+    if task is None:
+        return error_page(request, 404)
+    template = coopflow.templates.get(project["template"]["id"], project["template"]["version"])
+    step = template.step(task["step"])
+    if message is None and task["status"] != "open":
+        message = "task_closed"
+    return render(request, "task.html", status=status, project=project, task=task, step=step,
+                  fields=step.form, values=values, errors=errors, message=message,
+                  request_id=secrets.token_urlsafe(16))

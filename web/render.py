@@ -1,0 +1,57 @@
+"""Rendering pages: language, signed-in user, CSRF token, relative due dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from domain import Actor, parse_time
+from web.deps import session_actor
+from web.i18n import LANGUAGES, Translator, negotiate
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+LANG_COOKIE = "coopflow_lang"
+
+
+def translator(request: Request) -> Translator:
+    return Translator(negotiate(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
+                                request.headers.get("accept-language")))
+
+
+def due_text(t: Translator, due_at: str, now: datetime | None = None) -> tuple[str, bool]:
+    """("due in 3 days" | "2 days overdue", overdue?) — the absolute date is shown beside it."""
+    now = now or datetime.now(UTC)
+    days = (parse_time(due_at).date() - now.date()).days
+    overdue = parse_time(due_at) < now
+    if overdue:
+        n = max(1, -days)
+        return (t("overdue_by_one_day") if n == 1 else t("overdue_by_days", n=n)), True
+    if days == 0:
+        return t("due_today"), False
+    return (t("due_in_one_day") if days == 1 else t("due_in_days", n=days)), False
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    t = translator(request)
+    signed_in = session_actor(request)
+    response = TEMPLATES.TemplateResponse(request, name, status_code=status, context={
+        "t": t, "lang": t.lang, "languages": LANGUAGES, "actor": signed_in[0] if signed_in else None,
+        "csrf": signed_in[1]["csrf"] if signed_in else "", "due_text": lambda d: due_text(t, d),
+        "short_time": lambda s: s[:16].replace("T", " ") if s else "", **context})
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, t.lang, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={target}", status_code=303)
+
+
+def signed_in(request: Request) -> tuple[Actor, dict[str, str]] | None:
+    return session_actor(request)
