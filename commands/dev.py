@@ -12,9 +12,9 @@ import typer
 
 from commands.common import Runtime, run
 from services.app import Coopflow
-from services.devstack import DevServer, default_env, install_stop_handlers
+from services.devstack import DevServer, default_env, install_stop_handlers, port_in_use
 from services.seed import DEMO_PASSWORD, seed_demo
-from services.temporal import connect
+from services.temporal import TemporalUnavailable, connect
 from settings import get_settings
 from web.app import create_app
 from web.server import serve
@@ -32,7 +32,10 @@ def dev(
     """Start everything on this machine: Temporal dev server, worker, web, store; Ctrl-C stops it all."""
     settings = get_settings(data_dir=data_dir, temporal_address=f"127.0.0.1:{temporal_port}")
     rt = Runtime(settings, migrate=True)
-    server = DevServer(data_dir, temporal_port)
+    if port_in_use(port):
+        raise TemporalUnavailable(f"Port {port} is in use: is another `coopflow dev` running? "
+                                  "Stop it, or choose another port with --port.")
+    server = DevServer(data_dir, temporal_port, avoid=(port,))
 
     async def go() -> None:
         stop = asyncio.Event()

@@ -44,9 +44,11 @@ def port_in_use(port: int) -> bool:
 class DevServer:
     """A `temporal server start-dev` process persisting to ``data_dir/temporal.db``."""
 
-    def __init__(self, data_dir: Path, port: int, ui_port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int, *, avoid: tuple[int, ...] = ()) -> None:
         self.data_dir, self.port = data_dir, port
-        self.ui_port = ui_port or port + 1000
+        self.ui_port = port + 1000  # Temporal's own convention
+        if self.ui_port in avoid or port_in_use(self.ui_port):
+            self.ui_port = free_port()
         self.address = f"127.0.0.1:{port}"
         self.log_path = data_dir / "temporal.log"
         self.process: subprocess.Popen[bytes] | None = None

@@ -1,0 +1,69 @@
+"""The web app served on a real port in the test's event loop, with its own worker; a browser."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from playwright.async_api import Browser, async_playwright
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from services.app import Coopflow
+from services.devstack import free_port
+from services.seed import DEMO_PASSWORD
+from web.app import create_app
+from web.server import serve
+from worker import build_worker
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+
+
+@dataclass
+class Live:
+    url: str
+    coopflow: Coopflow
+
+
+@pytest.fixture
+async def live(temporal_client: Client, sqlite_engine: Engine) -> AsyncIterator[Live]:
+    task_queue = f"tq-{uuid.uuid4()}"
+    coopflow = Coopflow(engine=sqlite_engine, client=temporal_client, task_queue=task_queue)
+    port, stop = free_port(), asyncio.Event()
+    async with build_worker(temporal_client, sqlite_engine, task_queue):
+        server = asyncio.create_task(serve(create_app(coopflow=coopflow, secret="browser-test"), "127.0.0.1",
+                                           port, stop))
+        url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient() as probe:
+            for _ in range(100):
+                try:
+                    if (await probe.get(url + "/login")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+        yield Live(url, coopflow)
+        stop.set()
+        await server
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+async def http_login(client: httpx.AsyncClient, email: str) -> None:
+    """Log in as a browser does: the form's CSRF token, then the session cookie."""
+    page = await client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    done = await client.post("/login", data={"email": email, "password": DEMO_PASSWORD, "csrf": token,
+                                             "next": "/inbox"})
+    assert done.status_code == 303, done.text

@@ -1,0 +1,104 @@
+"""In a real browser (Debian's Chromium, driven by Playwright): a partner, a coordinator, an auditor."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, expect
+
+from domain import parse_time
+from services.seed import DEMO_PASSWORD, demo_email
+from tests.utils.app import PARTNERS, actor, play, start
+from tests.web.conftest import Live
+
+
+async def login(browser: Browser, live: Live, org: str) -> Page:
+    page = await browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-GB")
+    await page.goto(live.url + "/")
+    await page.fill("input[name=email]", demo_email(org))
+    await page.fill("input[name=password]", DEMO_PASSWORD)
+    await page.click("button[type=submit]")
+    await expect(page.locator("h1")).to_contain_text("Open tasks of")
+    return page
+
+
+async def shot(page: Page, tmp_path: Path, name: str) -> None:
+    path = tmp_path / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+
+
+async def test_partner_fixes_an_invalid_report_and_it_leaves_the_inbox(browser: Browser, live: Live,
+                                                                         tmp_path: Path):
+    project = await start(live.coopflow)
+    await play(live.coopflow, project["id"], loops=False, until_step="progress_report")
+    tasks = live.coopflow.show_project(actor(live.coopflow, "stadt-dortmund"), project["id"])["tasks"]
+    reports = {t["assignee"]: t["id"] for t in tasks if t["step"] == "progress_report" and t["status"] == "open"}
+    mine, others = reports.pop(PARTNERS[0]), set(reports.values())
+
+    page = await login(browser, live, PARTNERS[0])
+    row = page.locator(f"tr[data-task='{mine}']").filter(has_text=project["title"])
+    await expect(row).to_have_count(1)
+    ids = await page.locator("tr[data-task]").evaluate_all("rows => rows.map(r => r.dataset.task)")
+    assert not others & set(ids), "another partner's report is not in this inbox"
+    await shot(page, tmp_path, "1-partner-inbox")
+
+    await page.goto(f"{live.url}/projects/{project['id']}/tasks/{mine}")
+    await page.fill("#f-period", "April 2027")
+    await page.fill("#f-activities", "Twelve counselling days")
+    await page.fill("#f-people_reached", "-5")
+    await page.click("button[type=submit]")
+    field = page.locator("[data-field=people_reached]")
+    await expect(field.locator(".error")).to_have_text("must be at least 0")
+    await expect(page.locator("#f-period")).to_have_value("April 2027")  # nothing typed is lost
+    await shot(page, tmp_path, "2-report-invalid")
+
+    await page.fill("#f-people_reached", "85")
+    await page.click("button[type=submit]")
+    await expect(page.locator("p.notice")).to_contain_text(mine)
+    await expect(page.locator(f"tr[data-task='{mine}']")).to_have_count(0)
+    await shot(page, tmp_path, "3-report-done")
+    stored = live.coopflow.show_project(actor(live.coopflow, "stadt-dortmund"), project["id"])["tasks"]
+    assert next(t for t in stored if t["id"] == mine)["data"]["people_reached"] == 85
+
+
+async def test_coordinator_starts_a_project_from_the_form(browser: Browser, live: Live, tmp_path: Path):
+    page = await login(browser, live, "stadt-dortmund")
+    await page.get_by_role("link", name="New project", exact=True).click()
+    await page.fill("#f-title", "Anti-trafficking outreach")
+    await page.check("input[name=partners][value=different-and-equal-al]")
+    await page.check("input[name=partners][value=caritas-rs]")
+    await page.fill("#f-report_count", "4")
+    await shot(page, tmp_path, "4-new-project")
+    await page.click("button[type=submit]")
+    await expect(page.locator("h1")).to_have_text("Anti-trafficking outreach")
+    await expect(page.locator("ul.owing")).to_contain_text("Concept note")
+    project_id = page.url.rsplit("/", 1)[-1]
+    shown = live.coopflow.show_project(actor(live.coopflow, "stadt-dortmund"), project_id)
+    assert shown["partners"] == ["caritas-rs", "different-and-equal-al"] and shown["lead"] == "stadt-dortmund"
+    await shot(page, tmp_path, "5-project-page")
+
+
+async def test_auditor_opens_history_verifies_and_picks_a_past_date(browser: Browser, live: Live, tmp_path: Path):
+    project = await start(live.coopflow)
+    await play(live.coopflow, project["id"], loops=True, until_step="draft_agreement")
+    events = list(live.coopflow.list_events(actor(live.coopflow, "auditor"), project["id"]))
+    page = await login(browser, live, "audit-office")
+    await page.goto(f"{live.url}/projects/{project['id']}")
+    await page.get_by_role("link", name="Audit", exact=True).click()
+    await expect(page.locator("table.events tbody tr")).to_have_count(len(events))
+    await page.click("#verify-form button")
+    await expect(page.locator("#verify-result")).to_contain_text(f"The chain is unbroken: {len(events)} events")
+    await page.select_option("select[name=type]", "DecisionRecorded")
+    await page.click("#filter-form button")
+    await expect(page.locator("table.events tbody tr")).to_have_count(2)  # revise, then approved
+    # one millisecond after the concept note opened, before anyone completed it
+    moment = (parse_time(events[2]["at"]) + timedelta(milliseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
+    assert moment < events[3]["at"]
+    await page.fill("#f-as_of", moment)
+    await page.click("#as-of-form button")
+    past = page.locator("#past-state")
+    await expect(past).to_contain_text("Funding application")
+    await expect(past.locator("tbody tr")).to_have_count(1)
+    await shot(page, tmp_path, "6-auditor-as-of")

@@ -1,0 +1,65 @@
+"""Browser sessions: signed HttpOnly cookies, CSRF on every form, limited log-in attempts."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from services.seed import DEMO_PASSWORD, demo_email
+from tests.web.conftest import Live, http_login
+
+LEAD = demo_email("stadt-dortmund")
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+
+
+async def test_session_cookie_is_signed_httponly_and_lax(live: Live):
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        assert (await http.get("/inbox")).headers["location"].startswith("/login?next=/inbox")
+        page = await http.get("/login")
+        done = await http.post("/login", data={"email": LEAD, "password": DEMO_PASSWORD,
+                                               "csrf": csrf_of(page.text), "next": "/projects"})
+        assert done.status_code == 303 and done.headers["location"] == "/projects"
+        cookie = next(h for k, h in done.headers.multi_items() if k == "set-cookie" and "coopflow_session" in h)
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert (await http.get("/inbox")).status_code == 200
+        forged = http.cookies.get("coopflow_session")[:-4] + "AAAA"  # type: ignore[index]
+        http.cookies.set("coopflow_session", forged)
+        assert (await http.get("/inbox")).status_code == 303  # a tampered cookie is no session
+
+
+async def test_forms_without_the_csrf_token_are_refused(live: Live):
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        refused = await http.post("/login", data={"email": LEAD, "password": DEMO_PASSWORD, "csrf": "guess"})
+        assert refused.status_code == 403
+        await http_login(http, LEAD)
+        assert (await http.post("/projects/new", data={"title": "x", "partners": "caritas-rs"})).status_code == 403
+        assert (await http.post("/logout", data={"csrf": "guess"})).status_code == 403
+        assert (await http.get("/inbox")).status_code == 200  # still signed in
+        token = csrf_of((await http.get("/inbox")).text)
+        assert (await http.post("/logout", data={"csrf": token})).status_code == 303
+        assert (await http.get("/inbox")).status_code == 303
+
+
+async def test_log_in_attempts_are_limited(live: Live):
+    email = demo_email("horizon-civitas-mk")
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        for _ in range(5):
+            page = await http.get("/login")
+            wrong = await http.post("/login", data={"email": email, "password": "nope", "csrf": csrf_of(page.text)})
+            assert wrong.status_code == 401 and "not right" in wrong.text
+        page = await http.get("/login")
+        blocked = await http.post("/login", data={"email": email, "password": DEMO_PASSWORD,
+                                                  "csrf": csrf_of(page.text)})
+        assert blocked.status_code == 429 and "Too many failed attempts" in blocked.text
+
+
+async def test_next_never_leaves_the_site(live: Live):
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        page = await http.get("/login")
+        done = await http.post("/login", data={"email": LEAD, "password": DEMO_PASSWORD, "csrf": csrf_of(page.text),
+                                               "next": "https://evil.example/"})
+        assert done.headers["location"] == "/inbox"
