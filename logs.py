@@ -32,3 +32,5 @@ def configure_logging(fmt: str = "auto", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # a migration check on every command is not news; errors and warnings still show
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

@@ -10,7 +10,6 @@ import typer
 
 from commands.common import JsonOpt, Runtime, output, run
 from domain import InvalidRequest, verify_chain
-from services.audit import read_export, write_csv, write_jsonl
 
 audit_app = typer.Typer(help="Read, verify and export the audit trail.", no_args_is_help=True)
 ProjectArg = Annotated[str, typer.Argument(metavar="PROJECT")]
@@ -72,6 +71,8 @@ def verify(
     if sum(x is not None and x is not False for x in (project_id, all_ or None, file)) != 1:
         raise typer.BadParameter("give exactly one of PROJECT, --all or --file")
     if file is not None:
+        from services.audit import read_export
+
         if not file.exists():
             raise InvalidRequest(f"There is no file {file}.")
         result = verify_chain(read_export(file))
@@ -119,6 +120,8 @@ def export(
     as_: AsOptional = None,
 ) -> None:
     """Every event of a project with actor, role, organisation, task and data; streamed."""
+    from services.audit import write_csv, write_jsonl
+
     if format_ not in ("jsonl", "csv"):
         raise typer.BadParameter("use jsonl or csv", param_hint="--format")
     rt = Runtime()

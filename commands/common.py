@@ -7,17 +7,18 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import cached_property
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.engine import Engine
 
 from domain import Actor
 from logs import configure_logging
-from services.app import Coopflow
-from services.temporal import connect
 from settings import Settings, get_settings
 from store import check_schema, make_engine, upgrade
+
+if TYPE_CHECKING:
+    from services.app import Coopflow
 
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout (JSON), nothing else.")]
@@ -44,9 +45,14 @@ class Runtime:
 
     def app_without_temporal(self) -> Coopflow:
         """For commands that only read the store: no Temporal connection is made."""
+        from services.app import Coopflow
+
         return Coopflow(engine=self.engine, client=None, task_queue=self.settings.task_queue)  # type: ignore[arg-type]
 
     async def app(self) -> Coopflow:
+        from services.app import Coopflow
+        from services.temporal import connect
+
         client = await connect(self.settings.temporal_address, self.settings.temporal_namespace)
         return Coopflow(engine=self.engine, client=client, task_queue=self.settings.task_queue)
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
 import typer
 
 from commands.common import Runtime, run
-from services.app import Coopflow
-from services.devstack import DevServer, default_env, install_stop_handlers, port_in_use
-from services.seed import DEMO_PASSWORD, seed_demo
-from services.temporal import TemporalUnavailable, connect
+from services.seed import DEMO_PASSWORD
 from settings import get_settings
-from web.app import create_app
-from web.server import serve
-from worker import run_worker
+
+if TYPE_CHECKING:
+    from services.devstack import DevServer
+
+# The web app and the worker are imported by the commands that run them, so that every other
+# command starts fast.
 
 log = structlog.get_logger("coopflow.dev")
 
@@ -30,6 +30,14 @@ def dev(
         Path, typer.Option(help="Where Temporal's and the store's SQLite files live.")] = Path(".coopflow"),
 ) -> None:
     """Start everything on this machine: Temporal dev server, worker, web, store; Ctrl-C stops it all."""
+    from services.app import Coopflow
+    from services.devstack import DevServer, default_env, install_stop_handlers, port_in_use
+    from services.seed import seed_demo
+    from services.temporal import TemporalUnavailable
+    from web.app import create_app
+    from web.server import serve
+    from worker import run_worker
+
     settings = get_settings(data_dir=data_dir, temporal_address=f"127.0.0.1:{temporal_port}")
     rt = Runtime(settings, migrate=True)
     if port_in_use(port):
@@ -45,9 +53,9 @@ def dev(
         users = seed_demo(rt.engine)
         coopflow = Coopflow(engine=rt.engine, client=client, task_queue=settings.task_queue)
         web = create_app(coopflow=coopflow, settings=settings)
-        _print_welcome(settings.store_url, server, users, default_env(data_dir, temporal_port), port)
-        await asyncio.gather(run_worker(client, rt.engine, settings.task_queue, stop),
-                             serve(web, "127.0.0.1", port, stop))
+        env = default_env(data_dir, temporal_port)
+        await asyncio.gather(run_worker(client, rt.engine, settings.task_queue, stop), serve(
+            web, "127.0.0.1", port, stop, ready=lambda: _print_welcome(settings.store_url, server, users, env, port)))
 
     try:
         run(go())
@@ -77,6 +85,10 @@ def _print_welcome(store_url: str, server: DevServer, users: list[dict[str, str]
 
 def worker() -> None:
     """Run one worker against the configured Temporal and store, until Ctrl-C."""
+    from services.devstack import install_stop_handlers
+    from services.temporal import connect
+    from worker import run_worker
+
     rt = Runtime()
     engine = rt.engine  # refuses an un-migrated store before anything starts
 
@@ -94,6 +106,12 @@ def web(
     port: Annotated[int | None, typer.Option(help="Port (COOPFLOW_WEB_PORT, default 8000).")] = None,
 ) -> None:
     """Serve the web app and the JSON API against the configured Temporal and store, until Ctrl-C."""
+    from services.app import Coopflow
+    from services.devstack import install_stop_handlers
+    from services.temporal import connect
+    from web.app import create_app
+    from web.server import serve
+
     rt = Runtime()
     engine = rt.engine  # refuses an un-migrated store before anything starts
 
@@ -103,7 +121,7 @@ def web(
         client = await connect(rt.settings.temporal_address, rt.settings.temporal_namespace)
         coopflow = Coopflow(engine=engine, client=client, task_queue=rt.settings.task_queue)
         bind_host, bind_port = host or rt.settings.web_host, port or rt.settings.web_port
-        print(f"coopflow web on http://{bind_host}:{bind_port}", flush=True)
-        await serve(create_app(coopflow=coopflow, settings=rt.settings), bind_host, bind_port, stop)
+        await serve(create_app(coopflow=coopflow, settings=rt.settings), bind_host, bind_port, stop,
+                    ready=lambda: print(f"coopflow web on http://{bind_host}:{bind_port}", flush=True))
 
     run(go())

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import typer
 
 from commands.common import AsOpt, JsonOpt, Runtime, output, parse_json_option, run, task_line
-from services.app import Coopflow
 
 project_app = typer.Typer(help="Start, list and show projects.", no_args_is_help=True)
 task_app = typer.Typer(help="Complete tasks.", no_args_is_help=True)
@@ -91,7 +90,7 @@ def complete(
     async def go() -> dict[str, Any]:
         rt = Runtime()
         actor = rt.actor(as_)
-        app: Coopflow = await rt.app()
+        app = await rt.app()
         return await app.complete_task(actor, project_id, task_id, data=form, outcome=outcome,
                                        comment=comment, request_id=idempotency_key)
 

@@ -3,6 +3,7 @@ and a limit on log-in attempts."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from collections import defaultdict, deque
@@ -79,7 +80,11 @@ class LoginLimiter:
 
 
 _HASHER = PasswordHasher()
-_DUMMY = _HASHER.hash("not a password anyone has")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _HASHER.hash("not a password anyone has")
 
 
 def check_password(engine: Engine, email: str, password: str) -> str | None:
@@ -88,7 +93,7 @@ def check_password(engine: Engine, email: str, password: str) -> str | None:
         user = accounts.user_by_email(engine, email)
     except Exception:
         user = None
-    stored = user.password_hash if user and user.password_hash else _DUMMY
+    stored = user.password_hash if user and user.password_hash else _dummy_hash()
     try:
         _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):

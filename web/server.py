@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,12 +19,17 @@ class _Server(uvicorn.Server):
         yield  # the caller handles Ctrl-C and stops every part in order
 
 
-async def serve(app: FastAPI, host: str, port: int, stop: asyncio.Event) -> None:
-    """Serve until ``stop`` is set."""
+async def serve(app: FastAPI, host: str, port: int, stop: asyncio.Event,
+                ready: Callable[[], None] | None = None) -> None:
+    """Serve until ``stop`` is set; ``ready`` is called once the port accepts requests."""
     if port_in_use(port):
         raise TemporalUnavailable(f"Port {port} is in use: choose another one with --port.")
     server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
     task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if ready is not None and server.started:
+        ready()
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True

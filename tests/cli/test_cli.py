@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ class Dev:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.port = free_port()
+        self.web_port = free_port()
         self.env = {**os.environ, "COOPFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
                     "COOPFLOW_DATA_DIR": str(tmp / "data"), "COOPFLOW_TASK_QUEUE": "coopflow"}
         self.env.pop("COOPFLOW_DATABASE_URL", None)
@@ -34,7 +36,8 @@ class Dev:
     def start(self) -> subprocess.Popen[str]:
         self.out = (self.tmp / "dev.out").open("w+")
         proc = subprocess.Popen(
-            [COOPFLOW, "dev", "--temporal-port", str(self.port), "--data-dir", str(self.tmp / "data")],
+            [COOPFLOW, "dev", "--temporal-port", str(self.port), "--port", str(self.web_port),
+             "--data-dir", str(self.tmp / "data")],
             cwd=self.tmp, env=self.env, stdout=self.out, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
         while "Press Ctrl-C to stop." not in (self.tmp / "dev.out").read_text():
@@ -69,7 +72,13 @@ def test_cli_scenario_against_coopflow_dev(dev: Dev):
     proc = dev.start()
     try:
         welcome = (dev.tmp / "dev.out").read_text()
-        assert LEAD in welcome and "token cf_" in welcome
+        assert LEAD in welcome and "token cf_" in welcome and f"Web http://127.0.0.1:{dev.web_port}" in welcome
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{dev.web_port}/api/health").read())
+        assert health == {"status": "ok", "temporal": "ok", "store": "ok"}
+        token = next(line.split("token ")[1] for line in welcome.splitlines() if LEAD in line and "token" in line)
+        request = urllib.request.Request(f"http://127.0.0.1:{dev.web_port}/api/templates",
+                                         headers={"Authorization": f"Bearer {token}"})
+        assert json.loads(urllib.request.urlopen(request).read())[0]["id"] == "cooperation"
         project = dev.json("project", "start", "--as", LEAD, "--title", "Return counselling pilot",
                            *[a for p in PARTNERS for a in ("--partner", p)])
         pid = project["id"]

@@ -61,7 +61,8 @@ async def test_coordinator_and_auditor_pages_in_german_and_english(live: Live, l
     async with httpx.AsyncClient(base_url=live.url) as http:
         await http_login(http, demo_email("stadt-dortmund"))
         pages = [await http.get("/projects/new", params={"lang": lang}),
-                 await http.get(f"/projects/{project['id']}/audit", params={"verify": "1", "as_of": project["updated_at"]})]
+                 await http.get(f"/projects/{project['id']}/audit",
+                                params={"verify": "1", "as_of": project["updated_at"]})]
     async with httpx.AsyncClient(base_url=live.url, headers={"Accept-Language": f"{lang};q=1"}) as http:
         pages.append(await http.get("/login"))
     for page in pages:
