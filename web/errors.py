@@ -36,6 +36,9 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 
 def install(app: FastAPI) -> None:
+    from web.pages import error_page  # the pages import this module's errors
+    from web.render import LoginRequired, login_redirect
+
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.code == "unauthorized" else None
@@ -47,11 +50,13 @@ def install(app: FastAPI) -> None:
         listed = "; ".join(f"{k}: {v}" for k, v in details.items())
         return envelope(422, "invalid_request", f"The request is not valid ({listed}).", details)
 
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Any:
+        return login_redirect(request)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
         if not request.url.path.startswith("/api"):
-            from web.pages import error_page
-
             return error_page(request, exc.status_code, str(exc.detail))
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "http_error")
         message = "There is no such resource." if exc.status_code == 404 else str(exc.detail)

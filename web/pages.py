@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from domain import DomainError, InvalidData
 from web.deps import get_coopflow
-from web.render import login_redirect, render, signed_in, translator
+from web.render import render, require_session, signed_in, translator
 from web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, check_password, same
 
 router = APIRouter(include_in_schema=False)
@@ -82,9 +82,7 @@ async def logout(request: Request) -> Response:
 
 @router.get("/inbox")
 def inbox(request: Request, done: str | None = None) -> Response:
-    session = signed_in(request)
-    if session is None:
-        return login_redirect(request)
+    session = require_session(request)
     actor = session[0]
     coopflow = get_coopflow(request)
     projects = {p["id"]: p for p in coopflow.list_projects(actor)}
@@ -100,17 +98,13 @@ def inbox(request: Request, done: str | None = None) -> Response:
 
 @router.get("/projects/{project_id}/tasks/{task_id}")
 def task_page(request: Request, project_id: str, task_id: str) -> Response:
-    session = signed_in(request)
-    if session is None:
-        return login_redirect(request)
+    session = require_session(request)
     return _task_response(request, session[0], project_id, task_id, values={}, errors={}, message=None)
 
 
 @router.post("/projects/{project_id}/tasks/{task_id}")
 async def complete_task(request: Request, project_id: str, task_id: str) -> Response:
-    session = signed_in(request)
-    if session is None:
-        return login_redirect(request)
+    session = require_session(request)
     form = await request.form()
     if not same(str(form.get("csrf", "")), session[1]["csrf"]):
         return error_page(request, 403, "The form expired. Reload the page and try again.")

@@ -13,7 +13,7 @@ from services import access
 from store import accounts
 from web.deps import get_coopflow
 from web.pages import error_page
-from web.render import login_redirect, render, signed_in
+from web.render import render, require_session
 from web.security import same
 
 router = APIRouter(include_in_schema=False)
@@ -24,15 +24,13 @@ EVENT_TYPES = ["ProjectStarted", "PhaseStarted", "StepOpened", "StepCompleted", 
 
 @router.get("/projects")
 def projects(request: Request) -> Response:
-    session = signed_in(request)
-    if session is None:
-        return login_redirect(request)
+    session = require_session(request)
     return render(request, "projects.html", projects=get_coopflow(request).list_projects(session[0]))
 
 
 def _new_project_form(request: Request, status: int = 200, **context: Any) -> Response:
     coopflow = get_coopflow(request)
-    actor = signed_in(request)[0]  # type: ignore[index]
+    actor = require_session(request)[0]
     orgs = [o for o in accounts.list_orgs(coopflow.engine) if o.id != actor.org and o.id != "audit-office"]
     context.setdefault("values", {"partners": []})
     return render(request, "new_project.html", status=status, templates=coopflow.templates.all_latest(),
@@ -41,9 +39,7 @@ def _new_project_form(request: Request, status: int = 200, **context: Any) -> Re
 
 @router.get("/projects/new")
 def new_project(request: Request) -> Response:
-    session = signed_in(request)
-    if session is None:
-        return login_redirect(request)
+    session = require_session(request)
     if session[0].role != "coordinator":
         return error_page(request, 403, "Only coordinators can start projects.")
     return _new_project_form(request, error=None)
@@ -51,9 +47,7 @@ def new_project(request: Request) -> Response:
 
 @router.post("/projects/new")
 async def start_project(request: Request) -> Response:
-    session = signed_in(request)
-    if session is None:
-        return login_redirect(request)
+    session = require_session(request)
     form = await request.form()
     if not access_ok(form, session[1]):
         return error_page(request, 403, "The form expired. Reload the page and try again.")
@@ -81,9 +75,7 @@ def access_ok(form: Any, session: dict[str, str]) -> bool:
 
 @router.get("/projects/{project_id}")
 def project_page(request: Request, project_id: str) -> Response:
-    session = signed_in(request)
-    if session is None:
-        return login_redirect(request)
+    session = require_session(request)
     coopflow, actor = get_coopflow(request), session[0]
     try:
         project = coopflow.show_project(actor, project_id)
@@ -105,9 +97,7 @@ def project_page(request: Request, project_id: str) -> Response:
 @router.get("/projects/{project_id}/audit")
 def audit_page(request: Request, project_id: str, actor_email: str = "", org: str = "", type: str = "",
                since: str = "", until: str = "", as_of: str = "", verify: str = "") -> Response:
-    session = signed_in(request)
-    if session is None:
-        return login_redirect(request)
+    session = require_session(request)
     coopflow, actor = get_coopflow(request), session[0]
     try:
         project = coopflow.show_project(actor, project_id)

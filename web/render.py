@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -48,10 +49,22 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     return response
 
 
+class LoginRequired(Exception):
+    """A page was asked for without a session: answered with a redirect to the log-in page."""
+
+
 def login_redirect(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={target}", status_code=303)
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
 
 def signed_in(request: Request) -> tuple[Actor, dict[str, str]] | None:
     return session_actor(request)
+
+
+def require_session(request: Request) -> tuple[Actor, dict[str, str]]:
+    """The signed-in user and session, or LoginRequired (which redirects to the log-in page)."""
+    session = session_actor(request)
+    if session is None:
+        raise LoginRequired
+    return session
