@@ -18,6 +18,7 @@ run: $(STAMP)
 	$(BIN)/coopflow dev
 
 test: $(STAMP)
+	scripts/system-deps.sh
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
