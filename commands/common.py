@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -62,12 +62,6 @@ class Runtime:
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
-
-
-def with_app(fn: Callable[[Coopflow], Awaitable[T]]) -> T:
-    async def go() -> T:
-        return await fn(await Runtime().app())
-    return run(go())
 
 
 def output(as_json: bool, data: Any, human: Callable[[Any], str] | str) -> None:

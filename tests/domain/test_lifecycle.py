@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain import InvalidRequest, ProjectState, fold, parse_time, verify_chain
+from domain import InvalidRequest, ProjectState, evolve, fold, parse_time, verify_chain
 from services.scenario import SAMPLE_DATA
 from tests.utils.domain import COORDINATOR, LEAD, PARTNERS, Project
 
@@ -140,3 +140,15 @@ def test_events_are_sealed_into_a_chain():
     assert first.prev_hash == "0" * 64 and second.prev_hash == first.hash
     assert first.actor == COORDINATOR and first.data["template"]["id"] == "cooperation"
     assert fold(p.events[:1]) != ProjectState() and fold(p.events).seq == 3
+
+
+def test_evolve_one_event_at_a_time_is_the_fold_and_leaves_its_input_alone():
+    p = Project(parameters={"report_count": 1})
+    p.play(loops=True)
+    state = ProjectState()
+    for event in p.events:
+        before = state.model_copy(deep=True)
+        after = evolve(state, event)
+        assert state == before, "evolve returns a new state"
+        state = after
+    assert state == p.state
