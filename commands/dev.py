@@ -15,6 +15,10 @@ from services.seed import DEMO_PASSWORD
 from settings import get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from temporalio.client import Client
+
     from services.devstack import DevServer
 
 # The web app and the worker are imported by the commands that run them, so that every other
@@ -83,22 +87,31 @@ def _print_welcome(store_url: str, server: DevServer, users: list[dict[str, str]
     print("\n".join(out), flush=True)
 
 
-def worker() -> None:
-    """Run one worker against the configured Temporal and store, until Ctrl-C."""
+def _until_stopped(body: Callable[[Runtime, Client, asyncio.Event], Awaitable[None]]) -> None:
+    """Check the store, connect to Temporal, and run ``body`` until Ctrl-C (or SIGTERM)."""
     from services.devstack import install_stop_handlers
     from services.temporal import connect
-    from worker import run_worker
 
     rt = Runtime()
-    engine = rt.engine  # refuses an un-migrated store before anything starts
+    rt.engine  # noqa: B018 - refuses an un-migrated store before anything starts
 
     async def go() -> None:
         stop = asyncio.Event()
         install_stop_handlers(stop)
         client = await connect(rt.settings.temporal_address, rt.settings.temporal_namespace)
-        await run_worker(client, engine, rt.settings.task_queue, stop)
+        await body(rt, client, stop)
 
     run(go())
+
+
+def worker() -> None:
+    """Run one worker against the configured Temporal and store, until Ctrl-C."""
+    from worker import run_worker
+
+    async def body(rt: Runtime, client: Client, stop: asyncio.Event) -> None:
+        await run_worker(client, rt.engine, rt.settings.task_queue, stop)
+
+    _until_stopped(body)
 
 
 def web(
@@ -107,21 +120,13 @@ def web(
 ) -> None:
     """Serve the web app and the JSON API against the configured Temporal and store, until Ctrl-C."""
     from services.app import Coopflow
-    from services.devstack import install_stop_handlers
-    from services.temporal import connect
     from web.app import create_app
     from web.server import serve
 
-    rt = Runtime()
-    engine = rt.engine  # refuses an un-migrated store before anything starts
-
-    async def go() -> None:
-        stop = asyncio.Event()
-        install_stop_handlers(stop)
-        client = await connect(rt.settings.temporal_address, rt.settings.temporal_namespace)
-        coopflow = Coopflow(engine=engine, client=client, task_queue=rt.settings.task_queue)
+    async def body(rt: Runtime, client: Client, stop: asyncio.Event) -> None:
+        coopflow = Coopflow(engine=rt.engine, client=client, task_queue=rt.settings.task_queue)
         bind_host, bind_port = host or rt.settings.web_host, port or rt.settings.web_port
         await serve(create_app(coopflow=coopflow, settings=rt.settings), bind_host, bind_port, stop,
                     ready=lambda: print(f"coopflow web on http://{bind_host}:{bind_port}", flush=True))
 
-    run(go())
+    _until_stopped(body)
