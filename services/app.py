@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -32,10 +33,13 @@ from domain import (
 )
 from domain.model import Event
 from services import access, audit
+from services.temporal import TemporalUnavailable
 from store import EventFilter, accounts, iter_events, read
 from templates import TemplateRegistry
 from workflows import ProjectInput, ProjectWorkflow, workflow_id
 from workflows.project import LEAD, PHASE, STATUS
+
+UPDATE_TIMEOUT = 30.0  # seconds a caller waits for a completion before hearing why not
 
 
 class Coopflow:
@@ -142,7 +146,12 @@ class Coopflow:
                                comment=comment, request_id=request_id)
         handle = self.client.get_workflow_handle(workflow_id(project_id))
         try:
-            result: dict[str, Any] = await handle.execute_update(ProjectWorkflow.complete_task, command)
+            result: dict[str, Any] = await asyncio.wait_for(
+                handle.execute_update(ProjectWorkflow.complete_task, command), UPDATE_TIMEOUT)
+        except TimeoutError:
+            raise TemporalUnavailable(
+                f"Task {task_id} was sent, but no worker answered within {UPDATE_TIMEOUT:.0f} s; it completes "
+                "when one does. Reload to see it, or repeat the request with the same Idempotency-Key.") from None
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type:

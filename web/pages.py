@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from domain import DomainError, InvalidData
 from web.deps import get_coopflow
+from web.errors import STATUS
 from web.render import render, require_session, signed_in, translator
 from web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, check_password, same
 
@@ -120,8 +121,10 @@ async def complete_task(request: Request, project_id: str, task_id: str) -> Resp
         return _task_response(request, session[0], project_id, task_id, values=values, errors=errors,
                               message=None, status=422)
     except DomainError as exc:
+        t = translator(request)
+        text = t(exc.code) if exc.code in ("task_closed", "not_assigned") else exc.message
         return _task_response(request, session[0], project_id, task_id, values=values, errors={},
-                              message=exc.code, status=409 if exc.code == "task_closed" else 403)
+                              message=text, status=STATUS.get(exc.code, 400))
     return RedirectResponse(f"/inbox?done={task_id}", status_code=303)
 
 
@@ -138,7 +141,7 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
     template = coopflow.templates.get(project["template"]["id"], project["template"]["version"])
     step = template.step(task["step"])
     if message is None and task["status"] != "open":
-        message = "task_closed"
+        message = translator(request)("task_closed")
     return render(request, "task.html", status=status, project=project, task=task, step=step,
                   fields=step.form, values=values, errors=errors, message=message,
                   request_id=secrets.token_urlsafe(16))

@@ -24,7 +24,8 @@ async def serve(app: FastAPI, host: str, port: int, stop: asyncio.Event,
     """Serve until ``stop`` is set; ``ready`` is called once the port accepts requests."""
     if port_in_use(port):
         raise TemporalUnavailable(f"Port {port} is in use: choose another one with --port.")
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+                                    timeout_graceful_shutdown=5))
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)

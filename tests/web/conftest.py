@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
@@ -53,11 +53,31 @@ async def live(temporal_client: Client, sqlite_engine: Engine) -> AsyncIterator[
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
+async def chromium() -> AsyncIterator[Browser]:
     async with async_playwright() as p:
         launched = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield launched
         await launched.close()
+
+
+class Profiles:
+    """Each page in a browser profile of its own (its own cookies: one signed-in person each)."""
+
+    def __init__(self, chromium: Browser) -> None:
+        self.chromium, self.contexts = chromium, list[BrowserContext]()
+
+    async def new_page(self) -> Page:
+        context = await self.chromium.new_context(viewport={"width": 1200, "height": 900}, locale="en-GB")
+        self.contexts.append(context)
+        return await context.new_page()
+
+
+@pytest.fixture
+async def browser(chromium: Browser) -> AsyncIterator[Profiles]:
+    profiles = Profiles(chromium)
+    yield profiles
+    for context in profiles.contexts:  # closed, so that the server's shutdown waits for no one
+        await context.close()
 
 
 async def http_login(client: httpx.AsyncClient, email: str) -> None:

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from domain import parse_time
 from services.scenario import next_move
 from services.seed import DEMO_PASSWORD, demo_email
 from tests.utils.app import PARTNERS, actor, play, start
-from tests.web.conftest import Live
+from tests.web.conftest import Live, Profiles
 
 
-async def login(browser: Browser, live: Live, org: str) -> Page:
-    page = await browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-GB")
+async def login(browser: Profiles, live: Live, org: str) -> Page:
+    page = await browser.new_page()
     await page.goto(live.url + "/")
     await page.fill("input[name=email]", demo_email(org))
     await page.fill("input[name=password]", DEMO_PASSWORD)
@@ -30,7 +30,7 @@ async def shot(page: Page, tmp_path: Path, name: str) -> None:
     print(f"screenshot: {path}")
 
 
-async def test_partner_fixes_an_invalid_report_and_it_leaves_the_inbox(browser: Browser, live: Live,
+async def test_partner_fixes_an_invalid_report_and_it_leaves_the_inbox(browser: Profiles, live: Live,
                                                                          tmp_path: Path):
     project = await start(live.coopflow)
     await play(live.coopflow, project["id"], loops=False, until_step="progress_report")
@@ -39,10 +39,12 @@ async def test_partner_fixes_an_invalid_report_and_it_leaves_the_inbox(browser: 
     mine, others = reports.pop(PARTNERS[0]), set(reports.values())
 
     page = await login(browser, live, PARTNERS[0])
-    row = page.locator(f"tr[data-task='{mine}']").filter(has_text=project["title"])
-    await expect(row).to_have_count(1)
-    ids = await page.locator("tr[data-task]").evaluate_all("rows => rows.map(r => r.dataset.task)")
-    assert not others & set(ids), "another partner's report is not in this inbox"
+    mine_row = f"tr[data-project='{project['id']}'][data-task='{mine}']"
+    await expect(page.locator(mine_row)).to_have_count(1)
+    ids = await page.locator(f"tr[data-project='{project['id']}']").evaluate_all(
+        "rows => rows.map(r => r.dataset.task)")
+    assert ids == [mine], "only this partner's own report of the project is in its inbox"
+    assert not others & set(ids)
     await shot(page, tmp_path, "1-partner-inbox")
 
     await page.goto(f"{live.url}/projects/{project['id']}/tasks/{mine}")
@@ -58,13 +60,13 @@ async def test_partner_fixes_an_invalid_report_and_it_leaves_the_inbox(browser: 
     await page.fill("#f-people_reached", "85")
     await page.click("button[type=submit]")
     await expect(page.locator("p.notice")).to_contain_text(mine)
-    await expect(page.locator(f"tr[data-task='{mine}']")).to_have_count(0)
+    await expect(page.locator(mine_row)).to_have_count(0)
     await shot(page, tmp_path, "3-report-done")
     stored = live.coopflow.show_project(actor(live.coopflow, "stadt-dortmund"), project["id"])["tasks"]
     assert next(t for t in stored if t["id"] == mine)["data"]["people_reached"] == 85
 
 
-async def test_coordinator_starts_a_project_from_the_form(browser: Browser, live: Live, tmp_path: Path):
+async def test_coordinator_starts_a_project_from_the_form(browser: Profiles, live: Live, tmp_path: Path):
     page = await login(browser, live, "stadt-dortmund")
     await page.get_by_role("link", name="New project", exact=True).click()
     await page.fill("#f-title", "Anti-trafficking outreach")
@@ -81,7 +83,7 @@ async def test_coordinator_starts_a_project_from_the_form(browser: Browser, live
     await shot(page, tmp_path, "5-project-page")
 
 
-async def test_auditor_opens_history_verifies_and_picks_a_past_date(browser: Browser, live: Live, tmp_path: Path):
+async def test_auditor_opens_history_verifies_and_picks_a_past_date(browser: Profiles, live: Live, tmp_path: Path):
     project = await start(live.coopflow)
     await play(live.coopflow, project["id"], loops=True, until_step="draft_agreement")
     events = list(live.coopflow.list_events(actor(live.coopflow, "auditor"), project["id"]))
@@ -123,7 +125,7 @@ async def fill_and_submit(page: Page, data: dict, outcome: str | None) -> None:
     await expect(page.locator("p.notice")).to_be_visible()
 
 
-async def test_the_demo_users_take_a_project_from_start_to_end_in_the_browser(browser: Browser, live: Live):
+async def test_the_demo_users_take_a_project_from_start_to_end_in_the_browser(browser: Profiles, live: Live):
     """Every task of the whole lifecycle, with every loop-back, completed through the pages."""
     coordinator = await login(browser, live, "stadt-dortmund")
     await coordinator.get_by_role("link", name="New project", exact=True).click()
@@ -142,7 +144,7 @@ async def test_the_demo_users_take_a_project_from_start_to_end_in_the_browser(br
         task, data, outcome = move
         page = pages["audit-office" if task["assignee"] == "auditor" else task["assignee"]]
         await page.goto(f"{live.url}/inbox")
-        await page.click(f"tr[data-task='{task['id']}'] a >> nth=0")
+        await page.click(f"tr[data-project='{project_id}'][data-task='{task['id']}'] a >> nth=0")
         await fill_and_submit(page, data, outcome)
         completed += 1
     final = live.coopflow.show_project(reader, project_id)

@@ -63,3 +63,23 @@ async def test_next_never_leaves_the_site(live: Live):
         done = await http.post("/login", data={"email": LEAD, "password": DEMO_PASSWORD, "csrf": csrf_of(page.text),
                                                "next": "https://evil.example/"})
         assert done.headers["location"] == "/inbox"
+
+
+async def test_the_task_page_says_why_a_task_cannot_be_completed(live: Live):
+    from tests.utils.app import actor, start
+
+    project = await start(live.coopflow)
+    concept = project["tasks"][0]["id"]
+    url = f"/projects/{project['id']}/tasks/{concept}"
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, demo_email("caritas-rs"))
+        refused = await http.post(url, data={"csrf": csrf_of((await http.get(url)).text), "summary": "s",
+                                             "budget_eur": "1", "duration_months": "1"})
+        assert refused.status_code == 403 and "assigned to another organisation" in refused.text
+    await live.coopflow.complete_task(actor(live.coopflow, "stadt-dortmund"), project["id"], concept,
+                                      data={"summary": "s", "budget_eur": "1", "duration_months": 1})
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, LEAD)
+        page = await http.get(url, params={"lang": "de"})
+        assert "Diese Aufgabe ist nicht mehr offen." in page.text
+        assert '<form method="post" class="card"' not in page.text
