@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
 import socket
@@ -111,4 +110,4 @@ def default_env(data_dir: Path, temporal_port: int) -> dict[str, str]:
         env["COOPFLOW_TEMPORAL_ADDRESS"] = f"127.0.0.1:{temporal_port}"
     if data_dir != Path(".coopflow"):
         env["COOPFLOW_DATA_DIR"] = str(data_dir)
-    return {**env, **{k: v for k, v in os.environ.items() if k == "COOPFLOW_DATABASE_URL"}}
+    return env  # COOPFLOW_DATABASE_URL, if set, is the caller's own (and may hold a password)

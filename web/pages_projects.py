@@ -49,7 +49,7 @@ def new_project(request: Request) -> Response:
 async def start_project(request: Request) -> Response:
     session = require_session(request)
     form = await request.form()
-    if not access_ok(form, session[1]):
+    if not same(str(form.get("csrf", "")), session[1]["csrf"]):
         return error_page(request, 403, "The form expired. Reload the page and try again.")
     title, template = str(form.get("title", "")), str(form.get("template", "cooperation"))
     partners = [str(p) for p in form.getlist("partners")]
@@ -67,10 +67,6 @@ async def start_project(request: Request) -> Response:
     except DomainError as exc:
         return _new_project_form(request, status=422, error=exc.message, values=values)
     return RedirectResponse(f"/projects/{project['id']}", status_code=303)
-
-
-def access_ok(form: Any, session: dict[str, str]) -> bool:
-    return same(str(form.get("csrf", "")), session["csrf"])
 
 
 @router.get("/projects/{project_id}")
