@@ -24,6 +24,7 @@ from domain import (
     ProjectState,
     StartProject,
     TaskClosed,
+    Template,
     decide,
     error_from_code,
     fold,
@@ -49,6 +50,7 @@ class Coopflow:
                  templates: TemplateRegistry | None = None) -> None:
         self.engine, self.client, self.task_queue = engine, client, task_queue
         self.templates = templates or TemplateRegistry()
+        self._pinned: dict[tuple[str, int], Template] = {}  # versions no longer installed here
 
     # -- identity -----------------------------------------------------------------------
     def actor_for_email(self, email: str) -> Actor:
@@ -95,6 +97,17 @@ class Coopflow:
         result: dict[str, Any] = await self.client.execute_update_with_start_workflow(
             ProjectWorkflow.sync, start_workflow_operation=start)
         return result
+
+    def template_of(self, project: dict[str, Any]) -> Template:
+        """The template version the project pinned: installed here, or else as its first event recorded it."""
+        key = (project["template"]["id"], project["template"]["version"])
+        try:
+            return self.templates.get(*key)
+        except InvalidRequest:
+            if key not in self._pinned:
+                first = next(iter_events(self.engine, project["id"], batch=1))
+                self._pinned[key] = Template.model_validate(first["data"]["template"])
+            return self._pinned[key]
 
     def list_projects(self, actor: Actor) -> list[dict[str, Any]]:
         if actor.role == "auditor":

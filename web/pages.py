@@ -91,7 +91,7 @@ def inbox(request: Request, done: str | None = None) -> Response:
     tasks = []
     for task in coopflow.list_tasks(actor):
         project = projects[task["project_id"]]
-        template = coopflow.templates.get(project["template"]["id"], project["template"]["version"])
+        template = coopflow.template_of(project)
         tasks.append({**task, "project_title": project["title"],
                       "step_title": t.pick(template.step(task["step"]).title, task["step"])})
     return render(request, "inbox.html", tasks=tasks, done=done)
@@ -138,7 +138,7 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
     task = next((x for x in project["tasks"] if x["id"] == task_id), None)
     if task is None:
         return error_page(request, 404)
-    template = coopflow.templates.get(project["template"]["id"], project["template"]["version"])
+    template = coopflow.template_of(project)
     step = template.step(task["step"])
     if message is None and task["status"] != "open":
         message = translator(request)("task_closed")

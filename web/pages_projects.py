@@ -78,7 +78,7 @@ def project_page(request: Request, project_id: str) -> Response:
         events = list(coopflow.list_events(actor, project_id))
     except DomainError:
         return error_page(request, 404)
-    template = coopflow.templates.get(project["template"]["id"], project["template"]["version"])
+    template = coopflow.template_of(project)
     owing: dict[str, list[dict[str, Any]]] = {}
     for task in project["tasks"]:
         if task["status"] == "open":
@@ -109,7 +109,7 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
         checked = coopflow.verify(actor, project_id) if verify else None
     except DomainError as exc:
         problem = exc.message
-    template = coopflow.templates.get(project["template"]["id"], project["template"]["version"])
+    template = coopflow.template_of(project)
     return render(request, "audit.html", project=project, template=template, events=events, filters=filters,
                   event_types=EVENT_TYPES, as_of=as_of, past=past, checked=checked, problem=problem,
                   emails=coopflow.user_emails(), to_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True))

@@ -83,3 +83,31 @@ async def test_the_task_page_says_why_a_task_cannot_be_completed(live: Live):
         page = await http.get(url, params={"lang": "de"})
         assert "Diese Aufgabe ist nicht mehr offen." in page.text
         assert '<form method="post" class="card"' not in page.text
+
+
+async def test_pages_work_for_a_project_whose_template_is_not_installed_here(live: Live):
+    """A project pins its template in its first event: pages fall back to that copy."""
+    import uuid
+
+    import yaml
+
+    from domain import summary_view, task_view
+    from store import record_batch
+    from templates import load_template_text
+    from tests.utils.domain import Project
+
+    title = {"en": "Host the partners' meeting", "de": "Partnertreffen ausrichten", "sr": "Domaćinstvo sastanka",
+             "mk": "Домаќин на средбата", "sq": "Pritja e takimit"}  # all five: other pages' checks see it too
+    template = load_template_text(yaml.safe_dump({"id": "retired", "version": 7, "phases": [{
+        "key": "only", "title": title, "steps": [{
+            "key": "host_meeting", "title": title, "assignee": "each_partner", "kind": "submission"}]}]}))
+    p = Project(template=template, partners=["caritas-rs"])
+    p.state = p.state.model_copy(update={"id": f"retired-{uuid.uuid4().hex[:8]}"})
+    record_batch(live.coopflow.engine, project=summary_view(p.state), events=p.events,
+                 tasks=[task_view(p.state, t) for t in p.state.tasks.values()])
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, demo_email("caritas-rs"))
+        inbox = await http.get("/inbox")
+        assert inbox.status_code == 200 and "Host the partners&#39; meeting" in inbox.text
+        assert (await http.get(f"/projects/{p.state.id}/tasks/t1")).status_code == 200
+        assert (await http.get(f"/projects/{p.state.id}")).status_code == 200
