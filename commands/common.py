@@ -70,6 +70,7 @@ def output(as_json: bool, data: Any, human: Callable[[Any], str] | str) -> None:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
     else:
         sys.stdout.write((human if isinstance(human, str) else human(data)) + "\n")
+    sys.stdout.flush()  # servers print this once and then run for hours
 
 
 def parse_json_option(text: str | None, name: str) -> Any:

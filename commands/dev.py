@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import structlog
 import typer
 
-from commands.common import Runtime, run
+from commands.common import JsonOpt, Runtime, output, run
 from services.seed import DEMO_PASSWORD
 from settings import get_settings
 
@@ -32,6 +32,7 @@ def dev(
     temporal_port: Annotated[int, typer.Option(help="gRPC port of the Temporal dev server.")] = 7233,
     data_dir: Annotated[
         Path, typer.Option(help="Where Temporal's and the store's SQLite files live.")] = Path(".coopflow"),
+    json_: JsonOpt = False,
 ) -> None:
     """Start everything on this machine: Temporal dev server, worker, web, store; Ctrl-C stops it all."""
     from services.app import Coopflow
@@ -58,8 +59,9 @@ def dev(
         coopflow = Coopflow(engine=rt.engine, client=client, task_queue=settings.task_queue)
         web = create_app(coopflow=coopflow, settings=settings)
         env = default_env(data_dir, temporal_port)
+        store = rt.engine.url.render_as_string(hide_password=True)
         await asyncio.gather(run_worker(client, rt.engine, settings.task_queue, stop), serve(
-            web, "127.0.0.1", port, stop, ready=lambda: _print_welcome(settings.store_url, server, users, env, port)))
+            web, "127.0.0.1", port, stop, ready=lambda: _welcome(json_, store, server, users, env, port)))
 
     try:
         run(go())
@@ -68,8 +70,13 @@ def dev(
         print("coopflow dev stopped.", file=sys.stderr, flush=True)
 
 
-def _print_welcome(store_url: str, server: DevServer, users: list[dict[str, str]] | None,
-                   env: dict[str, str], port: int) -> None:
+def _welcome(as_json: bool, store_url: str, server: DevServer, users: list[dict[str, str]] | None,
+             env: dict[str, str], port: int) -> None:
+    if as_json:
+        output(True, {"status": "running", "web": f"http://127.0.0.1:{port}", "temporal": server.address,
+                      "temporal_ui": f"http://127.0.0.1:{server.ui_port}", "store": store_url,
+                      "demo_password": DEMO_PASSWORD, "users": users or [], "env": env}, "")
+        return
     out = [f"coopflow dev is running.  Web http://127.0.0.1:{port}  (API docs http://127.0.0.1:{port}/api/docs)",
            f"  Temporal {server.address} (UI http://127.0.0.1:{server.ui_port}), store {store_url}"]
     if users:
@@ -104,11 +111,13 @@ def _until_stopped(body: Callable[[Runtime, Client, asyncio.Event], Awaitable[No
     run(go())
 
 
-def worker() -> None:
+def worker(json_: JsonOpt = False) -> None:
     """Run one worker against the configured Temporal and store, until Ctrl-C."""
     from worker import run_worker
 
     async def body(rt: Runtime, client: Client, stop: asyncio.Event) -> None:
+        output(json_, {"status": "running", "task_queue": rt.settings.task_queue},
+               f"coopflow worker on task queue {rt.settings.task_queue}")
         await run_worker(client, rt.engine, rt.settings.task_queue, stop)
 
     _until_stopped(body)
@@ -117,6 +126,7 @@ def worker() -> None:
 def web(
     host: Annotated[str | None, typer.Option(help="Address to listen on (COOPFLOW_WEB_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (COOPFLOW_WEB_PORT, default 8000).")] = None,
+    json_: JsonOpt = False,
 ) -> None:
     """Serve the web app and the JSON API against the configured Temporal and store, until Ctrl-C."""
     from services.app import Coopflow
@@ -126,7 +136,8 @@ def web(
     async def body(rt: Runtime, client: Client, stop: asyncio.Event) -> None:
         coopflow = Coopflow(engine=rt.engine, client=client, task_queue=rt.settings.task_queue)
         bind_host, bind_port = host or rt.settings.web_host, port or rt.settings.web_port
+        url = f"http://{bind_host}:{bind_port}"
         await serve(create_app(coopflow=coopflow, settings=rt.settings), bind_host, bind_port, stop,
-                    ready=lambda: print(f"coopflow web on http://{bind_host}:{bind_port}", flush=True))
+                    ready=lambda: output(json_, {"status": "running", "web": url}, f"coopflow web on {url}"))
 
     _until_stopped(body)

@@ -33,14 +33,19 @@ class Dev:
                     "COOPFLOW_DATA_DIR": str(tmp / "data"), "COOPFLOW_TASK_QUEUE": "coopflow"}
         self.env.pop("COOPFLOW_DATABASE_URL", None)
 
-    def start(self) -> subprocess.Popen[str]:
+    def start(self, *extra: str) -> subprocess.Popen[str]:
+        """Start `coopflow dev`; with --json its stdout (dev.json) holds only the welcome object."""
+        as_json = "--json" in extra
         self.out = (self.tmp / "dev.out").open("w+")
+        stdout = (self.tmp / "dev.json").open("w+") if as_json else self.out
         proc = subprocess.Popen(
             [COOPFLOW, "dev", "--temporal-port", str(self.port), "--port", str(self.web_port),
-             "--data-dir", str(self.tmp / "data")],
-            cwd=self.tmp, env=self.env, stdout=self.out, stderr=subprocess.STDOUT, text=True)
+             "--data-dir", str(self.tmp / "data"), *extra],
+            cwd=self.tmp, env=self.env, stdout=stdout, stderr=self.out, text=True)
+        ready = (lambda: (self.tmp / "dev.json").read_text().rstrip().endswith("}")) if as_json else (
+            lambda: "Press Ctrl-C to stop." in (self.tmp / "dev.out").read_text())
         deadline = time.monotonic() + 60
-        while "Press Ctrl-C to stop." not in (self.tmp / "dev.out").read_text():
+        while not ready():
             assert proc.poll() is None, (self.tmp / "dev.out").read_text()
             assert time.monotonic() < deadline, "coopflow dev did not come up"
             time.sleep(0.1)
@@ -141,10 +146,12 @@ def test_cli_scenario_against_coopflow_dev(dev: Dev):
         assert stop(proc) == 0
     assert "coopflow dev stopped." in (dev.tmp / "dev.out").read_text()
 
-    # a second `coopflow dev` finds its data again
-    proc = dev.start()
+    # a second `coopflow dev` finds its data again; --json gives scripts the welcome as an object
+    proc = dev.start("--json")
     try:
-        assert "exist from an earlier run" in (dev.tmp / "dev.out").read_text()
+        welcome = json.loads((dev.tmp / "dev.json").read_text())
+        assert welcome["status"] == "running" and welcome["web"] == f"http://127.0.0.1:{dev.web_port}"
+        assert welcome["users"] == [] and welcome["temporal"] == f"127.0.0.1:{dev.port}"
         assert dev.json("project", "show", pid)["phase"] == "partner_agreement"
         (draft,) = dev.json("tasks", "--as", LEAD)
         assert draft["step"] == "draft_agreement"
