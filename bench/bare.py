@@ -41,3 +41,36 @@ class BareWorkflow:
     @workflow.update
     async def finish(self) -> None:
         self._done = True
+
+
+async def _serve(address: str, task_queue: str, database_url: str) -> None:
+    """The baseline's worker in a process of its own (``--worker-process``)."""
+    import asyncio
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    from store import make_engine
+    from worker import workflow_runner
+
+    client = await Client.connect(address)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with Worker(client, task_queue=task_queue, workflows=[BareWorkflow],
+                      activities=[BareActivities(make_engine(database_url)).write],
+                      activity_executor=ThreadPoolExecutor(16), workflow_runner=workflow_runner()):
+        print('{"status": "running"}', flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.bare import _serve as serve  # the workflow must come from an importable module
+
+    asyncio.run(serve(*sys.argv[1:4]))

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -60,7 +65,28 @@ async def drive_project(app: Coopflow, partners: list[str], latencies: list[floa
     return project["id"], count
 
 
-async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: list[str]) -> dict:
+@asynccontextmanager
+async def worker_process(command: list[str], env: dict[str, str]) -> AsyncIterator[None]:
+    """A worker in a process of its own, as in production; stopped with SIGTERM afterwards."""
+    proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    lines = [await asyncio.to_thread(proc.stdout.readline)]
+    while '"running"' not in lines[-1] and lines[-1]:
+        lines.append(await asyncio.to_thread(proc.stdout.readline))
+    assert '"running"' in lines[-1], f"the worker did not start: {''.join(lines)!r}"
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(proc.wait, 30)
+
+
+def address_of(env: WorkflowEnvironment) -> str:
+    return env.client.service_client.config.target_host
+
+
+async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: list[str],
+                   separate: bool = False) -> dict:
     queue = f"bench-{uuid.uuid4()}"
     app = Coopflow(engine=engine, client=env.client, task_queue=queue)
     latencies: list[float] = []
@@ -76,7 +102,11 @@ async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: l
                 print(f"  … {done}/{n} projects", file=sys.stderr, flush=True)
             return result
 
-    async with build_worker(env.client, engine, queue):
+    running = (worker_process([str(Path(sys.executable).parent / "coopflow"), "worker", "--json"], {
+        "COOPFLOW_TEMPORAL_ADDRESS": address_of(env), "COOPFLOW_TASK_QUEUE": queue, "COOPFLOW_LOG_LEVEL": "WARNING",
+        "COOPFLOW_DATABASE_URL": engine.url.render_as_string(hide_password=False)})
+        if separate else build_worker(env.client, engine, queue))
+    async with running:
         began = time.perf_counter()
         results = await asyncio.gather(*(one() for _ in range(n)))
         elapsed = time.perf_counter() - began
@@ -90,7 +120,8 @@ async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: l
             "events_per_task": history / sum(count for _, count in sample)}
 
 
-async def run_baseline(env: WorkflowEnvironment, engine, n: int, c: int, updates: int) -> dict:
+async def run_baseline(env: WorkflowEnvironment, engine, n: int, c: int, updates: int,
+                       separate: bool = False) -> dict:
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS bare_write (k VARCHAR PRIMARY KEY)"))
     queue = f"bare-{uuid.uuid4()}"
@@ -107,9 +138,12 @@ async def run_baseline(env: WorkflowEnvironment, engine, n: int, c: int, updates
             await handle.execute_update(BareWorkflow.finish)
 
     from concurrent.futures import ThreadPoolExecutor
-    async with Worker(env.client, task_queue=queue, workflows=[BareWorkflow],
-                      activities=[BareActivities(engine).write], activity_executor=ThreadPoolExecutor(16),
-                      workflow_runner=workflow_runner()):
+    running = (worker_process([sys.executable, str(Path(__file__).parent / "bare.py"), address_of(env), queue,
+                               engine.url.render_as_string(hide_password=False)], {})
+               if separate else Worker(env.client, task_queue=queue, workflows=[BareWorkflow],
+                                       activities=[BareActivities(engine).write],
+                                       activity_executor=ThreadPoolExecutor(16), workflow_runner=workflow_runner()))
+    async with running:
         began = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(n)))
         elapsed = time.perf_counter() - began
@@ -121,6 +155,8 @@ async def main() -> None:
     parser.add_argument("--projects", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--partners", type=int, default=3, choices=[1, 2, 3])
+    parser.add_argument("--worker-process", action="store_true",
+                        help="run each side's worker in a process of its own (as in production)")
     args = parser.parse_args()
     partners = PARTNERS[: args.partners]
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,10 +170,10 @@ async def main() -> None:
         try:
             print(f"coopflow: {args.projects} projects × whole lifecycle, {args.concurrency} at a time …",
                   file=sys.stderr)
-            ours = await run_ours(env, engine, args.projects, args.concurrency, partners)
+            ours = await run_ours(env, engine, args.projects, args.concurrency, partners, args.worker_process)
             per_project = ours["completions"] // args.projects
             print(f"baseline: {args.projects} bare workflows × {per_project} update+local activity …", file=sys.stderr)
-            base = await run_baseline(env, engine, args.projects, args.concurrency, per_project)
+            base = await run_baseline(env, engine, args.projects, args.concurrency, per_project, args.worker_process)
         finally:
             await env.shutdown()
     ours_rate = ours["completions"] / ours["elapsed"]
