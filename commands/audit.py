@@ -68,7 +68,7 @@ def verify(
     json_: JsonOpt = False,
 ) -> None:
     """Recompute the hash chain; exit code 1 when it is broken."""
-    if sum(x is not None and x is not False for x in (project_id, all_ or None, file)) != 1:
+    if [project_id is not None, all_, file is not None].count(True) != 1:
         raise typer.BadParameter("give exactly one of PROJECT, --all or --file")
     if file is not None:
         from services.audit import read_export

@@ -35,10 +35,10 @@ def dev(
     json_: JsonOpt = False,
 ) -> None:
     """Start everything on this machine: Temporal dev server, worker, web, store; Ctrl-C stops it all."""
+    from domain import InvalidRequest
     from services.app import Coopflow
     from services.devstack import DevServer, default_env, install_stop_handlers, port_in_use
     from services.seed import seed_demo
-    from services.temporal import TemporalUnavailable
     from web.app import create_app
     from web.server import serve
     from worker import run_worker
@@ -46,7 +46,7 @@ def dev(
     settings = get_settings(data_dir=data_dir, temporal_address=f"127.0.0.1:{temporal_port}")
     rt = Runtime(settings, migrate=True)
     if port_in_use(port):
-        raise TemporalUnavailable(f"Port {port} is in use: is another `coopflow dev` running? "
+        raise InvalidRequest(f"Port {port} is in use: is another `coopflow dev` running? "
                                   "Stop it, or choose another port with --port.")
     server = DevServer(data_dir, temporal_port, avoid=(port,))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from domain.model import Event, ProjectState, Scheduled, TaskState
 from domain.template import Template
@@ -59,24 +60,27 @@ def _scheduled(s: ProjectState, e: Event) -> None:
     s.scheduled.append(Scheduled(step=e.step, occurrence=e.data["occurrence"], at=e.data["opens_at"]))
 
 
-def _update_task(**changes: object) -> Callable[[ProjectState, Event], None]:
-    def handler(s: ProjectState, e: Event) -> None:
-        assert e.task_id
-        update = {k: v(e) if callable(v) else v for k, v in changes.items()}
-        s.tasks[e.task_id] = s.tasks[e.task_id].model_copy(update=update)
-    return handler
-
-
-def _closed(status: str) -> Callable[[ProjectState, Event], None]:
-    return _update_task(status=status, closed_at=lambda e: e.at)
+def _replace_task(s: ProjectState, e: Event, **changes: Any) -> None:
+    assert e.task_id
+    s.tasks[e.task_id] = s.tasks[e.task_id].model_copy(update=changes)
 
 
 def _completed(s: ProjectState, e: Event) -> None:
-    _update_task(
-        status="completed", closed_at=lambda e: e.at, actor=lambda e: e.actor,
-        data=lambda e: e.data.get("form", {}), outcome=lambda e: e.data.get("outcome"),
-        comment=lambda e: e.data.get("comment"), request_id=lambda e: e.data.get("request_id"),
-    )(s, e)
+    _replace_task(s, e, status="completed", closed_at=e.at, actor=e.actor, data=e.data.get("form", {}),
+                  outcome=e.data.get("outcome"), comment=e.data.get("comment"),
+                  request_id=e.data.get("request_id"))
+
+
+def _superseded(s: ProjectState, e: Event) -> None:
+    _replace_task(s, e, status="superseded", closed_at=e.at)
+
+
+def _waived(s: ProjectState, e: Event) -> None:
+    _replace_task(s, e, status="waived", closed_at=e.at)
+
+
+def _deadline_missed(s: ProjectState, e: Event) -> None:
+    _replace_task(s, e, deadline_missed=True)
 
 
 def _looped_back(s: ProjectState, e: Event) -> None:
@@ -99,9 +103,9 @@ _HANDLERS: dict[str, Callable[[ProjectState, Event], None]] = {
     "OccurrenceScheduled": _scheduled,
     "StepCompleted": _completed,
     "DecisionRecorded": _completed,
-    "DeadlineMissed": _update_task(deadline_missed=True),
-    "StepSuperseded": _closed("superseded"),
-    "StepWaived": _closed("waived"),
+    "DeadlineMissed": _deadline_missed,
+    "StepSuperseded": _superseded,
+    "StepWaived": _waived,
     "LoopedBack": _looped_back,
     "PhaseCompleted": _phase_completed,
     "ProjectEnded": _ended,

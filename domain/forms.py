@@ -77,13 +77,9 @@ def _decimal(value: Any) -> Decimal:
 
 def _date(value: Any) -> str:
     try:
-        return date.fromisoformat(value).isoformat() if isinstance(value, str) else _bad_date()
-    except ValueError:
-        return _bad_date()
-
-
-def _bad_date() -> str:
-    raise ValueError("must be a date written YYYY-MM-DD")
+        return date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise ValueError("must be a date written YYYY-MM-DD") from None
 
 
 def _bool(value: Any) -> bool:

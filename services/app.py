@@ -124,7 +124,7 @@ class Coopflow:
             return access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True), project_id)
         self._project(actor, project_id)
         moment = _moment(as_of, "as_of")
-        events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, until=moment)]
+        events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, EventFilter(until=moment))]
         if not events:
             raise NotFound(f"Project '{project_id}' did not exist yet at {as_of}.", {"as_of": as_of})
         return {**project_view(fold(events)), "as_of": moment}

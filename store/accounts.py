@@ -117,3 +117,11 @@ def emails_by_user_id(engine: Engine) -> dict[str, str]:
 def user_by_id(engine: Engine, user_id: str) -> User | None:
     with session(engine) as s:
         return s.get(User, user_id)
+
+
+def partner_candidates(engine: Engine, *, lead: str) -> list[Organisation]:
+    """Organisations a project led by ``lead`` can invite: all others but those of auditors."""
+    auditors = select(User.org_id).where(User.role == "auditor")
+    with session(engine) as s:
+        return list(s.exec(select(Organisation).where(Organisation.id != lead, col(Organisation.id).not_in(auditors))
+                           .order_by(col(Organisation.id))))

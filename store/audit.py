@@ -127,18 +127,18 @@ class EventFilter:
 
 
 def iter_events(engine: Engine, project_id: str, where: EventFilter | None = None, *,
-                until: str | None = None, batch: int = 1000) -> Iterator[dict[str, Any]]:
+                batch: int = 1000) -> Iterator[dict[str, Any]]:
     """The project's events in seq order, read in batches so that long trails stream."""
     ev = AuditEvent.__table__  # type: ignore[attr-defined]
     query = select(ev).where(ev.c.project_id == project_id)
-    where = where or EventFilter(until=until)
+    where = where or EventFilter()
     for column, value in ((ev.c.actor_user, where.actor_user), (ev.c.actor_org, where.org), (ev.c.type, where.type)):
         if value is not None:
             query = query.where(column == value)
     if where.since is not None:
         query = query.where(ev.c.at >= where.since)
-    if until is not None or where.until is not None:
-        query = query.where(ev.c.at <= (until or where.until))
+    if where.until is not None:
+        query = query.where(ev.c.at <= where.until)
     last = 0
     while True:
         with engine.connect() as conn:

@@ -31,7 +31,7 @@ def projects(request: Request) -> Response:
 def _new_project_form(request: Request, status: int = 200, **context: Any) -> Response:
     coopflow = get_coopflow(request)
     actor = require_session(request)[0]
-    orgs = [o for o in accounts.list_orgs(coopflow.engine) if o.id != actor.org and o.id != "audit-office"]
+    orgs = accounts.partner_candidates(coopflow.engine, lead=actor.org)
     context.setdefault("values", {"partners": []})
     return render(request, "new_project.html", status=status, templates=coopflow.templates.all_latest(),
                   orgs=orgs, **context)

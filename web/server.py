@@ -9,8 +9,8 @@ from collections.abc import Callable, Generator
 import uvicorn
 from fastapi import FastAPI
 
+from domain import InvalidRequest
 from services.devstack import port_in_use
-from services.temporal import TemporalUnavailable
 
 
 class _Server(uvicorn.Server):
@@ -23,7 +23,7 @@ async def serve(app: FastAPI, host: str, port: int, stop: asyncio.Event,
                 ready: Callable[[], None] | None = None) -> None:
     """Serve until ``stop`` is set; ``ready`` is called once the port accepts requests."""
     if port_in_use(port):
-        raise TemporalUnavailable(f"Port {port} is in use: choose another one with --port.")
+        raise InvalidRequest(f"Port {port} is in use: choose another one with --port.")
     server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
                                     timeout_graceful_shutdown=5))
     task = asyncio.create_task(server.serve())

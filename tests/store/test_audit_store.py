@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from domain import summary_view, task_view
-from store import ChainConflict, iter_events, record_batch
+from store import ChainConflict, EventFilter, iter_events, record_batch
 from store.read import get_project, open_tasks
 from tests.utils.domain import PARTNERS, Project
 
@@ -61,4 +61,4 @@ def test_events_stream_in_batches(engine: Engine):
     streamed = list(iter_events(engine, p.state.id, batch=7))
     assert [e["seq"] for e in streamed] == list(range(1, len(p.events) + 1))
     until = p.events[10].at
-    assert [e["seq"] for e in iter_events(engine, p.state.id, until=until)][-1] >= 11
+    assert [e["seq"] for e in iter_events(engine, p.state.id, EventFilter(until=until))][-1] >= 11
