@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from domain.durations import parse_duration
-from domain.errors import InvalidData, InvalidRequest, NotAssigned, NotFound, TaskClosed
+from domain.errors import DomainError, InvalidData, InvalidRequest, NotAssigned, NotFound, TaskClosed
 from domain.forms import validate_form
+from domain.limits import (
+    MAX_COMMENT_CHARS,
+    MAX_COMPLETION_BYTES,
+    MAX_KEY_CHARS,
+    MAX_PARTNERS,
+    MAX_TITLE_CHARS,
+    json_size,
+    text_problem,
+)
 from domain.model import (
     Actor,
     Command,
@@ -58,9 +68,26 @@ def check_parameters(template: Template, given: dict[str, Any]) -> dict[str, Any
     return values
 
 
+ORG_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def check_org_id(org: object, field: str = "org") -> str:
+    """An organisation id as the store keeps them: lower case letters, digits and '-'."""
+    if not isinstance(org, str) or len(org) > 100 or not ORG_ID.fullmatch(org):
+        shown = repr(org)[:60]
+        raise InvalidRequest(f"{shown} is not an organisation id (lower case letters, digits and '-', "
+                             "such as caritas-rs).", {field: "is not an organisation id"})
+    return org
+
+
 def check_partners(lead: str, partners: list[str]) -> None:
     if not partners:
         raise InvalidRequest("A project needs at least one partner organisation.", {"partners": "is empty"})
+    if len(partners) > MAX_PARTNERS:
+        raise InvalidRequest(f"A project has at most {MAX_PARTNERS} partner organisations.",
+                             {"partners": f"has more than {MAX_PARTNERS}"})
+    for org in partners:
+        check_org_id(org, "partners")
     if len(set(partners)) != len(partners):
         raise InvalidRequest("A partner organisation is listed twice.", {"partners": "has duplicates"})
     if lead in partners:
@@ -74,6 +101,7 @@ def _start(state: ProjectState, c: StartProject, now: datetime) -> list[Event]:
         raise InvalidRequest("Only a coordinator of the lead organisation can start a project.")
     if not c.title.strip():
         raise InvalidRequest("A project needs a title.", {"title": "is required"})
+    check_storable("title", c.title, MAX_TITLE_CHARS, InvalidRequest)
     check_partners(c.lead, c.partners)
     parameters = check_parameters(c.template, c.parameters)
     d = Decision(state, now, c.actor)
@@ -91,6 +119,12 @@ def check_task(state: ProjectState, task_id: str) -> TaskState:
     if task is None:
         raise NotFound(f"Project {state.id} has no task '{task_id}'.")
     return task
+
+
+def is_repeat(task: TaskState, c: CompleteTask) -> bool:
+    """``c`` is a retry, by the same user with the same key, of the request that completed ``task``."""
+    return (task.status == "completed" and c.request_id is not None and task.request_id == c.request_id
+            and task.actor is not None and task.actor.user == c.actor.user)
 
 
 def check_task_open(task: TaskState) -> None:
@@ -118,7 +152,7 @@ def check_may_complete(state: ProjectState, task: TaskState, step: Step, actor: 
 def check_outcome(step: Step, outcome: str | None) -> None:
     names = [o.name for o in step.outcomes]
     if step.kind == "decision" and outcome not in names:
-        said = f"'{outcome}' is not one of them" if outcome else "none was given"
+        said = f"'{outcome[:60]}' is not one of them" if outcome else "none was given"
         raise InvalidData(f"Step {step.key} needs an outcome ({', '.join(names)}); {said}.",
                           {"outcome": f"must be one of: {', '.join(names)}"})
     if step.kind != "decision" and outcome is not None:
@@ -126,9 +160,27 @@ def check_outcome(step: Step, outcome: str | None) -> None:
                           {"outcome": "must be left out"})
 
 
+def check_storable(field: str, value: str | None, max_chars: int, error: type[DomainError] = InvalidData) -> None:
+    """Text that can go into an event and every database: bounded, no control characters."""
+    problem = text_problem(value, max_chars) if value is not None else None
+    if problem:
+        raise error(f"The {field.replace('_', ' ')} {problem}.", {field: problem})
+
+
+def check_completion_size(body: dict[str, Any]) -> None:
+    """One completion stays far below what Temporal accepts in one payload (see ``domain.limits``)."""
+    for field, limit in (("comment", MAX_COMMENT_CHARS), ("request_id", MAX_KEY_CHARS)):
+        check_storable(field, body.get(field), limit)
+    size = json_size(body)
+    if size > MAX_COMPLETION_BYTES:
+        raise InvalidData(f"This completion is too large ({size // 1024} KB; at most {MAX_COMPLETION_BYTES // 1024} "
+                          "KB of form data in all). Shorten the longest texts, or attach a document instead.",
+                          {"data": f"is too large: at most {MAX_COMPLETION_BYTES // 1024} KB in all"})
+
+
 def _complete(state: ProjectState, c: CompleteTask, now: datetime) -> list[Event]:
     task = check_task(state, c.task_id)
-    if task.status == "completed" and c.request_id and task.request_id == c.request_id:
+    if is_repeat(task, c):
         return []  # a retry of the request that completed it: nothing new happens
     assert state.template is not None
     step = state.template.step(task.step)
@@ -143,6 +195,7 @@ def _complete(state: ProjectState, c: CompleteTask, now: datetime) -> list[Event
         body["comment"] = c.comment
     if c.request_id:
         body["request_id"] = c.request_id
+    check_completion_size(body)
     d = Decision(state, now, c.actor)
     d.emit("DecisionRecorded" if step.kind == "decision" else "StepCompleted",
            phase=task.phase, step=task.step, task_id=task.id, data=body)

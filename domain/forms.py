@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.errors import InvalidData
+from domain.limits import MAX_LIST_ITEM_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, text_problem
 from domain.template import FormField
 
 ISO_639_1 = frozenset(
@@ -26,18 +27,29 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
+def _storable(value: str, max_chars: int) -> str:
+    problem = text_problem(value, max_chars)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("must be text")
-    return value.strip()
+    return _storable(value, MAX_TEXT_CHARS).strip()
 
 
 def _text_list(value: Any) -> list[str]:
     if isinstance(value, str):
-        value = [line for line in value.splitlines()]
+        value = _storable(value, MAX_LIST_ITEMS * MAX_LIST_ITEM_CHARS).splitlines()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError("must be a list of texts")
-    return [v.strip() for v in value if v.strip()]
+    items = [_storable(v, MAX_LIST_ITEM_CHARS).strip() for v in value]
+    items = [v for v in items if v]
+    if len(items) > MAX_LIST_ITEMS:
+        raise ValueError(f"has too many entries: at most {MAX_LIST_ITEMS} (this has {len(items)})")
+    return items
 
 
 def _languages(value: Any) -> list[str]:
@@ -51,8 +63,11 @@ def _languages(value: Any) -> list[str]:
     return codes
 
 
+_MAX_NUMBER_CHARS = 40  # beyond any budget or count; also keeps int() off its 4,300-digit limit
+
+
 def _int(value: Any) -> int:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (isinstance(value, (int, str)) and len(str(value)) > _MAX_NUMBER_CHARS):
         raise ValueError("must be a whole number")
     if isinstance(value, int):
         return value
@@ -64,7 +79,7 @@ def _int(value: Any) -> int:
 
 
 def _decimal(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or len(str(value)) > _MAX_NUMBER_CHARS:
         raise ValueError("must be a number")
     try:
         number = Decimal(str(value).strip())
@@ -76,6 +91,8 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _date(value: Any) -> str:
+    if isinstance(value, str) and len(value) > _MAX_NUMBER_CHARS:
+        raise ValueError("must be a date written YYYY-MM-DD")
     try:
         return date.fromisoformat(value).isoformat()
     except (TypeError, ValueError):
@@ -112,7 +129,7 @@ def validate_form(fields: list[FormField], data: Mapping[str, Any] | None) -> di
     if not isinstance(data, Mapping):
         raise InvalidData("The data must be an object of field names and values.", {"data": "must be an object"})
     known = {f.name for f in fields}
-    errors = {name: "is not a field of this step" for name in data if name not in known}
+    errors = {str(name)[:60]: "is not a field of this step" for name in data if name not in known}
     clean: dict[str, Any] = {}
     for field in fields:
         value = data.get(field.name)

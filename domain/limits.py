@@ -1,0 +1,47 @@
+"""How much a person may put into one command, and which characters are refused.
+
+Temporal refuses a payload over 2 MB and a gRPC message over 4 MB, and a workflow task that
+it refuses is retried for ever. A completion appears in a project's history about four times
+(the update's argument, the events written, the task's view written, the update's result),
+and up to ten updates of one workflow may be in flight at once; so one completion is kept to
+``MAX_COMPLETION_BYTES`` and every other field to a size far below those limits. Documents
+belong in files (their hash goes into the event), not in text fields.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MAX_TEXT_CHARS = 20_000  # one text field: about eight pages
+MAX_LIST_ITEMS = 100
+MAX_LIST_ITEM_CHARS = 1_000
+MAX_COMMENT_CHARS = 5_000
+MAX_TITLE_CHARS = 300
+MAX_KEY_CHARS = 200  # an idempotency key
+MAX_PARTNERS = 50
+MAX_COMPLETION_BYTES = 64 * 1024  # a completion's data, outcome and comment as canonical JSON
+
+# C0 controls but tab, line feed and carriage return; DEL. PostgreSQL cannot store NUL at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def text_problem(value: str, max_chars: int) -> str | None:
+    """Why ``value`` cannot be stored as text, or None: too long, a control character, a lone surrogate."""
+    if len(value) > max_chars:
+        return f"is too long: at most {max_chars} characters (this has {len(value)})"
+    if _CONTROL.search(value):
+        return "must not contain control characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must not contain unpaired surrogate characters"
+    return None
+
+
+def json_size(value: Any) -> int:
+    """The size in bytes of ``value`` written as compact JSON (an upper bound of what is stored)."""
+    import json
+
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8",
+                                                                                              "surrogatepass"))
