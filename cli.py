@@ -13,6 +13,7 @@ from commands.admin import org_app, user_app
 from commands.audit import audit_app
 from commands.db import db_app
 from commands.dev import dev, web, worker
+from commands.incidents import incident_app
 from commands.projects import project_app, task_app, tasks, templates
 from domain import DomainError
 
@@ -30,6 +31,7 @@ app.add_typer(project_app, name="project")
 app.add_typer(task_app, name="task")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(incident_app, name="incident")
 
 
 def _error(message: str, details: object = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +26,14 @@ class Settings(BaseSettings):
     web_port: int = 8000
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+    # how long a caller (API, page, CLI) waits for Temporal before it answers 503
+    update_timeout: float = Field(default=30.0, gt=0)
+    # how long one attempt of a store write may take before Temporal tries it again (a crashed
+    # worker's write is noticed after this long)
+    write_timeout: float = Field(default=10.0, gt=0)
+    # how long a workflow waits for the worker that last ran it before any worker may take it
+    sticky_timeout: float = Field(default=10.0, gt=0)
+    faults: str = ""  # crash on purpose (tests and bench/chaos.py only): see faults.py
 
     @property
     def store_url(self) -> str:

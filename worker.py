@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -39,25 +40,39 @@ class LoggingInterceptor(Interceptor):
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox still guards determinism; modules pass through instead of being re-imported
-    for every workflow run (they have no import-time side effects: see STYLE.md)."""
+    """Every module passes through the sandbox: imported once and shared, not re-imported for each
+    workflow run — much faster, and safe only because no module does anything at import time.
+    What keeps workflow code deterministic is our rule (``workflow.now()``, no I/O, ``workflow.patched``
+    for changes) and the replay tests that prove it; the sandbox only refuses some calls at run time."""
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
 
 
-def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent: int = 100) -> Worker:
-    """A worker for every coopflow workflow and activity on ``task_queue``."""
+def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent: int = 100,
+                 faults: str = "", sticky_timeout: float = 10.0) -> Worker:
+    """A worker for every coopflow workflow and activity on ``task_queue``.
+
+    ``faults`` (``COOPFLOW_FAULTS``) makes it crash on purpose, see ``faults.py``;
+    ``sticky_timeout`` is how long a workflow waits for this worker before another takes it.
+    """
     audit = AuditActivities(engine)
+    interceptors: list[Interceptor] = [LoggingInterceptor()]
+    if faults:
+        from faults import FaultInterceptor, Faults
+
+        interceptors.append(FaultInterceptor(Faults(faults)))
     return Worker(
         client, task_queue=task_queue, workflows=[ProjectWorkflow], activities=[audit.record_events],
-        activity_executor=ThreadPoolExecutor(max_workers=16), interceptors=[LoggingInterceptor()],
+        activity_executor=ThreadPoolExecutor(max_workers=16), interceptors=interceptors,
         max_concurrent_workflow_tasks=max_concurrent, max_concurrent_local_activities=max_concurrent,
-        workflow_runner=workflow_runner(),
+        max_concurrent_activities=16, workflow_runner=workflow_runner(),
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout),
     )
 
 
-async def run_worker(client: Client, engine: Engine, task_queue: str, stop: asyncio.Event) -> None:
+async def run_worker(client: Client, engine: Engine, task_queue: str, stop: asyncio.Event, *,
+                     faults: str = "", sticky_timeout: float = 10.0) -> None:
     """Run until ``stop`` is set, then finish what is in flight and return."""
-    worker = build_worker(client, engine, task_queue)
+    worker = build_worker(client, engine, task_queue, faults=faults, sticky_timeout=sticky_timeout)
     log.info("worker started", task_queue=task_queue)
     async with worker:
         await stop.wait()

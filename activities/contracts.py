@@ -9,6 +9,8 @@ from pydantic import BaseModel
 from domain import Event
 
 RECORD_EVENTS = "record_events"
+# The error type of a write that retrying cannot cure: the workflow opens an incident instead.
+STORE_REFUSED = "StoreRefused"
 
 
 class RecordEvents(BaseModel):
@@ -17,3 +19,4 @@ class RecordEvents(BaseModel):
     project: dict[str, Any]
     events: list[Event]
     tasks: list[dict[str, Any]]
+    resolves_incident: bool = False

@@ -50,8 +50,8 @@ def _verdict(r: dict[str, Any]) -> str:
         if "history" in r:
             h = r["history"]
             text += ("\n" + h["reason"]) if not h["available"] else (
-                f"\nTemporal agrees: {h['held']} events held by the workflow, "
-                f"{h['updates']} completions in its history.")
+                f"\nTemporal agrees: {h['held']} events recorded in its history, "
+                f"{h['updates']} completions." + (f"\n{h['reason']}" if h.get("reason") else ""))
         return text
     return "\n".join([f"BROKEN: {len(r['problems'])} problem(s) in {r['count']} events"]
                      + [f"  seq {p['seq']}: {p['reason']}" for p in r["problems"]])
@@ -77,7 +77,7 @@ def verify(
             raise InvalidRequest(f"There is no file {file}.")
         result = verify_chain(read_export(file))
     elif all_:
-        result = _verify_all(Runtime(), as_)
+        result = _verify_all(Runtime(), as_, against_history)
     elif against_history:
         async def go() -> dict[str, Any]:
             rt = Runtime()
@@ -91,14 +91,22 @@ def verify(
         raise typer.Exit(1)
 
 
-def _verify_all(rt: Runtime, as_: str | None) -> dict[str, Any]:
-    app, actor = rt.app_without_temporal(), rt.actor(as_)
-    projects = app.verifiable_projects(actor)
-    results = []
-    with typer.progressbar(projects, label="Verifying", file=sys.stderr, show_pos=True) as bar:
-        for project in bar:
-            r = app.verify(actor, project["id"])
-            results.append({"project": project["id"], "title": project["title"], **r})
+def _verify_all(rt: Runtime, as_: str | None, against_history: bool) -> dict[str, Any]:
+    """Every project the actor may verify; with ``against_history`` each is compared with Temporal too."""
+    actor = rt.actor(as_)
+
+    async def go() -> list[dict[str, Any]]:
+        app = await rt.app() if against_history else rt.app_without_temporal()
+        found = []
+        with typer.progressbar(app.verifiable_projects(actor), label="Verifying", file=sys.stderr,
+                               show_pos=True) as bar:
+            for project in bar:
+                r = (await app.verify_against_history(actor, project["id"]) if against_history
+                     else app.verify(actor, project["id"]))
+                found.append({"project": project["id"], "title": project["title"], **r})
+        return found
+
+    results = run(go())
     broken = [r for r in results if not r["ok"]]
     return {"ok": not broken, "projects": len(results), "events": sum(r["count"] for r in results),
             "broken": broken}

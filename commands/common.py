@@ -47,14 +47,14 @@ class Runtime:
         """For commands that only read the store: no Temporal connection is made."""
         from services.app import Coopflow
 
-        return Coopflow(engine=self.engine, client=None, task_queue=self.settings.task_queue)  # type: ignore[arg-type]
+        return Coopflow.configured(self.settings, engine=self.engine, client=None)  # type: ignore[arg-type]
 
     async def app(self) -> Coopflow:
         from services.app import Coopflow
         from services.temporal import connect
 
         client = await connect(self.settings.temporal_address, self.settings.temporal_namespace)
-        return Coopflow(engine=self.engine, client=client, task_queue=self.settings.task_queue)
+        return Coopflow.configured(self.settings, engine=self.engine, client=client)
 
     def actor(self, email: str | None) -> Actor:
         return OPERATOR if email is None else self.app_without_temporal().actor_for_email(email)

@@ -56,11 +56,12 @@ def dev(
         server.start()
         client = await server.wait_ready()
         users = seed_demo(rt.engine)
-        coopflow = Coopflow(engine=rt.engine, client=client, task_queue=settings.task_queue)
+        coopflow = Coopflow.configured(settings, engine=rt.engine, client=client)
         web = create_app(coopflow=coopflow, settings=settings)
         env = default_env(data_dir, temporal_port)
         store = rt.engine.url.render_as_string(hide_password=True)
-        await asyncio.gather(run_worker(client, rt.engine, settings.task_queue, stop), serve(
+        await asyncio.gather(run_worker(client, rt.engine, settings.task_queue, stop, faults=settings.faults,
+                                        sticky_timeout=settings.sticky_timeout), serve(
             web, "127.0.0.1", port, stop, ready=lambda: _welcome(json_, store, server, users, env, port)))
 
     try:
@@ -118,7 +119,8 @@ def worker(json_: JsonOpt = False) -> None:
     async def body(rt: Runtime, client: Client, stop: asyncio.Event) -> None:
         output(json_, {"status": "running", "task_queue": rt.settings.task_queue},
                f"coopflow worker on task queue {rt.settings.task_queue}")
-        await run_worker(client, rt.engine, rt.settings.task_queue, stop)
+        await run_worker(client, rt.engine, rt.settings.task_queue, stop, faults=rt.settings.faults,
+                         sticky_timeout=rt.settings.sticky_timeout)
 
     _until_stopped(body)
 
@@ -134,7 +136,7 @@ def web(
     from web.server import serve
 
     async def body(rt: Runtime, client: Client, stop: asyncio.Event) -> None:
-        coopflow = Coopflow(engine=rt.engine, client=client, task_queue=rt.settings.task_queue)
+        coopflow = Coopflow.configured(rt.settings, engine=rt.engine, client=client)
         bind_host, bind_port = host or rt.settings.web_host, port or rt.settings.web_port
         url = f"http://{bind_host}:{bind_port}"
         await serve(create_app(coopflow=coopflow, settings=rt.settings), bind_host, bind_port, stop,

@@ -16,6 +16,10 @@ def _project_text(p: dict[str, Any]) -> str:
     lines = [f"{p['id']}  {p['title']}", f"  template {p['template']['id']} v{p['template']['version']}, "
              f"lead {p['lead']}, partners {', '.join(p['partners'])}",
              f"  status {p['status']}, phase {p['phase']}" + (f"  (as of {p['as_of']})" if "as_of" in p else "")]
+    if p.get("incident"):
+        i = p["incident"]
+        lines.append(f"  INCIDENT since {i['since']}: the store refused its events from seq {i['seq']} on; the "
+                     f"workflow keeps them and waits for `coopflow incident retry {p['id']}`.\n    {i['reason']}")
     if "tasks" in p:
         lines += ["  tasks:"] + [f"    {task_line(t, with_project=False)}" for t in p["tasks"]]
     return "\n".join(lines)
@@ -29,6 +33,8 @@ def start(
     template: Annotated[str, typer.Option(help="Template id.")] = "cooperation",
     report_count: Annotated[int | None, typer.Option(help="Number of progress reports (default 3).")] = None,
     report_every: Annotated[str | None, typer.Option(help="Interval between reports, ISO 8601 (default P1M).")] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Repeat-safe key: a retry finds the project the first one started.")] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Start a project led by the organisation of the user given with --as."""
@@ -38,7 +44,7 @@ def start(
         rt = Runtime()
         actor = rt.actor(as_)
         return await (await rt.app()).start_project(actor, title=title, partners=partner, template=template,
-                                                    parameters=parameters)
+                                                    parameters=parameters, request_id=idempotency_key)
 
     project = run(go())
     output(json_, project, lambda p: "Started project " + _project_text(p))

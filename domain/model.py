@@ -113,6 +113,16 @@ class ProjectState(BaseModel):
     started_at: str | None = None
     updated_at: str | None = None
 
+    def compacted(self) -> ProjectState:
+        """What a continued run needs: closed tasks keep who, when and the outcome, not their form data.
+
+        No rule reads a closed task's data, the store keeps all of it, and the state carried to
+        the next run must stay far below Temporal's payload limit however long the project runs.
+        """
+        tasks = {k: t if t.status == "open" else t.model_copy(update={"data": {}, "comment": None})
+                 for k, t in self.tasks.items()}
+        return self.model_copy(update={"tasks": tasks})
+
     def copy_for_change(self) -> ProjectState:
         return self.model_copy(update={
             "partners": list(self.partners), "parameters": dict(self.parameters),

@@ -27,6 +27,15 @@ def check_may_verify(actor: Actor, project: dict[str, Any]) -> None:
         raise NotFound(f"There is no project '{project['id']}' whose trail you may verify.")
 
 
+OPERATOR_USER = "operator"  # the CLI without --as: whoever runs it on the server
+
+
+def check_may_operate(actor: Actor, project: dict[str, Any]) -> None:
+    """Mending a project's plumbing (retrying a refused write): the operator or the lead's coordinators."""
+    if actor.user != OPERATOR_USER and not (actor.role == "coordinator" and project["lead"] == actor.org):
+        raise Forbidden("Only an operator or a coordinator of the lead organisation can retry a project's writes.")
+
+
 def check_may_start(actor: Actor) -> None:
     if actor.role != "coordinator":
         raise Forbidden("Only coordinators can start projects; you are signed in as "

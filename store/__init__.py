@@ -1,10 +1,18 @@
 """Persistence: the audit store, the read models, organisations and users (SQLModel)."""
 
-from store.audit import ChainConflict, EventFilter, event_record, iter_events, record_batch
-from store.db import make_engine, session
+from store.audit import (
+    ChainConflict,
+    EventFilter,
+    event_record,
+    incidents,
+    iter_events,
+    record_batch,
+    record_incident,
+)
+from store.db import StoreUnavailable, is_unavailable, make_engine, session
 from store.migrate import SchemaOutdated, check_schema, upgrade
 
 __all__ = [
-    "ChainConflict", "EventFilter", "SchemaOutdated", "check_schema", "event_record", "iter_events",
-    "make_engine", "record_batch", "session", "upgrade",
+    "ChainConflict", "EventFilter", "SchemaOutdated", "StoreUnavailable", "check_schema", "event_record", "incidents",
+    "is_unavailable", "iter_events", "make_engine", "record_batch", "record_incident", "session", "upgrade",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from domain import Event, canonical_json
 from store.db import writer_lock
-from store.models import AuditEvent, Project, ProjectPartner, Task
+from store.models import AuditEvent, Incident, Project, ProjectPartner, Task
 
 
 class ChainConflict(Exception):
@@ -24,11 +24,13 @@ class ChainConflict(Exception):
 
 
 def record_batch(engine: Engine, *, project: dict[str, Any], events: list[Event],
-                 tasks: list[dict[str, Any]]) -> int:
+                 tasks: list[dict[str, Any]], resolves_incident: bool = False) -> int:
     """Write ``events`` not stored yet and upsert the read models, in one transaction.
 
-    Idempotent: a retry of the same batch writes nothing twice. Returns how many events were new.
-    This runs once per completed task: its statements are built once and run with parameter lists.
+    Idempotent: a retry of the same batch writes nothing twice; a different event already
+    stored at one of these seqs raises ``ChainConflict`` and writes nothing. Returns how many
+    events were new. This runs once per completed task: its statements are built once and
+    run with parameter lists.
     """
     sql = _statements(engine.dialect.name)
     pid = project["id"]
@@ -46,7 +48,28 @@ def record_batch(engine: Engine, *, project: dict[str, Any], events: list[Event]
         conn.execute(sql.project_update, {"pid": pid, **{f"new_{k}": v for k, v in _project_fields(project).items()}})
         if tasks:
             conn.execute(sql.task_upsert, [_task_row(pid, t) for t in tasks])
+        if resolves_incident:
+            conn.execute(delete(Incident).where(col(Incident.project_id) == pid))
     return new
+
+
+def record_incident(engine: Engine, *, project_id: str, seq: int, since: str, reason: str) -> None:
+    """Note (or count again) that the store refused this project's events from ``seq`` on."""
+    with writer_lock(engine), engine.begin() as conn:
+        updated = conn.execute(update(Incident).where(col(Incident.project_id) == project_id).values(
+            seq=seq, reason=reason, attempts=Incident.attempts + 1))  # type: ignore[operator]
+        if updated.rowcount == 0:
+            conn.execute(Incident.__table__.insert(), {  # type: ignore[attr-defined]
+                "project_id": project_id, "seq": seq, "since": since, "reason": reason, "attempts": 1})
+
+
+def incidents(engine: Engine, project_id: str | None = None) -> list[dict[str, Any]]:
+    """Open incidents (of one project, or all), oldest first."""
+    query = select(Incident).order_by(col(Incident.since))
+    if project_id is not None:
+        query = query.where(col(Incident.project_id) == project_id)
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query.with_only_columns(*Incident.__table__.c))]  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

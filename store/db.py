@@ -8,10 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from domain import DomainError
 from store import models  # noqa: F401  (registers the tables)
+
+
+class StoreUnavailable(DomainError):
+    code = "store_unavailable"
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """A store error that goes away by itself (the connection or the server), not one of the data."""
+    if isinstance(error, sa.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, sa.OperationalError | sa.InterfaceError | sa.DisconnectionError | sa.TimeoutError
+                      | ConnectionError | TimeoutError)
 
 
 def make_engine(url: str) -> Engine:
@@ -25,7 +39,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # a store that is away must fail a request within seconds, not hang it: connect and
+    # pool-checkout timeouts are short, and pre-ping drops connections that died meanwhile
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10,
+                         connect_args={"connect_timeout": 5})
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -83,3 +83,17 @@ class AuditEvent(SQLModel, table=True):
     data: str = Field(sa_column=Column(Text, nullable=False))
     prev_hash: str
     hash: str
+
+
+class Incident(SQLModel, table=True):
+    """A project whose events the store refused for a reason that retrying cannot cure.
+
+    The workflow keeps those events and waits for an operator (``coopflow incident retry``);
+    the row goes away in the same transaction as the write that finally succeeds.
+    """
+
+    project_id: str = Field(primary_key=True)
+    seq: int  # the first event the store refused
+    since: str
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    attempts: int = 1

@@ -14,6 +14,7 @@ from services.temporal import connect
 from settings import Settings, get_settings
 from store import check_schema, make_engine
 from web import api, errors, pages, pages_projects
+from web.limits import BodyLimit
 from web.security import LoginLimiter, Sessions, load_secret
 
 
@@ -29,7 +30,7 @@ def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = 
             engine = make_engine(settings.store_url)
             check_schema(engine)
             client = await connect(settings.temporal_address, settings.temporal_namespace)
-            app.state.coopflow = Coopflow(engine=engine, client=client, task_queue=settings.task_queue)
+            app.state.coopflow = Coopflow.configured(settings, engine=engine, client=client)
         yield
 
     app = FastAPI(title="coopflow", version="1", lifespan=lifespan, openapi_url="/api/openapi.json",
@@ -39,6 +40,7 @@ def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = 
     app.state.sessions = Sessions(secret or load_secret(settings.secret_key, settings.data_dir))
     app.state.limiter = LoginLimiter()
     app.state.secure_cookies = settings.secure_cookies
+    app.add_middleware(BodyLimit)
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)

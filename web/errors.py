@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError
 
 from domain import DomainError
+from services.temporal import TemporalUnavailable
+from store import StoreUnavailable, is_unavailable
 
 STATUS = {"not_found": 404, "forbidden": 403, "not_assigned": 403, "task_closed": 409, "invalid_data": 422,
           "invalid_request": 422, "unauthorized": 401, "too_many_attempts": 429, "temporal_unavailable": 503,
-          "schema_outdated": 503}
+          "store_unavailable": 503, "schema_outdated": 503, "payload_too_large": 413}
+RETRY_AFTER = {"Retry-After": "5"}  # seconds: what a 503 suggests to a script before it tries again
+log = structlog.get_logger("coopflow.web")
 
 
 class Unauthorized(DomainError):
@@ -40,9 +47,35 @@ def install(app: FastAPI) -> None:
     from web.render import LoginRequired, login_redirect
 
     @app.exception_handler(DomainError)
-    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> Any:
+        status = STATUS.get(exc.code, 400)
+        if status == 503 and not request.url.path.startswith("/api"):
+            return error_page(request, 503, exc.code)
         headers = {"WWW-Authenticate": "Bearer"} if exc.code == "unauthorized" else None
-        return envelope(STATUS.get(exc.code, 400), exc.code, exc.message, exc.details, headers)
+        return envelope(status, exc.code, exc.message, exc.details, RETRY_AFTER if status == 503 else headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def store_error(request: Request, exc: SQLAlchemyError) -> Any:
+        if not is_unavailable(exc):
+            return await unexpected(request, exc)
+        log.warning("the store is unavailable", path=request.url.path, error=str(exc).split("\n")[0])
+        return await domain_error(request, StoreUnavailable(
+            "The store (database) cannot be reached right now. Nothing was changed; try again in a minute."))
+
+    @app.exception_handler(RPCError)
+    async def temporal_error(request: Request, exc: RPCError) -> Any:
+        log.warning("Temporal is unavailable", path=request.url.path, status=exc.status.name, error=exc.message)
+        return await domain_error(request, TemporalUnavailable(
+            "Temporal (the workflow engine) cannot be reached right now. Nothing new was recorded; "
+            "try again in a minute."))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Any:
+        log.error("unexpected error", path=request.url.path, exc_info=exc)
+        if not request.url.path.startswith("/api"):
+            return error_page(request, 500, "internal_error")
+        return envelope(500, "internal_error", "Something went wrong on our side; it has been logged. "
+                        "Try again, and if it persists tell the operators the time it happened.")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

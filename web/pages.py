@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from domain import DomainError, InvalidData
 from web.deps import get_coopflow
 from web.errors import STATUS
+from web.limits import FORM_BODY_BYTES, form_limits, too_large
 from web.render import render, require_session, signed_in, translator
 from web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, check_password, same
 
@@ -19,10 +20,13 @@ router = APIRouter(include_in_schema=False)
 
 
 def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
+    """A page that says what went wrong in the reader's language; ``detail`` may name a known case."""
     t = translator(request)
-    title = t("not_found") if status == 404 else t("error")
-    text = t("not_found_text") if status == 404 else detail
-    return render(request, "error.html", status=status, title=title, text=text)
+    title = t("not_found") if status == 404 else t("unavailable") if status == 503 else t("error")
+    known = {"store_unavailable", "temporal_unavailable", "internal_error"}
+    text = t("not_found_text") if status == 404 else t(detail) if detail in known else detail
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return render(request, "error.html", status=status, title=title, text=text, headers=headers)
 
 
 def _safe_next(target: str | None) -> str:
@@ -106,7 +110,12 @@ def task_page(request: Request, project_id: str, task_id: str) -> Response:
 @router.post("/projects/{project_id}/tasks/{task_id}")
 async def complete_task(request: Request, project_id: str, task_id: str) -> Response:
     session = require_session(request)
-    form = await request.form()
+    t = translator(request)
+    size = too_large(request)
+    if size is not None:  # the form was not read: say so on the task page, in the reader's language
+        return _task_response(request, session[0], project_id, task_id, values={}, errors={}, status=413,
+                              message=t("form_too_large", size=f"{size / 2**20:.1f}", limit=FORM_BODY_BYTES // 2**20))
+    form = await request.form(**form_limits())
     if not same(str(form.get("csrf", "")), session[1]["csrf"]):
         return error_page(request, 403, "The form expired. Reload the page and try again.")
     values = {k: (form.getlist(k) if len(form.getlist(k)) > 1 else str(v)) for k, v in form.items()
@@ -118,18 +127,19 @@ async def complete_task(request: Request, project_id: str, task_id: str) -> Resp
             comment=str(form.get("comment", "")) or None, request_id=str(form.get("request_id", "")) or None)
     except InvalidData as exc:
         errors = exc.details if isinstance(exc.details, dict) else {}
+        whole = errors.get("data") or errors.get("comment")  # not one field's fault: said above the form
         return _task_response(request, session[0], project_id, task_id, values=values, errors=errors,
-                              message=None, status=422)
+                              message=t.validation(whole) if whole else None, status=422)
     except DomainError as exc:
-        t = translator(request)
-        text = t(exc.code) if exc.code in ("task_closed", "not_assigned") else exc.message
+        known = ("task_closed", "not_assigned", "store_unavailable", "temporal_unavailable")
+        text = t(exc.code) if exc.code in known else exc.message
         return _task_response(request, session[0], project_id, task_id, values=values, errors={},
                               message=text, status=STATUS.get(exc.code, 400))
     return RedirectResponse(f"/inbox?done={task_id}", status_code=303)
 
 
 def _task_response(request: Request, actor: Any, project_id: str, task_id: str, *, values: dict[str, Any],
-                   errors: dict[str, str], message: str | None, status: int = 200) -> Response:
+                   errors: dict[str, str], message: str | None = None, status: int = 200) -> Response:
     coopflow = get_coopflow(request)
     try:
         project = coopflow.show_project(actor, project_id)

@@ -37,10 +37,14 @@ def due_text(t: Translator, due_at: str, now: datetime | None = None) -> tuple[s
     return (t("due_in_one_day") if days == 1 else t("due_in_days", n=days)), False
 
 
-def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None,
+           **context: Any) -> HTMLResponse:
     t = translator(request)
-    signed_in = session_actor(request)
-    response = TEMPLATES.TemplateResponse(request, name, status_code=status, context={
+    try:
+        signed_in = session_actor(request)
+    except Exception:  # the store is away: the page still says so, without the signed-in header
+        signed_in = None
+    response = TEMPLATES.TemplateResponse(request, name, status_code=status, headers=headers, context={
         "t": t, "lang": t.lang, "languages": LANGUAGES, "actor": signed_in[0] if signed_in else None,
         "csrf": signed_in[1]["csrf"] if signed_in else "", "due_text": lambda d: due_text(t, d),
         "short_time": lambda s: s[:16].replace("T", " ") if s else "", **context})

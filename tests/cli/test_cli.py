@@ -18,6 +18,7 @@ import pytest
 from services.devstack import free_port
 from services.scenario import SAMPLE_DATA
 from services.seed import demo_email
+from store.migrate import head_revision
 
 COOPFLOW = str(Path(sys.executable).parent / "coopflow")
 LEAD = demo_email("stadt-dortmund")
@@ -169,8 +170,8 @@ def test_an_unmigrated_store_is_refused_until_db_upgrade(dev: Dev):
         done = dev.cli(*args, ok=False)
         assert done.returncode == 1 and "has no coopflow schema yet. Run `coopflow db upgrade` first" in done.stderr
     upgraded = dev.json("db", "upgrade")
-    assert upgraded["from"] is None and upgraded["to"] == "0001"
-    assert dev.json("db", "upgrade")["from"] == "0001"
+    assert upgraded["from"] is None and upgraded["to"] == head_revision()
+    assert dev.json("db", "upgrade")["from"] == head_revision()
     assert dev.json("org", "list") == []
 
 

@@ -83,7 +83,7 @@ async def test_history_cross_check_finds_a_changed_trail(app: Coopflow):
     tamper(app.engine, "UPDATE audit_event SET actor_user = 'u-someone' WHERE project_id = :p AND seq = 8", p=pid)
     result = await app.verify_against_history(auditor, pid)
     reasons = {(p["seq"], p["reason"]) for p in result["problems"]}
-    assert (8, "differs from the event the workflow holds") in reasons
+    assert (8, "differs from the event the workflow recorded") in reasons
     assert (8, "changed: its contents do not match its hash") in reasons
     assert any(p["seq"] is None and "no such completion" in p["reason"] for p in result["problems"])
 
