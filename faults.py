@@ -26,6 +26,7 @@ from temporalio.worker import (
     ExecuteActivityInput,
     Interceptor,
     StartActivityInput,
+    StartLocalActivityInput,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
     WorkflowOutboundInterceptor,
@@ -111,8 +112,15 @@ class _WorkflowFaults(WorkflowOutboundInterceptor):
         self.faults = faults
 
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
-        if input.activity == RECORD_EVENTS and not workflow.unsafe.is_replaying():
+        self._in_task(input.activity)
+        return self.next.start_activity(input)
+
+    def start_local_activity(self, input: StartLocalActivityInput) -> workflow.ActivityHandle[Any]:
+        self._in_task(input.activity)  # runs begun before v1.2 write through a local activity
+        return self.next.start_local_activity(input)
+
+    def _in_task(self, activity_type: str) -> None:
+        if activity_type == RECORD_EVENTS and not workflow.unsafe.is_replaying():
             with workflow.unsafe.sandbox_unrestricted():
                 self.faults.hit("workflow_task.kill")
                 self.faults.hit("workflow_task.fail")
-        return self.next.start_activity(input)

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     write_timeout: float = Field(default=10.0, gt=0)
     # how long a workflow waits for the worker that last ran it before any worker may take it
     sticky_timeout: float = Field(default=10.0, gt=0)
+    # how long a workflow task may run before Temporal gives it to another worker (a crashed
+    # worker's task is noticed after this long)
+    workflow_task_timeout: float = Field(default=10.0, gt=0, le=120)
     faults: str = ""  # crash on purpose (tests and bench/chaos.py only): see faults.py
 
     @property

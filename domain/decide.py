@@ -132,12 +132,12 @@ def check_task_open(task: TaskState) -> None:
         raise TaskClosed(f"Task {task.id} ({task.step}) is {task.status} and can no longer be completed.")
 
 
-def check_may_complete(state: ProjectState, task: TaskState, step: Step, actor: Actor) -> None:
+def check_may_complete(partners: list[str], task: TaskState, step: Step, actor: Actor) -> None:
     """Only the assigned organisation completes a task; coordinator steps need a coordinator."""
     if task.assignee == "auditor":
         ok = actor.role == "auditor"
     elif task.assignee == "any_partner":
-        ok = actor.org in state.partners and actor.role in ("coordinator", "partner")
+        ok = actor.org in partners and actor.role in ("coordinator", "partner")
     elif step.assignee == "coordinator":
         ok = actor.org == task.assignee and actor.role == "coordinator"
     else:
@@ -178,13 +178,13 @@ def check_completion_size(body: dict[str, Any]) -> None:
                           {"data": f"is too large: at most {MAX_COMPLETION_BYTES // 1024} KB in all"})
 
 
-def _complete(state: ProjectState, c: CompleteTask, now: datetime) -> list[Event]:
-    task = check_task(state, c.task_id)
-    if is_repeat(task, c):
-        return []  # a retry of the request that completed it: nothing new happens
-    assert state.template is not None
-    step = state.template.step(task.step)
-    check_may_complete(state, task, step, c.actor)
+def check_completion(partners: list[str], task: TaskState, step: Step, c: CompleteTask) -> dict[str, Any]:
+    """Every rule of a completion that the task, its step and the partners decide; returns the event's data.
+
+    The application layer asks it too, before anything is sent to Temporal, so that input that
+    cannot be accepted (too large, say) never reaches a workflow.
+    """
+    check_may_complete(partners, task, step, c.actor)
     check_task_open(task)
     check_outcome(step, c.outcome)
     data = validate_form(step.form, c.data)
@@ -196,6 +196,16 @@ def _complete(state: ProjectState, c: CompleteTask, now: datetime) -> list[Event
     if c.request_id:
         body["request_id"] = c.request_id
     check_completion_size(body)
+    return body
+
+
+def _complete(state: ProjectState, c: CompleteTask, now: datetime) -> list[Event]:
+    task = check_task(state, c.task_id)
+    if is_repeat(task, c):
+        return []  # a retry of the request that completed it: nothing new happens
+    assert state.template is not None
+    step = state.template.step(task.step)
+    body = check_completion(state.partners, task, step, c)
     d = Decision(state, now, c.actor)
     d.emit("DecisionRecorded" if step.kind == "decision" else "StepCompleted",
            phase=task.phase, step=task.step, task_id=task.id, data=body)

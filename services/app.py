@@ -30,6 +30,7 @@ from domain import (
     ProjectState,
     StartProject,
     TaskClosed,
+    TaskState,
     Template,
     decide,
     error_from_code,
@@ -38,7 +39,7 @@ from domain import (
     parse_time,
     project_view,
 )
-from domain.decide import check_partners, check_storable
+from domain.decide import check_completion, check_partners, check_storable
 from domain.limits import MAX_KEY_CHARS
 from domain.model import Event
 from services import access, audit
@@ -60,10 +61,11 @@ class Coopflow:
 
     def __init__(self, *, engine: Engine, client: Client, task_queue: str,
                  templates: TemplateRegistry | None = None, update_timeout: float = UPDATE_TIMEOUT,
-                 write_timeout: float = 10.0) -> None:
+                 write_timeout: float = 10.0, workflow_task_timeout: float = 10.0) -> None:
         self.engine, self.client, self.task_queue = engine, client, task_queue
         self.update_timeout = update_timeout  # how long a caller waits for Temporal before a 503
         self.write_timeout = write_timeout  # how long one attempt of a store write may take
+        self.workflow_task_timeout = workflow_task_timeout
         self.templates = templates or TemplateRegistry()
         self._pinned: dict[tuple[str, int], Template] = {}  # versions no longer installed here
 
@@ -71,7 +73,8 @@ class Coopflow:
     def configured(cls, settings: Settings, *, engine: Engine, client: Client) -> Coopflow:
         """The application layer with the deployment's settings (task queue, waits)."""
         return cls(engine=engine, client=client, task_queue=settings.task_queue,
-                   update_timeout=settings.update_timeout, write_timeout=settings.write_timeout)
+                   update_timeout=settings.update_timeout, write_timeout=settings.write_timeout,
+                   workflow_task_timeout=settings.workflow_task_timeout)
 
     # -- identity -----------------------------------------------------------------------
     def actor_for_email(self, email: str) -> Actor:
@@ -134,6 +137,7 @@ class Coopflow:
                 ProjectWorkflow.run, ProjectInput(start=command, history_limit=history_limit,
                                                   write_timeout=self.write_timeout),
                 id=workflow_id(project_id), task_queue=self.task_queue, search_attributes=attributes,
+                task_timeout=timedelta(seconds=self.workflow_task_timeout),
                 # a retry of this call (or of the same Idempotency-Key) joins the workflow it started;
                 # a closed one is never started again under the same id
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -223,6 +227,11 @@ class Coopflow:
                                   {"data": "must be an object"})
         command = CompleteTask(task_id=task_id, actor=actor, data=data or {}, outcome=outcome,
                                comment=comment, request_id=request_id)
+        # what the workflow's validator will check of the task alone, here first: input that cannot be
+        # accepted (too large, say) never reaches Temporal, whose limits it could break
+        view = json.loads(row["view"])
+        task = TaskState.model_validate({k: view[k] for k in TaskState.model_fields if k in view and k != "data"})
+        check_completion(found[0]["partners"], task, self.template_of(found[0]).step(row["step"]), command)
         handle = self.client.get_workflow_handle(workflow_id(project_id))
         update_id = f"complete-{task_id}-{actor.user}-{request_id}" if request_id else f"complete-{uuid.uuid4()}"
         deadline = asyncio.get_running_loop().time() + self.update_timeout
@@ -233,7 +242,8 @@ class Coopflow:
             return result
 
         try:
-            return await call_until(deadline, call, waiting_for=f"the completion of task {task_id}")
+            return await call_until(deadline, call, waiting_for=f"the completion of task {task_id}",
+                                    give_up=lambda: self._paused(project_id))
         except WorkflowUpdateFailedError as exc:
             raise _update_error(exc) from None
         except RPCError as exc:
@@ -243,6 +253,16 @@ class Coopflow:
             raise
 
     # -- incidents ----------------------------------------------------------------------
+    def _paused(self, project_id: str) -> StoreUnavailable | None:
+        """The error for a caller whose change waits on an incident: accepted, kept, not yet in the store."""
+        found = store_incidents(self.engine, project_id)
+        if not found:
+            return None
+        return StoreUnavailable(
+            f"The change was accepted, but the audit store refused to record this project's events (incident since "
+            f"{found[0]['since']}). It is kept and will be recorded once an operator has mended the store; there is "
+            "no need to repeat it.", {"incident": {k: found[0][k] for k in ("seq", "since")}})
+
     def incidents(self, actor: Actor) -> list[dict[str, Any]]:
         """Open incidents of the projects the actor may see (operators: all)."""
         visible = None if actor.role == "auditor" else {p["id"] for p in self.list_projects(actor)}

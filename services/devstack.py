@@ -82,6 +82,12 @@ class DevServer:
                     raise
                 await asyncio.sleep(0.2)
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (tests and bench/chaos.py); ``start`` again brings it back."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return

@@ -26,6 +26,10 @@ class TemporalUnavailable(DomainError):
     code = "temporal_unavailable"
 
 
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
 async def connect(address: str, namespace: str = "default") -> Client:
     try:
         return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
@@ -35,30 +39,41 @@ async def connect(address: str, namespace: str = "default") -> Client:
             "or is COOPFLOW_TEMPORAL_ADDRESS set to the right server?") from None
 
 
-async def call_until(deadline: float, call: Callable[[timedelta], Awaitable[T]], *, waiting_for: str) -> T:
+async def call_until(deadline: float, call: Callable[[timedelta], Awaitable[T]], *, waiting_for: str,
+                     give_up: Callable[[], Exception | None] | None = None) -> T:
     """Run ``call(rpc_timeout)`` until it answers or ``deadline`` (event-loop time) passes.
 
     A call that times out or meets a passing fault is sent again after a short back-off; callers
     make that safe by giving the call an id that Temporal deduplicates (an update id, a workflow
-    id). When the deadline passes, ``TemporalUnavailable`` says what the caller waited for.
+    id). While it waits, ``give_up()`` is asked every second: an error it returns ends the wait
+    (an incident, say). When the deadline passes, ``TemporalUnavailable`` says what was awaited.
     """
     loop = asyncio.get_running_loop()
     delay, last = 0.1, "no answer"
-    while True:
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            break
+    while loop.time() < deadline:
+        attempt = asyncio.ensure_future(call(timedelta(seconds=min(max(deadline - loop.time(), 1.0), 10.0))))
         try:
-            return await asyncio.wait_for(call(timedelta(seconds=min(max(remaining, 1.0), 10.0))), remaining)
-        except TimeoutError:
-            last = "no answer in time"
-            break
+            while not attempt.done() and loop.time() < deadline:
+                await asyncio.wait({attempt}, timeout=min(1.0, max(deadline - loop.time(), 0.001)))
+                error = give_up() if give_up is not None and not attempt.done() else None
+                if error is not None:
+                    raise error
+            if not attempt.done():
+                last = "no answer in time"
+                break
+            return attempt.result()
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             last = "no answer in time"
         except RPCError as error:
+            if "larger than max" in error.message:  # gRPC's own limit: no retry can pass it
+                raise PayloadTooLarge("The request is too large for the workflow engine; shorten it.") from None
             if error.status not in TRANSIENT:
                 raise
             last = error.message.split("\n")[0][:200]
+        finally:
+            if not attempt.done():  # abandoned: cancelled, its outcome consumed so nothing logs it later
+                attempt.add_done_callback(lambda task: task.cancelled() or task.exception())
+                attempt.cancel()
         await asyncio.sleep(min(delay, max(deadline - loop.time(), 0)))
         delay = min(delay * 2, 2.0)
     raise TemporalUnavailable(

@@ -1,0 +1,78 @@
+"""A worker killed at each point of a completion's path: the completion happens exactly once.
+
+The points, in the order a completion passes them (see workflows/project.py):
+1. ``workflow_task.kill`` / ``workflow_task.fail``: the update's workflow task has decided the
+   events but Temporal has not recorded it — nothing may have been written;
+2. ``write.before``: Temporal recorded the task and scheduled the write; the store is untouched;
+3. ``write.after``: the store committed the events, Temporal has not heard of it;
+4. the caller's answer is lost after Temporal completed the update (``test_a_lost_answer…``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.app import Coopflow
+from services.scenario import SAMPLE_DATA
+from tests.durability.conftest import Workers, assert_exactly_once
+from tests.utils.app import LEAD, actor, start
+
+
+@pytest.mark.parametrize("point", ["workflow_task.kill", "workflow_task.fail", "write.before", "write.after"])
+async def test_a_worker_crash_at_each_point_completes_the_task_exactly_once(
+        caller: Coopflow, workers: Workers, point: str):
+    async with workers.in_process():
+        project = await start(caller)
+    pid, lead = project["id"], actor(caller, LEAD)
+    faulty = await workers.process(faults=f"{point}:1")
+    completing = asyncio.create_task(caller.complete_task(
+        lead, pid, "t1", data=SAMPLE_DATA["concept_note"], request_id="first-try"))
+    if point == "workflow_task.fail":  # the task fails and Temporal runs it again on the same worker
+        first = await completing
+    else:
+        await workers.crashed(faulty)
+        assert not completing.done()
+        async with workers.in_process():  # another worker takes over what the dead one left
+            first = await completing
+    assert first["status"] == "completed" and first["id"] == "t1"
+    async with workers.in_process():
+        # the caller did not hear back, say, and tries again with the same key: the first answer
+        assert await caller.complete_task(lead, pid, "t1", data=SAMPLE_DATA["concept_note"],
+                                          request_id="first-try") == first
+        events = await assert_exactly_once(caller, pid, "t1", lead.user)
+        # and the project goes on: the letters of intent are open
+        assert [e["step"] for e in events if e["type"] == "StepOpened"].count("letter_of_intent") == 3
+
+
+async def test_a_lost_answer_is_found_again_with_the_same_key(caller: Coopflow, workers: Workers):
+    """The update completed in Temporal but its caller never heard (a dropped connection)."""
+    async with workers.in_process():
+        project = await start(caller)
+        pid, lead = project["id"], actor(caller, LEAD)
+        # what a web process does, cut off after Temporal answered: the update with the key in its id
+        handle = caller.client.get_workflow_handle(f"project-{pid}")
+        from domain import CompleteTask
+        from workflows import ProjectWorkflow
+
+        command = CompleteTask(task_id="t1", actor=lead, data=SAMPLE_DATA["concept_note"], request_id="lost")
+        lost = await handle.execute_update(ProjectWorkflow.complete_task, command, id=f"complete-t1-{lead.user}-lost")
+        again = await caller.complete_task(lead, pid, "t1", data=SAMPLE_DATA["concept_note"], request_id="lost")
+        assert again == lost
+        await assert_exactly_once(caller, pid, "t1", lead.user)
+
+
+async def test_repeats_while_the_first_is_under_way_join_it(caller: Coopflow, workers: Workers):
+    """Three retries with the same key while the worker is dead: one completion, one answer for all."""
+    async with workers.in_process():
+        project = await start(caller)
+    pid, lead = project["id"], actor(caller, LEAD)
+    faulty = await workers.process(faults="write.before:1")
+    calls = [asyncio.create_task(caller.complete_task(lead, pid, "t1", data=SAMPLE_DATA["concept_note"],
+                                                      request_id="impatient")) for _ in range(3)]
+    await workers.crashed(faulty)
+    async with workers.in_process():
+        answers = await asyncio.gather(*calls)
+        assert answers[0] == answers[1] == answers[2] and answers[0]["status"] == "completed"
+        await assert_exactly_once(caller, pid, "t1", lead.user)
