@@ -42,6 +42,7 @@ class TcpProxy:
         self.cut()
         if self._server is not None:
             self._run(self._server.close)
+        self._run(lambda: [task.cancel() for task in asyncio.all_tasks(self._loop)])
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 

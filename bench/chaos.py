@@ -1,0 +1,339 @@
+"""Chaos: projects driven to their end over HTTP while the worker, Temporal and the store fail.
+
+    python bench/chaos.py [--projects 100] [--clients 20] [--kill-every 5] [--store-cut 30] [--json]
+
+What runs: a Temporal dev server (SQLite file), one `coopflow worker` and one `coopflow web`
+process, PostgreSQL for the store (a fresh database on --database-url's server) reached through a
+TCP proxy that this harness runs. Concurrent clients each start a project and take it through the
+whole default lifecycle over the JSON API, each request with an Idempotency-Key that they repeat
+until it is answered. Meanwhile the worker is SIGKILLed and restarted every --kill-every seconds,
+the Temporal server is SIGKILLed and restarted once, and the store's line is cut for --store-cut
+seconds (the database server itself keeps running).
+
+Then it checks, with the faults over: projects finished, completions a client was told of that the
+store lacks (lost), tasks completed twice (doubled), broken chains, disagreements between the store
+and Temporal's histories (`verify --against-history`), client errors by kind, and how long the
+service took to complete anything again after each fault. Exit 1 when any count but client
+errors is not 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+import psycopg
+
+from bench.proxy import TcpProxy
+from commands.common import OPERATOR
+from services.app import Coopflow
+from services.devstack import DevServer, free_port
+from services.scenario import next_move
+from services.seed import demo_email, seed_demo
+from store import accounts, make_engine, upgrade
+
+COOPFLOW = str(Path(sys.executable).parent / "coopflow")
+LEAD, PARTNERS = "stadt-dortmund", ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]
+# how soon a dead worker's work moves to the next one (production defaults are 10 s each)
+TIMEOUTS = {"COOPFLOW_WRITE_TIMEOUT": "3", "COOPFLOW_WORKFLOW_TASK_TIMEOUT": "5", "COOPFLOW_STICKY_TIMEOUT": "2"}
+
+
+def log(*parts: Any) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
+
+
+class Stack:
+    """The processes under test and the faults done to them."""
+
+    def __init__(self, tmp: Path, store_url: str, proxy: TcpProxy) -> None:
+        self.tmp, self.proxy = tmp, proxy
+        self.server = DevServer(tmp / "temporal", free_port())
+        self.web_port = free_port()
+        self.env = {**os.environ, **TIMEOUTS, "COOPFLOW_TEMPORAL_ADDRESS": self.server.address,
+                    "COOPFLOW_DATABASE_URL": store_url, "COOPFLOW_TASK_QUEUE": "chaos", "COOPFLOW_LOG_FORMAT": "json",
+                    "COOPFLOW_LOG_LEVEL": "WARNING", "COOPFLOW_DATA_DIR": str(tmp / "data"),
+                    "COOPFLOW_SECRET_KEY": "chaos-secret"}
+        self.worker: subprocess.Popen[str] | None = None
+        self.web: subprocess.Popen[str] | None = None
+        self.faults: list[dict[str, Any]] = []  # {kind, at, back}
+        self.last_kill = time.monotonic()
+
+    async def _process(self, *command: str) -> subprocess.Popen[str]:
+        """Start `coopflow COMMAND`, again and again while what it needs (Temporal, the store) is away."""
+        for _ in range(600):
+            log_file = (self.tmp / f"{command[0]}.log").open("a")
+            proc = subprocess.Popen([COOPFLOW, *command, "--json"], env=self.env, stdout=subprocess.PIPE,
+                                    stderr=log_file, text=True, start_new_session=True)
+            assert proc.stdout is not None
+            said = [await asyncio.to_thread(proc.stdout.readline)]
+            while said[-1] and '"running"' not in said[-1]:
+                said.append(await asyncio.to_thread(proc.stdout.readline))
+            if '"running"' in said[-1]:
+                return proc
+            proc.wait()
+            await asyncio.sleep(1)
+        raise RuntimeError(f"`coopflow {command[0]}` did not start (see {self.tmp / command[0]}.log)")
+
+    async def start(self) -> str:
+        self.server.start()
+        await self.server.wait_ready()
+        self.worker = await self._process("worker")
+        self.web = await self._process("web", "--port", str(self.web_port))
+        return f"http://127.0.0.1:{self.web_port}"
+
+    async def kill_worker(self) -> None:
+        assert self.worker is not None
+        self.worker.kill()
+        self.worker.wait()
+        at = self.last_kill = time.monotonic()
+        self.worker = await self._process("worker")
+        self.faults.append({"kind": "worker killed", "at": at, "back": time.monotonic()})
+
+    async def kill_temporal(self, down: float = 3.0) -> None:
+        at = time.monotonic()
+        self.server.kill()
+        await asyncio.sleep(down)
+        self.server.start()
+        await self.server.wait_ready()
+        self.faults.append({"kind": "Temporal killed", "at": at, "back": time.monotonic()})
+
+    async def cut_store(self, seconds: float) -> None:
+        at = time.monotonic()
+        self.proxy.cut()
+        await asyncio.sleep(seconds)
+        self.proxy.mend()
+        self.faults.append({"kind": f"store cut for {seconds:.0f} s", "at": at, "back": time.monotonic()})
+
+    async def keep_worker_alive(self) -> None:
+        """A worker that dies by itself (Temporal away too long) is restarted too."""
+        while True:
+            await asyncio.sleep(1)
+            if self.worker is not None and self.worker.poll() is not None:
+                log("the worker exited by itself; restarting it")
+                self.worker = await self._process("worker")
+
+    def stop(self) -> None:
+        for proc in (self.web, self.worker):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        self.server.stop()
+
+
+class Clients:
+    """People driving projects over the API: every request repeated with its key until answered."""
+
+    def __init__(self, url: str, tokens: dict[str, str], deadline: float) -> None:
+        self.url, self.tokens, self.deadline = url, tokens, deadline
+        self.errors: Counter[str] = Counter()
+        self.acknowledged: list[tuple[str, str, str]] = []  # (project, task, org) a client was told of
+        self.successes: list[float] = []
+        self.projects: list[str] = []
+
+    async def request(self, http: httpx.AsyncClient, method: str, path: str, org: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[org]}", **kwargs.pop("headers", {})}
+        delay = 0.2
+        while time.monotonic() < self.deadline:
+            try:
+                answer = await http.request(method, self.url + path, headers=headers, **kwargs)
+            except httpx.HTTPError as error:
+                self.errors[f"transport: {type(error).__name__}"] += 1
+            else:
+                if answer.status_code < 300:
+                    return answer.json()
+                try:
+                    code = answer.json()["error"]["code"]
+                except (ValueError, KeyError, TypeError):
+                    code = "no error envelope"
+                self.errors[f"{answer.status_code} {code}"] += 1
+                if answer.status_code < 500:
+                    raise RuntimeError(f"{method} {path} answered {answer.status_code}: {answer.text[:300]}")
+            await asyncio.sleep(delay + random.random() * delay)
+            delay = min(delay * 2, 3.0)
+        raise TimeoutError(f"{method} {path} was not answered before the deadline")
+
+    async def drive(self, http: httpx.AsyncClient, number: int) -> None:
+        key = f"chaos-start-{number}-{uuid.uuid4().hex[:8]}"
+        project = await self.request(http, "POST", "/api/projects", LEAD, headers={"Idempotency-Key": key}, json={
+            "title": f"Chaos project {number}", "partners": PARTNERS, "parameters": {"report_count": 1}})
+        pid = project["id"]
+        self.projects.append(pid)
+        loops = number % 4 == 0  # every fourth project takes every loop-back once
+        while True:
+            shown = await self.request(http, "GET", f"/api/projects/{pid}", LEAD)
+            move = next_move(shown["tasks"], PARTNERS[0], loops)
+            if move is None:
+                return
+            task, data, outcome = move
+            org = "audit-office" if task["assignee"] == "auditor" else task["assignee"]
+            body: dict[str, Any] = {"data": data, **({"outcome": outcome} if outcome else {})}
+            done = await self.request(http, "POST", f"/api/projects/{pid}/tasks/{task['id']}/complete", org,
+                                      headers={"Idempotency-Key": f"chaos-{uuid.uuid4().hex}"}, json=body)
+            assert done["status"] == "completed", done
+            self.acknowledged.append((pid, task["id"], org))
+            self.successes.append(time.monotonic())
+
+
+async def check(app: Coopflow, clients: Clients) -> dict[str, Any]:
+    """What the store and Temporal hold, once the faults are over."""
+    finished, lost, doubled, broken, disagreements = 0, 0, 0, 0, []
+    users = {org: accounts.user_by_email(app.engine, demo_email(org)).id for org in [LEAD, *PARTNERS, "audit-office"]}
+    completions: dict[str, Counter[tuple[str, str]]] = {}
+    for pid in clients.projects:
+        finished += app.show_project(OPERATOR, pid)["status"] == "completed"
+        events = list(app.list_events(OPERATOR, pid))
+        completions[pid] = Counter((e["task_id"], e["actor"]["user"]) for e in events
+                                   if e["type"] in ("StepCompleted", "DecisionRecorded"))
+        doubled += sum(n - 1 for n in completions[pid].values() if n > 1)
+        broken += not app.verify(OPERATOR, pid)["ok"]
+        history = await app.verify_against_history(OPERATOR, pid)
+        found = history["history"]["problems"]
+        lost += sum(1 for p in found if str(p["reason"]).startswith("missing from the store"))
+        disagreements += [{"project": pid, **p} for p in found]
+    lost += sum(1 for pid, task, org in clients.acknowledged if completions[pid][(task, users[org])] == 0)
+    return {"finished": finished, "lost": lost, "doubled": doubled, "broken": broken,
+            "disagreements": disagreements}
+
+
+def recovery(stack: Stack, successes: list[float]) -> dict[str, list[float]]:
+    """Per kind of fault: seconds from the part being back to the next completion anyone saw."""
+    found: dict[str, list[float]] = {}
+    for fault in stack.faults:
+        after = [t for t in successes if t >= fault["back"]]
+        found.setdefault(fault["kind"], []).append(round(min(after) - fault["back"], 2) if after else float("nan"))
+    return found
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--projects", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=20, help="projects driven at the same time")
+    parser.add_argument("--kill-every", type=float, default=5.0, help="seconds between worker kills")
+    parser.add_argument("--temporal-kill-at", type=float, default=20.0, help="seconds into the run")
+    parser.add_argument("--store-cut-at", type=float, default=45.0, help="seconds into the run")
+    parser.add_argument("--store-cut", type=float, default=30.0, help="seconds the store's line stays cut")
+    parser.add_argument("--deadline", type=float, default=1800.0, help="seconds before the run gives up")
+    parser.add_argument("--database-url", default=os.environ.get("COOPFLOW_TEST_PG",
+                                                                 "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--json", action="store_true", help="the summary as JSON on stdout")
+    args = parser.parse_args()
+
+    name = f"coopflow_chaos_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(args.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    direct = make_engine(args.database_url.rsplit("/", 1)[0] + f"/{name}")
+    upgrade(direct)
+    seed_demo(direct)
+    tokens = {org: accounts.rotate_token(direct, demo_email(org)) for org in [LEAD, *PARTNERS, "audit-office"]}
+    tokens["auditor"] = tokens["audit-office"]
+    proxy = TcpProxy(direct.url.host or "127.0.0.1", direct.url.port or 5432)
+    proxied = direct.url.set(host="127.0.0.1", port=proxy.start()).render_as_string(hide_password=False)
+    tmp = Path(tempfile.mkdtemp(prefix="coopflow-chaos-"))
+    stack = Stack(tmp, proxied, proxy)
+    began = time.monotonic()
+    try:
+        url = await stack.start()
+        log(f"stack up: web {url}, Temporal {stack.server.address}, store {name} through proxy :{proxy.port}")
+        clients = Clients(url, tokens, began + args.deadline)
+        semaphore = asyncio.Semaphore(args.clients)
+
+        async def one(number: int) -> None:
+            async with semaphore:
+                await clients.drive(http, number)
+            log(f"project {number} finished ({len(clients.acknowledged)} completions so far)")
+
+        async def faults() -> None:
+            schedule = [(args.temporal_kill_at, stack.kill_temporal()), (args.store_cut_at,
+                                                                          stack.cut_store(args.store_cut))]
+            pending = [asyncio.create_task(_at(began + at, job)) for at, job in schedule]
+            try:
+                while True:  # a kill every --kill-every seconds, however long the restart took
+                    await asyncio.sleep(max(0.5, args.kill_every - (time.monotonic() - stack.last_kill)))
+                    await stack.kill_worker()
+                    log("worker killed and restarted")
+            finally:
+                for task in pending:
+                    task.cancel()
+
+        async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=httpx.Limits(max_connections=200)) as http:
+            chaos = [asyncio.create_task(faults()), asyncio.create_task(stack.keep_worker_alive())]
+            results = await asyncio.gather(*(one(n) for n in range(1, args.projects + 1)), return_exceptions=True)
+            for task in chaos:
+                task.cancel()
+        failures = [r for r in results if isinstance(r, BaseException)]
+        for failure in failures[:5]:
+            log(f"a client gave up: {failure!r}")
+        elapsed = time.monotonic() - began
+        log(f"clients done in {elapsed:.0f} s; checking the store against Temporal …")
+        client = await stack.server.wait_ready()
+        app = Coopflow(engine=direct, client=client, task_queue="chaos")
+        await asyncio.sleep(2)  # the last writes' answers are in; nothing is left in flight
+        found = await check(app, clients)
+    finally:
+        stack.stop()
+        proxy.stop()
+        direct.dispose()
+        with psycopg.connect(args.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    summary = {
+        "projects": {"finished": found["finished"], "expected": args.projects},
+        "completions acknowledged": len(clients.acknowledged),
+        "events lost": found["lost"], "events doubled": found["doubled"], "chains broken": found["broken"],
+        "store-vs-workflow disagreements": len(found["disagreements"]),
+        "client errors": dict(clients.errors.most_common()),
+        "recovery seconds": recovery(stack, clients.successes),
+        "faults": Counter(f["kind"] for f in stack.faults), "seconds": round(elapsed, 1),
+        "disagreement details": found["disagreements"][:20],
+    }
+    ok = (found["finished"] == args.projects and not failures
+          and found["lost"] == found["doubled"] == found["broken"] == 0 and not found["disagreements"])
+    summary["ok"] = ok
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(_text(summary))
+    return 0 if ok else 1
+
+
+async def _at(moment: float, job: Any) -> None:
+    await asyncio.sleep(max(0.0, moment - time.monotonic()))
+    log(f"fault: {job.__qualname__}")
+    await job
+
+
+def _text(s: dict[str, Any]) -> str:
+    lines = [f"projects finished          {s['projects']['finished']} / {s['projects']['expected']}",
+             f"completions acknowledged   {s['completions acknowledged']}",
+             f"events lost                {s['events lost']}",
+             f"events doubled             {s['events doubled']}",
+             f"chains broken              {s['chains broken']}",
+             f"store-vs-workflow disagreements {s['store-vs-workflow disagreements']}",
+             "client errors (each answered by repeating the request with its key):"]
+    lines += [f"  {n:6}  {kind}" for kind, n in s["client errors"].items()] or ["  none"]
+    lines.append("recovery (seconds from the part being back to the next completion):")
+    for kind, values in s["recovery seconds"].items():
+        lines.append(f"  {kind:<22} n={len(values):<3} mean {sum(values) / len(values):5.2f}  max {max(values):5.2f}")
+    lines.append(f"{'OK' if s['ok'] else 'FAILED'} in {s['seconds']} s")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,32 @@
+"""The chaos benchmark's small variant: 20 projects through the whole lifecycle over HTTP while the
+worker is killed every 5 s, Temporal once, and the store's line is cut for 15 s (bench/chaos.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PG_ADMIN_URL
+
+CHAOS = Path(__file__).parent.parent.parent / "bench" / "chaos.py"
+
+
+@pytest.mark.timeout(900)  # about 70 s here; CI machines can be several times slower
+def test_twenty_projects_through_chaos_lose_and_double_nothing():
+    done = subprocess.run([sys.executable, str(CHAOS), "--projects", "20", "--clients", "10", "--store-cut", "15",
+                           "--temporal-kill-at", "15", "--store-cut-at", "30", "--deadline", "900",
+                           "--database-url", PG_ADMIN_URL, "--json"],
+                          capture_output=True, text=True, timeout=850)
+    assert done.stdout, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    assert summary["projects"] == {"finished": 20, "expected": 20}, summary
+    assert (summary["events lost"], summary["events doubled"], summary["chains broken"],
+            summary["store-vs-workflow disagreements"]) == (0, 0, 0, 0), summary
+    assert summary["completions acknowledged"] > 500
+    kinds = summary["faults"]
+    assert kinds["worker killed"] >= 3 and kinds["Temporal killed"] == 1 and kinds["store cut for 15 s"] == 1
+    assert done.returncode == 0 and summary["ok"]
