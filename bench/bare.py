@@ -1,5 +1,9 @@
-"""The baseline: bare Temporal doing what a project does — updates that each await a local
-activity writing to the store — with no domain logic at all."""
+"""The baseline: bare Temporal doing what a project does — updates that each await an activity
+writing a row to the store — with no domain logic at all.
+
+``touch`` writes through a regular activity, as coopflow does (the write runs after the workflow
+task that scheduled it committed); ``touch_local`` through a local activity, as coopflow did
+before v1.2 — faster, and the reference for what that durability costs."""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ class BareActivities:
 
     @activity.defn(name="bare_write")
     def write(self, key: str) -> None:
-        with self._engine.begin() as conn:
+        from store.db import writer_lock  # SQLite takes one writer at a time, as in coopflow's own writes
+
+        with writer_lock(self._engine), self._engine.begin() as conn:
             conn.execute(text("INSERT INTO bare_write (k) VALUES (:k) ON CONFLICT DO NOTHING"), {"k": key})
 
 
@@ -34,6 +40,12 @@ class BareWorkflow:
 
     @workflow.update
     async def touch(self, n: int) -> int:
+        await workflow.execute_activity(
+            "bare_write", f"{workflow.info().workflow_id}-{n}", start_to_close_timeout=timedelta(seconds=10))
+        return n
+
+    @workflow.update
+    async def touch_local(self, n: int) -> int:
         await workflow.execute_local_activity(
             "bare_write", f"{workflow.info().workflow_id}-{n}", start_to_close_timeout=timedelta(seconds=30))
         return n
@@ -59,7 +71,7 @@ async def _serve(address: str, task_queue: str, database_url: str) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with Worker(client, task_queue=task_queue, workflows=[BareWorkflow],
-                      activities=[BareActivities(make_engine(database_url)).write],
+                      activities=[BareActivities(make_engine(database_url)).write], max_concurrent_activities=16,
                       activity_executor=ThreadPoolExecutor(16), workflow_runner=workflow_runner()):
         print('{"status": "running"}', flush=True)
         await stop.wait()

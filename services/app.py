@@ -40,7 +40,7 @@ from domain import (
     project_view,
 )
 from domain.decide import check_completion, check_partners, check_storable
-from domain.limits import MAX_KEY_CHARS
+from domain.limits import MAX_COMPLETION_BYTES, MAX_KEY_CHARS, json_size
 from domain.model import Event
 from services import access, audit
 from services.temporal import call_until
@@ -178,10 +178,8 @@ class Coopflow:
     def show_project(self, actor: Actor, project_id: str, as_of: str | None = None) -> dict[str, Any]:
         """The project as it is, or as it was at ``as_of``, rebuilt from the stored events."""
         if as_of is None:
-            project = access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True),
-                                           project_id)
-            found = store_incidents(self.engine, project_id)
-            return {**project, "incident": found[0] if found else None}
+            return access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True),
+                                        project_id)
         self._project(actor, project_id)
         moment = _moment(as_of, "as_of")
         events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, EventFilter(until=moment))]
@@ -227,11 +225,12 @@ class Coopflow:
                                   {"data": "must be an object"})
         command = CompleteTask(task_id=task_id, actor=actor, data=data or {}, outcome=outcome,
                                comment=comment, request_id=request_id)
-        # what the workflow's validator will check of the task alone, here first: input that cannot be
-        # accepted (too large, say) never reaches Temporal, whose limits it could break
-        view = json.loads(row["view"])
-        task = TaskState.model_validate({k: view[k] for k in TaskState.model_fields if k in view and k != "data"})
-        check_completion(found[0]["partners"], task, self.template_of(found[0]).step(row["step"]), command)
+        if json_size([data, outcome, comment]) > MAX_COMPLETION_BYTES:
+            # what the workflow's validator would say, said here: an argument this large must not reach
+            # Temporal, whose limits it could break (smaller ones the validator checks in full)
+            view = json.loads(row["view"])
+            task = TaskState.model_validate({k: view[k] for k in TaskState.model_fields if k in view and k != "data"})
+            check_completion(found[0]["partners"], task, self.template_of(found[0]).step(row["step"]), command)
         handle = self.client.get_workflow_handle(workflow_id(project_id))
         update_id = f"complete-{task_id}-{actor.user}-{request_id}" if request_id else f"complete-{uuid.uuid4()}"
         deadline = asyncio.get_running_loop().time() + self.update_timeout

@@ -11,13 +11,17 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Engine, RowMapping
 
-from store.models import Project, ProjectPartner, Task
+from store.models import Incident, Project, ProjectPartner, Task
 
 P = Project.__table__  # type: ignore[attr-defined]
+INC = Incident.__table__  # type: ignore[attr-defined]
 T = Task.__table__  # type: ignore[attr-defined]
 PP = ProjectPartner.__table__  # type: ignore[attr-defined]
 
 _PROJECT = select(P).where(P.c.id == bindparam("project_id"))
+_PROJECT_AND_INCIDENT = (select(P, INC.c.seq.label("incident_seq"), INC.c.since.label("incident_since"),
+                                INC.c.reason.label("incident_reason"), INC.c.attempts.label("incident_attempts"))
+                         .outerjoin(INC, INC.c.project_id == P.c.id).where(P.c.id == bindparam("project_id")))
 _TASK_VIEWS = select(T.c.view).where(T.c.project_id == bindparam("project_id"))
 _TASK = (select(P, T.c.step, T.c.status.label("task_status"), T.c.request_id, T.c.view)
          .join(T, (T.c.project_id == P.c.id) & (T.c.id == bindparam("task_id")))
@@ -35,13 +39,17 @@ def project_summary(row: RowMapping) -> dict[str, Any]:
 
 
 def get_project(engine: Engine, project_id: str, *, with_tasks: bool = False) -> dict[str, Any] | None:
-    """The project's summary (and its tasks, in order), or None."""
+    """The project's summary (and its tasks, in order, and its incident or None), or None."""
     with engine.connect() as conn:
-        row = conn.execute(_PROJECT, {"project_id": project_id}).mappings().first()
+        row = conn.execute(_PROJECT_AND_INCIDENT if with_tasks else _PROJECT,
+                           {"project_id": project_id}).mappings().first()
         if row is None:
             return None
         project = project_summary(row)
         if with_tasks:
+            project["incident"] = None if row["incident_seq"] is None else {
+                "project_id": project_id, "seq": row["incident_seq"], "since": row["incident_since"],
+                "reason": row["incident_reason"], "attempts": row["incident_attempts"]}
             views = conn.execute(_TASK_VIEWS, {"project_id": project_id}).scalars().all()
             project["tasks"] = sorted((json.loads(v) for v in views), key=lambda t: int(t["id"].lstrip("t")))
     return project

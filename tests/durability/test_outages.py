@@ -28,9 +28,16 @@ from worker import build_worker
 @pytest.fixture
 async def own_server(tmp_path: Path) -> AsyncIterator[DevServer]:
     """A dev server of this test's own, on SQLite, that the test may kill and start again."""
-    server = DevServer(tmp_path / "temporal", free_port())
-    server.start()
-    await server.wait_ready()
+    for attempt in range(3):  # a free port picked here may be taken by the time the server binds it
+        server = DevServer(tmp_path / f"temporal-{attempt}", free_port())
+        server.start()
+        try:
+            await server.wait_ready()
+            break
+        except TemporalUnavailable:
+            server.stop()
+            if attempt == 2:
+                raise
     yield server
     server.stop()
 
