@@ -72,6 +72,8 @@ class Stack:
         self.web: subprocess.Popen[str] | None = None
         self.faults: list[dict[str, Any]] = []  # {kind, at, back}
         self.last_kill = time.monotonic()
+        self.started: list[subprocess.Popen[str]] = []  # every process, so that stop() leaves none behind
+        self._replacing = asyncio.Lock()  # one worker at a time, whoever replaces it
 
     async def _process(self, *command: str) -> subprocess.Popen[str]:
         """Start `coopflow COMMAND`, again and again while what it needs (Temporal, the store) is away."""
@@ -79,6 +81,7 @@ class Stack:
             log_file = (self.tmp / f"{command[0]}.log").open("a")
             proc = subprocess.Popen([COOPFLOW, *command, "--json"], env=self.env, stdout=subprocess.PIPE,
                                     stderr=log_file, text=True, start_new_session=True)
+            self.started.append(proc)
             assert proc.stdout is not None
             said = [await asyncio.to_thread(proc.stdout.readline)]
             while said[-1] and '"running"' not in said[-1]:
@@ -97,12 +100,13 @@ class Stack:
         return f"http://127.0.0.1:{self.web_port}"
 
     async def kill_worker(self) -> None:
-        assert self.worker is not None
-        self.worker.kill()
-        self.worker.wait()
-        at = self.last_kill = time.monotonic()
-        self.worker = await self._process("worker")
-        self.faults.append({"kind": "worker killed", "at": at, "back": time.monotonic()})
+        async with self._replacing:
+            assert self.worker is not None
+            self.worker.kill()
+            self.worker.wait()
+            at = self.last_kill = time.monotonic()
+            self.worker = await self._process("worker")
+            self.faults.append({"kind": "worker killed", "at": at, "back": time.monotonic()})
 
     async def kill_temporal(self, down: float = 3.0) -> None:
         at = time.monotonic()
@@ -123,13 +127,14 @@ class Stack:
         """A worker that dies by itself (Temporal away too long) is restarted too."""
         while True:
             await asyncio.sleep(1)
-            if self.worker is not None and self.worker.poll() is not None:
-                log("the worker exited by itself; restarting it")
-                self.worker = await self._process("worker")
+            async with self._replacing:
+                if self.worker is not None and self.worker.poll() is not None:
+                    log("the worker exited by itself; restarting it")
+                    self.worker = await self._process("worker")
 
     def stop(self) -> None:
-        for proc in (self.web, self.worker):
-            if proc is not None and proc.poll() is None:
+        for proc in self.started:
+            if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:
                     proc.wait(30)

@@ -1,6 +1,6 @@
 """Throughput of coopflow against bare Temporal, in one run, on the embedded stack.
 
-    python bench/throughput.py [--projects 200] [--concurrency 20] [--partners 3]
+    python bench/throughput.py [--projects 200] [--concurrency 20] [--partners 3] [--rounds 4] [--worker-process]
 
 Drives N projects through the whole default lifecycle (straight path, one report per
 partner) through the application layer, C at a time, against a Temporal dev server on
@@ -118,8 +118,9 @@ async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: l
     for pid, _ in sample:
         async for run in env.client.list_workflows(f"WorkflowId = 'project-{pid}'"):
             history += len((await env.client.get_workflow_handle(run.id, run_id=run.run_id).fetch_history()).events)
+    sampled = sum(count for _, count in sample)
     return {"elapsed": elapsed, "projects": n, "completions": completions, "latencies": latencies,
-            "events_per_task": history / sum(count for _, count in sample)}
+            "events_per_task": history / sampled, "sampled": sampled}
 
 
 async def run_baseline(env: WorkflowEnvironment, engine, n: int, c: int, updates: int,
@@ -157,6 +158,7 @@ async def main() -> None:
     parser.add_argument("--projects", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--partners", type=int, default=3, choices=[1, 2, 3])
+    parser.add_argument("--rounds", type=int, default=4, help="each side runs this many times, in turn")
     parser.add_argument("--worker-process", action="store_true",
                         help="run each side's worker in a process of its own (as in production)")
     args = parser.parse_args()
@@ -170,33 +172,56 @@ async def main() -> None:
         upgrade(engine)
         seed_demo(engine)
         try:
-            print(f"coopflow: {args.projects} projects × whole lifecycle, {args.concurrency} at a time …",
-                  file=sys.stderr)
-            ours = await run_ours(env, engine, args.projects, args.concurrency, partners, args.worker_process)
-            per_project = ours["completions"] // args.projects
-            print(f"baseline: {args.projects} bare workflows × {per_project} update+activity …", file=sys.stderr)
-            base = await run_baseline(env, engine, args.projects, args.concurrency, per_project, args.worker_process)
-            print(f"reference: {args.projects} bare workflows × {per_project} update+local activity …",
-                  file=sys.stderr)
-            local = await run_baseline(env, engine, args.projects, args.concurrency, per_project,
-                                       args.worker_process, local=True)
+            # in rounds, each side in turn, so that drift (the server's database growing, other load)
+            # weighs on all sides alike
+            ours, base, local = _Totals(), _Totals(), _Totals()
+            size = max(1, args.projects // args.rounds)
+            for number in range(args.rounds):
+                n = size if number < args.rounds - 1 else args.projects - size * (args.rounds - 1)
+                print(f"round {number + 1}/{args.rounds}: coopflow, {n} projects × whole lifecycle, "
+                      f"{args.concurrency} at a time …", file=sys.stderr)
+                ours.add(await run_ours(env, engine, n, args.concurrency, partners, args.worker_process))
+                per_project = ours.completions // ours.projects
+                print(f"  baseline: {n} bare workflows × {per_project} update+activity …", file=sys.stderr)
+                base.add(await run_baseline(env, engine, n, args.concurrency, per_project, args.worker_process))
+                print(f"  reference: {n} bare workflows × {per_project} update+local activity …", file=sys.stderr)
+                local.add(await run_baseline(env, engine, n, args.concurrency, per_project, args.worker_process,
+                                             local=True))
         finally:
             await env.shutdown()
-    ours_rate = ours["completions"] / ours["elapsed"]
-    base_rate = base["completions"] / base["elapsed"]
-    print(f"\ncoopflow   {ours['projects'] / ours['elapsed']:7.2f} projects/s  {ours_rate:7.1f} completions/s  "
-          f"p50 {pct(ours['latencies'], .5):6.1f} ms  p95 {pct(ours['latencies'], .95):6.1f} ms  "
-          f"p99 {pct(ours['latencies'], .99):6.1f} ms  ({ours['completions']} completions)")
-    print(f"baseline   {'':7} {'':11} {base_rate:7.1f} completions/s  p50 {pct(base['latencies'], .5):6.1f} ms  "
-          f"p95 {pct(base['latencies'], .95):6.1f} ms  p99 {pct(base['latencies'], .99):6.1f} ms  (update + activity)")
-    local_rate = local["completions"] / local["elapsed"]
-    print(f"reference  {'':7} {'':11} {local_rate:7.1f} completions/s  p50 {pct(local['latencies'], .5):6.1f} ms  "
-          f"p95 {pct(local['latencies'], .95):6.1f} ms  p99 {pct(local['latencies'], .99):6.1f} ms  "
+    ours_rate, base_rate, local_rate = ours.rate(), base.rate(), local.rate()
+    print(f"\ncoopflow   {ours.projects / ours.elapsed:7.2f} projects/s  {ours_rate:7.1f} completions/s  "
+          f"{ours.percentiles()}  ({ours.completions} completions)")
+    print(f"baseline   {'':7} {'':11} {base_rate:7.1f} completions/s  {base.percentiles()}  (update + activity)")
+    print(f"reference  {'':7} {'':11} {local_rate:7.1f} completions/s  {local.percentiles()}  "
           "(update + local activity)")
     print(f"ratio      {ours_rate / base_rate:.2f}× the baseline (target ≥ 0.8); "
           f"{ours_rate / local_rate:.2f}× the local-activity reference")
-    print(f"history    {ours['events_per_task']:.1f} Temporal history events per completed task (target ≤ 12)")
-    print(f"mean       {statistics.mean(ours['latencies']) * 1000:.1f} ms per completion")
+    print(f"history    {ours.history / ours.sampled:.1f} Temporal history events per completed task (target ≤ 12)")
+    print(f"mean       {statistics.mean(ours.latencies) * 1000:.1f} ms per completion")
+
+
+class _Totals:
+    """One side's figures, summed over the rounds."""
+
+    def __init__(self) -> None:
+        self.elapsed, self.completions, self.projects, self.history, self.sampled = 0.0, 0, 0, 0.0, 0
+        self.latencies: list[float] = []
+
+    def add(self, run: dict) -> None:
+        self.elapsed += run["elapsed"]
+        self.completions += run["completions"]
+        self.projects += run.get("projects", 0)
+        self.latencies += run["latencies"]
+        if "events_per_task" in run:
+            self.history += run["events_per_task"] * run["sampled"]
+            self.sampled += run["sampled"]
+
+    def rate(self) -> float:
+        return self.completions / self.elapsed
+
+    def percentiles(self) -> str:
+        return "  ".join(f"p{int(q * 100)} {pct(self.latencies, q):6.1f} ms" for q in (.5, .95, .99))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain import DomainError
 
 T = TypeVar("T")
+GIVE_UP_EVERY = 2.0  # seconds between asking a waiting caller's give_up(); answers usually come far sooner
 
 # What a server restart, a crashed worker, a failing workflow task or a full update queue look like
 # to a caller: each passes, so the same call (with the same update id) is sent again.
@@ -45,8 +46,9 @@ async def call_until(deadline: float, call: Callable[[timedelta], Awaitable[T]],
 
     A call that times out or meets a passing fault is sent again after a short back-off; callers
     make that safe by giving the call an id that Temporal deduplicates (an update id, a workflow
-    id). While it waits, ``give_up()`` is asked every second: an error it returns ends the wait
-    (an incident, say). When the deadline passes, ``TemporalUnavailable`` says what was awaited.
+    id). While it waits, ``give_up()`` is asked every ``GIVE_UP_EVERY`` seconds: an error it returns
+    ends the wait (an incident, say). When the deadline passes, ``TemporalUnavailable`` says what
+    was awaited.
     """
     loop = asyncio.get_running_loop()
     delay, last = 0.1, "no answer"
@@ -54,7 +56,7 @@ async def call_until(deadline: float, call: Callable[[timedelta], Awaitable[T]],
         attempt = asyncio.ensure_future(call(timedelta(seconds=min(max(deadline - loop.time(), 1.0), 10.0))))
         try:
             while not attempt.done() and loop.time() < deadline:
-                await asyncio.wait({attempt}, timeout=min(1.0, max(deadline - loop.time(), 0.001)))
+                await asyncio.wait({attempt}, timeout=min(GIVE_UP_EVERY, max(deadline - loop.time(), 0.001)))
                 error = give_up() if give_up is not None and not attempt.done() else None
                 if error is not None:
                     raise error
