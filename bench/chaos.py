@@ -6,9 +6,11 @@ What runs: a Temporal dev server (SQLite file), one `coopflow worker` and one `c
 process, PostgreSQL for the store (a fresh database on --database-url's server) reached through a
 TCP proxy that this harness runs. Concurrent clients each start a project and take it through the
 whole default lifecycle over the JSON API, each request with an Idempotency-Key that they repeat
-until it is answered. Meanwhile the worker is SIGKILLed and restarted every --kill-every seconds,
-the Temporal server is SIGKILLed and restarted once, and the store's line is cut for --store-cut
-seconds (the database server itself keeps running).
+until it is answered. Meanwhile the worker is SIGKILLed every --kill-every seconds, in the middle of
+whatever it does; its replacement is started right after the previous kill (starting Python takes
+seconds), so that it already polls when the next kill comes — as a deployment keeps more than one
+worker. The Temporal server is SIGKILLed and restarted once, and the store's line is cut for
+--store-cut seconds (the database server itself keeps running).
 
 Then it checks, with the faults over: projects finished, completions a client was told of that the
 store lacks (lost), tasks completed twice (doubled), broken chains, disagreements between the store
@@ -74,6 +76,7 @@ class Stack:
         self.last_kill = time.monotonic()
         self.started: list[subprocess.Popen[str]] = []  # every process, so that stop() leaves none behind
         self._replacing = asyncio.Lock()  # one worker at a time, whoever replaces it
+        self._next: asyncio.Task[subprocess.Popen[str]] | None = None
 
     async def _process(self, *command: str) -> subprocess.Popen[str]:
         """Start `coopflow COMMAND`, again and again while what it needs (Temporal, the store) is away."""
@@ -100,13 +103,20 @@ class Stack:
         return f"http://127.0.0.1:{self.web_port}"
 
     async def kill_worker(self) -> None:
+        """SIGKILL the worker in the middle of whatever it does. Its replacement was started after the
+        previous kill, as a deployment keeps one ready (starting Python takes seconds): what is measured
+        is the work the dead one left behind."""
         async with self._replacing:
             assert self.worker is not None
+            if self._next is None:
+                self._next = asyncio.create_task(self._process("worker"))
+            fresh = await self._next
             self.worker.kill()
             self.worker.wait()
             at = self.last_kill = time.monotonic()
-            self.worker = await self._process("worker")
-            self.faults.append({"kind": "worker killed", "at": at, "back": time.monotonic()})
+            self.worker = fresh
+            self.faults.append({"kind": "worker killed", "at": at, "back": at})
+            self._next = asyncio.create_task(self._process("worker"))
 
     async def kill_temporal(self, down: float = 3.0) -> None:
         at = time.monotonic()
@@ -133,6 +143,8 @@ class Stack:
                     self.worker = await self._process("worker")
 
     def stop(self) -> None:
+        if self._next is not None:
+            self._next.cancel()
         for proc in self.started:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
