@@ -1,8 +1,10 @@
 """Determinism: histories replay against today's workflow code.
 
 ``tests/histories/*.json`` are histories recorded by earlier versions of the code; they must
-keep replaying after every change (use ``workflow.patched`` when behaviour changes). Record a
-new one with ``COOPFLOW_RECORD_HISTORY=1 pytest tests/workflow/test_replay.py``.
+keep replaying after every change (use ``workflow.patched`` when behaviour changes). Record the
+current code's with ``COOPFLOW_RECORD_HISTORY=<label> pytest tests/workflow/test_replay.py``
+(files ``<label>-run<n>.json``; ``lifecycle-v1`` wrote through a local activity, ``lifecycle-v1.2``
+through a regular one).
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ async def test_fresh_lifecycle_histories_replay(app: Coopflow, request: pytest.F
     assert len(histories) >= 2
     for history in histories:
         await replayer().replay_workflow(history)
-    if os.environ.get("COOPFLOW_RECORD_HISTORY") and request.node.callspec.params["engine"] == "sqlite":
+    label = os.environ.get("COOPFLOW_RECORD_HISTORY")
+    if label and request.node.callspec.params["engine"] == "sqlite":
         for i, history in enumerate(sorted(histories, key=lambda h: h.events[0].event_time.ToDatetime())):
-            (HISTORIES / f"lifecycle-v1-run{i + 1}.json").write_text(history.to_json())
+            (HISTORIES / f"{label}-run{i + 1}.json").write_text(history.to_json())
 
 
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.name)
