@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     task_queue: str = "coopflow"
     template_dirs: list[Path] = []
     secret_key: str = ""  # signs session cookies; empty: a key kept in the data dir
-    secure_cookies: bool = False  # set true behind HTTPS
+    public_url: str = "http://127.0.0.1:8000"  # where people reach the web app (links in mail, cookie security)
+    secure_cookies: bool | None = None  # default: true when public_url is https
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     log_format: Literal["auto", "json", "console"] = "auto"
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
     # worker's task is noticed after this long)
     workflow_task_timeout: float = Field(default=10.0, gt=0, le=120)
     faults: str = ""  # crash on purpose (tests and bench/chaos.py only): see faults.py
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies only over HTTPS when the public URL is HTTPS (or when set explicitly)."""
+        return self.secure_cookies if self.secure_cookies is not None else self.public_url.startswith("https://")
 
     @property
     def store_url(self) -> str:

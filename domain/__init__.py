@@ -14,7 +14,7 @@ from domain.errors import (
     TemplateError,
     error_from_code,
 )
-from domain.evolve import evolve, fold
+from domain.evolve import EVENT_TYPES, evolve, fold
 from domain.forms import validate_form
 from domain.model import (
     ZERO_HASH,
@@ -36,7 +36,7 @@ from domain.template import Template, parse_template
 from domain.views import project_view, summary_view, task_view
 
 __all__ = [
-    "ZERO_HASH", "Actor", "Command", "CompleteTask", "DomainError", "Duration", "Event", "Forbidden",
+    "EVENT_TYPES", "ZERO_HASH", "Actor", "Command", "CompleteTask", "DomainError", "Duration", "Event", "Forbidden",
     "InvalidData", "InvalidRequest", "NotAssigned", "NotFound", "ProjectState", "Role", "StartProject",
     "TaskClosed", "TaskState", "Template", "TemplateError", "Tick", "canonical_json", "chain_hash",
     "check_parameters", "check_partners", "decide", "error_from_code", "evolve", "fold", "format_time",

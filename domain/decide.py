@@ -16,6 +16,7 @@ from domain.limits import (
     MAX_PARTNERS,
     MAX_TITLE_CHARS,
     json_size,
+    shown,
     text_problem,
 )
 from domain.model import (
@@ -44,9 +45,14 @@ def decide(state: ProjectState, command: Command, now: datetime) -> list[Event]:
     raise InvalidRequest(f"Unknown command {command!r}.")
 
 
+DURATION_PARAMETER = (1 / 24, 5 * 366)  # days: from an hour to five years, so every date stays reachable
+
+
 def check_parameters(template: Template, given: dict[str, Any]) -> dict[str, Any]:
     """Validate project parameters against the template; return them with defaults filled in."""
-    errors: dict[str, str] = {f"parameters.{k}": "is not a parameter of this template"
+    if not isinstance(given, dict):
+        raise InvalidRequest("The parameters must be an object of names and values.", {"parameters": "not an object"})
+    errors: dict[str, str] = {f"parameters.{shown(k, 40)}": "is not a parameter of this template"
                               for k in given if k not in template.parameters}
     values: dict[str, Any] = {}
     for name, param in template.parameters.items():
@@ -58,9 +64,12 @@ def check_parameters(template: Template, given: dict[str, Any]) -> dict[str, Any
                 errors[f"parameters.{name}"] = f"must be a whole number{bounds}"
         else:
             try:
-                parse_duration(value)
+                days = parse_duration(value).approx_days()
             except (ValueError, TypeError):
                 errors[f"parameters.{name}"] = "must be an ISO 8601 duration such as P1M or P2W"
+                continue
+            if not DURATION_PARAMETER[0] <= days <= DURATION_PARAMETER[1]:
+                errors[f"parameters.{name}"] = "must be from one hour (PT1H) to five years (P5Y)"
         values[name] = value
     if errors:
         raise InvalidRequest("Some project parameters are not valid: " + "; ".join(
@@ -74,8 +83,7 @@ ORG_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 def check_org_id(org: object, field: str = "org") -> str:
     """An organisation id as the store keeps them: lower case letters, digits and '-'."""
     if not isinstance(org, str) or len(org) > 100 or not ORG_ID.fullmatch(org):
-        shown = repr(org)[:60]
-        raise InvalidRequest(f"{shown} is not an organisation id (lower case letters, digits and '-', "
+        raise InvalidRequest(f"'{shown(org)}' is not an organisation id (lower case letters, digits and '-', "
                              "such as caritas-rs).", {field: "is not an organisation id"})
     return org
 
@@ -152,7 +160,7 @@ def check_may_complete(partners: list[str], task: TaskState, step: Step, actor: 
 def check_outcome(step: Step, outcome: str | None) -> None:
     names = [o.name for o in step.outcomes]
     if step.kind == "decision" and outcome not in names:
-        said = f"'{outcome[:60]}' is not one of them" if outcome else "none was given"
+        said = f"'{shown(outcome)}' is not one of them" if outcome else "none was given"
         raise InvalidData(f"Step {step.key} needs an outcome ({', '.join(names)}); {said}.",
                           {"outcome": f"must be one of: {', '.join(names)}"})
     if step.kind != "decision" and outcome is not None:

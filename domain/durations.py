@@ -21,6 +21,10 @@ class Duration:
     days: int = 0
     seconds: int = 0
 
+    def approx_days(self) -> float:
+        """About how many days this is (a month as 30.44 days): for comparing, never for dates."""
+        return self.months * 30.44 + self.days + self.seconds / 86400
+
     def times(self, factor: int) -> Duration:
         return Duration(self.months * factor, self.days * factor, self.seconds * factor)
 
@@ -34,14 +38,21 @@ class Duration:
         return moment + timedelta(days=self.days, seconds=self.seconds)
 
 
+MAX_DAYS = 100 * 366  # nothing in a project is further away; beyond, dates would overflow
+
+
 def parse_duration(text: str) -> Duration:
-    """Parse an ISO 8601 duration; raises ``ValueError`` with a readable message."""
-    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    """Parse an ISO 8601 duration of at most 100 years; raises ``ValueError`` with a readable message."""
+    match = _DURATION.match(text.strip()) if isinstance(text, str) and len(text) <= 40 else None
     if not match:
-        raise ValueError(f"{text!r} is not an ISO 8601 duration such as P14D, P1M or PT12H")
+        shown = repr(text)[:40] if isinstance(text, str) else type(text).__name__
+        raise ValueError(f"{shown} is not an ISO 8601 duration such as P14D, P1M or PT12H")
     n = {k: int(v) for k, v in match.groupdict(default="0").items()}
-    return Duration(
+    duration = Duration(
         months=n["years"] * 12 + n["months"],
         days=n["weeks"] * 7 + n["days"],
         seconds=n["hours"] * 3600 + n["minutes"] * 60 + n["seconds"],
     )
+    if duration.approx_days() > MAX_DAYS:
+        raise ValueError(f"{text.strip()} is longer than 100 years")
+    return duration

@@ -110,3 +110,5 @@ _HANDLERS: dict[str, Callable[[ProjectState, Event], None]] = {
     "PhaseCompleted": _phase_completed,
     "ProjectEnded": _ended,
 }
+
+EVENT_TYPES: tuple[str, ...] = (*_HANDLERS, )  # every event type a project's trail may hold

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.errors import InvalidData
-from domain.limits import MAX_LIST_ITEM_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, text_problem
+from domain.limits import MAX_LIST_ITEM_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, shown, text_problem
 from domain.template import FormField
 
 ISO_639_1 = frozenset(
@@ -87,7 +87,12 @@ def _decimal(value: Any) -> Decimal:
         raise ValueError("must be a number") from None
     if not number.is_finite():
         raise ValueError("must be a finite number")
+    if abs(number.adjusted()) > _MAX_DIGITS:  # 1e999999 would be a million digits written out
+        raise ValueError(f"must be a number of at most {_MAX_DIGITS} digits")
     return number
+
+
+_MAX_DIGITS = 30
 
 
 def _date(value: Any) -> str:
@@ -119,7 +124,8 @@ def _check(field: FormField, value: Any) -> Any:
         raise ValueError(f"must be at most {field.max}")
     if field.must_be_true and parsed is not True:
         raise ValueError("must be accepted (true)")
-    return str(parsed) if isinstance(parsed, Decimal) else parsed
+    # decimals are kept as text, exactly as given but in plain notation: "250000.00" stays so, 1e3 is "1000"
+    return format(parsed, "f") if isinstance(parsed, Decimal) else parsed
 
 
 def validate_form(fields: list[FormField], data: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -129,7 +135,7 @@ def validate_form(fields: list[FormField], data: Mapping[str, Any] | None) -> di
     if not isinstance(data, Mapping):
         raise InvalidData("The data must be an object of field names and values.", {"data": "must be an object"})
     known = {f.name for f in fields}
-    errors = {str(name)[:60]: "is not a field of this step" for name in data if name not in known}
+    errors = {shown(name, 40): "is not a field of this step" for name in data if name not in known}
     clean: dict[str, Any] = {}
     for field in fields:
         value = data.get(field.name)

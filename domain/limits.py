@@ -39,6 +39,23 @@ def text_problem(value: str, max_chars: int) -> str | None:
     return None
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``value`` as it may appear in a message: at most ``limit`` characters, control characters
+    and unpaired surrogates replaced (a message must always be printable and encodable)."""
+    text = value if isinstance(value, str) else repr(value)
+    text = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text[:limit]) + ("…" if len(text) > limit else "")
+    return printable(text)
+
+
+def printable(text: str) -> str:
+    """``text`` with unpaired surrogates (which no encoder takes) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def json_size(value: Any) -> int:
     """The size in bytes of ``value`` written as compact JSON (an upper bound of what is stored)."""
     import json

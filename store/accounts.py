@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
@@ -68,6 +70,42 @@ def add_user(engine: Engine, *, email: str, org_id: str, role: str, name: str = 
         return user, token
 
 
+_HASHER = PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _HASHER.hash("not a password anyone has")
+
+
+def verify_password(engine: Engine, email: str, password: str) -> str | None:
+    """The user id if the password is right; None otherwise (taking as long either way: argon2 runs always)."""
+    user = None
+    if EMAIL.match(email) and len(email) <= 320:
+        with session(engine) as s:
+            user = s.exec(select(User).where(User.email == email.strip().lower())).first()
+    stored = user.password_hash if user and user.password_hash else _dummy_hash()
+    try:
+        _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user.id if user and user.password_hash else None
+
+
+def set_password(engine: Engine, email: str, password: str) -> str:
+    """A new password (stored as an argon2 hash); returns the user's id."""
+    if len(password) < 8:
+        raise InvalidRequest("A password has at least 8 characters.", {"password": "is too short"})
+    with session(engine) as s:
+        user = s.exec(select(User).where(User.email == email.strip().lower())).first()
+        if user is None:
+            raise NotFound(f"There is no user with e-mail {email}.")
+        user.password_hash = _HASHER.hash(password)
+        s.add(user)
+        s.commit()
+        return user.id
+
+
 def rotate_token(engine: Engine, email: str) -> str:
     token = new_token()
     with session(engine) as s:
@@ -96,6 +134,12 @@ def user_by_token(engine: Engine, token: str) -> User | None:
 def existing_orgs(engine: Engine, ids: list[str]) -> set[str]:
     with session(engine) as s:
         return set(s.exec(select(Organisation.id).where(col(Organisation.id).in_(ids))))
+
+
+def auditor_orgs(engine: Engine, ids: list[str]) -> set[str]:
+    """Those of ``ids`` whose users audit: they examine projects, they are never partners in one."""
+    with session(engine) as s:
+        return set(s.exec(select(User.org_id).where(User.role == "auditor", col(User.org_id).in_(ids))))
 
 
 def has_orgs(engine: Engine) -> bool:

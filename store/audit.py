@@ -57,7 +57,7 @@ def record_incident(engine: Engine, *, project_id: str, seq: int, since: str, re
     """Note (or count again) that the store refused this project's events from ``seq`` on."""
     with writer_lock(engine), engine.begin() as conn:
         updated = conn.execute(update(Incident).where(col(Incident.project_id) == project_id).values(
-            seq=seq, reason=reason, attempts=Incident.attempts + 1))  # type: ignore[operator]
+            seq=seq, reason=reason, attempts=Incident.attempts + 1))
         if updated.rowcount == 0:
             conn.execute(Incident.__table__.insert(), {  # type: ignore[attr-defined]
                 "project_id": project_id, "seq": seq, "since": since, "reason": reason, "attempts": 1})

@@ -97,3 +97,39 @@ class Incident(SQLModel, table=True):
     since: str
     reason: str = Field(sa_column=Column(Text, nullable=False))
     attempts: int = 1
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session, kept here so that every web process knows it and log-out ends it.
+
+    The cookie holds a random token; only its hash is stored.
+    """
+
+    __tablename__ = "web_session"
+    token_hash: str = Field(primary_key=True)
+    user_id: str = Field(index=True)
+    csrf: str
+    created_at: float  # seconds since the epoch
+    seen_at: float
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed log-ins per key (an e-mail with an address, an e-mail, an address), shared by web processes."""
+
+    __tablename__ = "login_throttle"
+    key: str = Field(primary_key=True)
+    failures: int = 0
+    last_failure: float = Field(index=True)
+    wait_until: float = 0
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A request a user sent with an Idempotency-Key: the key is that user's, for that route only,
+    and a repeat must carry the same body (its fingerprint)."""
+
+    __tablename__ = "idempotency_key"
+    user_id: str = Field(primary_key=True)
+    route: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    fingerprint: str
+    created_at: float = Field(index=True)

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from domain import InvalidRequest, Template, TemplateError, parse_template
+from domain.limits import shown
 
 BUILTIN_DIR = Path(__file__).parent
 
@@ -60,7 +61,8 @@ class TemplateRegistry:
         versions = [t for (tid, _), t in self._templates.items() if tid == template_id]
         if not versions:
             known = ", ".join(sorted({tid for tid, _ in self._templates}))
-            raise InvalidRequest(f"There is no template '{template_id}' (known: {known}).", {"template": template_id})
+            raise InvalidRequest(f"There is no template '{shown(template_id)}' (known: {known}).",
+                                 {"template": "is not a template"})
         return max(versions, key=lambda t: t.version)
 
     def get(self, template_id: str, version: int) -> Template:

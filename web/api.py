@@ -1,91 +1,137 @@
-"""The JSON API under /api (CONTRACT.md §3). Every route but /health authenticates its caller;
-what the caller may see and do is decided by the application layer."""
+"""The JSON API under /api. Every route but /health authenticates its caller; what the caller may
+see and do is decided by the application layer. Every answer other than a success has the error
+envelope, and the OpenAPI description says so for each route."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.errors import DomainError
+from domain.limits import MAX_COMMENT_CHARS, MAX_KEY_CHARS, MAX_PARTNERS, MAX_TITLE_CHARS
 from web.deps import ApiActor, CoopflowDep
 
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
+def json_body(request: Request) -> None:
+    """A route that takes a JSON body refuses any other kind (415), before reading it."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise UnsupportedMediaType(f"This request needs a JSON body (Content-Type: application/json), not "
+                                   f"'{kind or 'none'}'.", {"content-type": "must be application/json"})
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable, e.g. not_found, invalid_data, temporal_unavailable")
+    message: str = Field(description="a sentence a person understands")
+    details: Any = Field(default=None, description="per field, what is wrong (or other particulars)")
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+ANSWERS = {401: "no valid API token", 403: "not allowed for the caller", 404: "not found, or not visible to the caller",
+           409: "conflict: the task is closed, or an Idempotency-Key was used for another request",
+           413: "body too large", 415: "not a JSON body", 422: "invalid request or data",
+           500: "unexpected error (logged)", 503: "Temporal or the store is unavailable: retry after Retry-After"}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of an authenticated route: each has the error envelope."""
+    return {status: {"model": ErrorEnvelope, "description": ANSWERS[status]}
+            for status in sorted({401, 422, 500, 503, *statuses})}
+
+
 router = APIRouter(prefix="/api")
+OrgId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)]
+KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=MAX_KEY_CHARS,
+                                         description="repeat-safe: a repeat gets the first answer")]
 
 
 class ProjectCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    template: str = "cooperation"
-    title: str = Field(min_length=1, max_length=300)
-    partners: list[str] = Field(min_length=1)
+    template: str = Field(default="cooperation", pattern=r"^[a-z0-9_-]+$", max_length=100)
+    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
+    partners: list[OrgId] = Field(min_length=1, max_length=MAX_PARTNERS)
     parameters: dict[str, Any] = {}
 
 
 class TaskCompletion(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data: dict[str, Any] = {}
-    outcome: str | None = None
-    comment: str | None = Field(default=None, max_length=5000)
+    outcome: str | None = Field(default=None, max_length=100)
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT_CHARS)
 
 
-@router.get("/health", tags=["system"])
+@router.get("/health", tags=["system"], responses={503: {"description": "a part is unavailable (named)"}})
 async def health(coopflow: CoopflowDep) -> JSONResponse:
     """Whether Temporal and the store answer; 503 names the part that does not."""
     result = await coopflow.health()
     return JSONResponse(result, status_code=200 if result["status"] == "ok" else 503)
 
 
-@router.get("/templates", tags=["projects"])
+@router.get("/templates", tags=["projects"], responses=errors())
 def templates(actor: ApiActor, coopflow: CoopflowDep) -> list[dict[str, Any]]:
     return [t.summary() for t in coopflow.templates.all_latest()]
 
 
-@router.post("/projects", status_code=201, tags=["projects"])
-async def start_project(body: ProjectCreate, actor: ApiActor, coopflow: CoopflowDep) -> dict[str, Any]:
+@router.post("/projects", status_code=201, tags=["projects"], dependencies=[Depends(json_body)],
+             responses=errors(403, 409, 413, 415, 422))
+async def start_project(body: ProjectCreate, actor: ApiActor, coopflow: CoopflowDep,
+                        idempotency_key: KeyHeader = None) -> dict[str, Any]:
     """Start a project led by the caller's organisation (coordinators only)."""
     return await coopflow.start_project(actor, title=body.title, partners=body.partners, template=body.template,
-                                        parameters=body.parameters)
+                                        parameters=body.parameters, request_id=idempotency_key)
 
 
-@router.get("/projects", tags=["projects"])
+@router.get("/projects", tags=["projects"], responses=errors())
 def list_projects(actor: ApiActor, coopflow: CoopflowDep) -> list[dict[str, Any]]:
     return coopflow.list_projects(actor)
 
 
-@router.get("/projects/{project_id}", tags=["projects"])
+@router.get("/projects/{project_id}", tags=["projects"], responses=errors(404, 422))
 def show_project(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
                  as_of: Annotated[str | None, Query(description="ISO 8601: the state rebuilt up to then")] = None
                  ) -> dict[str, Any]:
     return coopflow.show_project(actor, project_id, as_of=as_of)
 
 
-@router.get("/tasks", tags=["tasks"])
+@router.get("/tasks", tags=["tasks"], responses=errors())
 def list_tasks(actor: ApiActor, coopflow: CoopflowDep) -> list[dict[str, Any]]:
     """The open tasks of the caller's organisation (auditors: auditor tasks), overdue first."""
     return coopflow.list_tasks(actor)
 
 
-@router.post("/projects/{project_id}/tasks/{task_id}/complete", tags=["tasks"])
+@router.post("/projects/{project_id}/tasks/{task_id}/complete", tags=["tasks"], dependencies=[Depends(json_body)],
+             responses=errors(403, 404, 409, 413, 415, 422))
 async def complete_task(project_id: str, task_id: str, body: TaskCompletion, actor: ApiActor,
-                        coopflow: CoopflowDep,
-                        idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict[str, Any]:
+                        coopflow: CoopflowDep, idempotency_key: KeyHeader = None) -> dict[str, Any]:
     """Complete a task; a repeat with the same Idempotency-Key returns the first answer."""
     return await coopflow.complete_task(actor, project_id, task_id, data=body.data, outcome=body.outcome,
                                         comment=body.comment, request_id=idempotency_key)
 
 
-@router.get("/projects/{project_id}/events", tags=["audit"])
+@router.get("/projects/{project_id}/events", tags=["audit"], responses=errors(404, 422))
 def list_events(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
-                actor_email: Annotated[str | None, Query(alias="actor", description="e-mail of the actor")] = None,
-                org: str | None = None, type: str | None = None, since: str | None = None,
-                until: str | None = None) -> list[dict[str, Any]]:
+                actor_email: Annotated[str | None, Query(alias="actor", description="e-mail of the actor",
+                                                         max_length=320)] = None,
+                org: Annotated[str | None, Query(max_length=100)] = None,
+                type: Annotated[str | None, Query(max_length=100, description="an event type")] = None,
+                since: Annotated[str | None, Query(max_length=64)] = None,
+                until: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:
     """The project's events in seq order, from the audit store; filters narrow them."""
     return list(coopflow.list_events(actor, project_id, by_email=actor_email, org=org, type=type,
                                      since=since, until=until))
 
 
-@router.get("/projects/{project_id}/verify", tags=["audit"])
+@router.get("/projects/{project_id}/verify", tags=["audit"], responses=errors(404))
 def verify(project_id: str, actor: ApiActor, coopflow: CoopflowDep) -> dict[str, Any]:
     """The hash chain recomputed: ok, count, head and each problem with its seq."""
     return coopflow.verify(actor, project_id)

@@ -14,8 +14,8 @@ from services.temporal import connect
 from settings import Settings, get_settings
 from store import check_schema, make_engine
 from web import api, errors, pages, pages_projects
-from web.limits import BodyLimit
-from web.security import LoginLimiter, Sessions, load_secret
+from web.middleware import BodyLimit, SecurityHeaders
+from web.security import Sessions, load_secret
 
 
 def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = None,
@@ -38,9 +38,9 @@ def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = 
                   description="Durable, auditable workflows for transnational cooperation projects.")
     app.state.coopflow = coopflow
     app.state.sessions = Sessions(secret or load_secret(settings.secret_key, settings.data_dir))
-    app.state.limiter = LoginLimiter()
-    app.state.secure_cookies = settings.secure_cookies
+    app.state.secure_cookies = settings.cookies_secure
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)

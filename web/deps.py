@@ -8,8 +8,7 @@ from fastapi import Depends, Header, Request
 
 from domain import Actor
 from services.app import Coopflow
-from store import accounts
-from web.errors import Unauthorized
+from services.identity import Unauthorized
 from web.security import SESSION_COOKIE, Sessions
 
 
@@ -30,16 +29,21 @@ def api_actor(request: Request, authorization: Annotated[str | None, Header()] =
 
 
 def session_actor(request: Request) -> tuple[Actor, dict[str, str]] | None:
-    """The signed-in browser user and the session (with its CSRF token), if any."""
+    """The signed-in browser user and the session (its CSRF token and its token), if any.
+
+    It reads the store: async routes get it through ``SessionDep`` (FastAPI runs it in a thread);
+    once read, it is kept on the request.
+    """
+    if hasattr(request.state, "session"):
+        found: tuple[Actor, dict[str, str]] | None = request.state.session
+        return found
     sessions: Sessions = request.app.state.sessions
-    data = sessions.read(request.cookies.get(SESSION_COOKIE))
-    if data is None:
-        return None
-    user = accounts.user_by_id(get_coopflow(request).engine, data["uid"])
-    if user is None:
-        return None
-    return Actor(user=user.id, org=user.org_id, role=user.role), data
+    token = sessions.token(request.cookies.get(SESSION_COOKIE))
+    live = get_coopflow(request).session(token) if token else None
+    request.state.session = (live[0], {"csrf": live[1], "token": token}) if live and token else None
+    return request.state.session
 
 
 CoopflowDep = Annotated[Coopflow, Depends(get_coopflow)]
 ApiActor = Annotated[Actor, Depends(api_actor)]
+SessionDep = Annotated[tuple[Actor, dict[str, str]] | None, Depends(session_actor)]

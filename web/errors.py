@@ -8,38 +8,51 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from domain import DomainError
+from domain import DomainError, InvalidRequest
+from domain.limits import printable, shown
 from services.temporal import TemporalUnavailable
 from store import StoreUnavailable, is_unavailable
 
 STATUS = {"not_found": 404, "forbidden": 403, "not_assigned": 403, "task_closed": 409, "invalid_data": 422,
           "invalid_request": 422, "unauthorized": 401, "too_many_attempts": 429, "temporal_unavailable": 503,
-          "store_unavailable": 503, "schema_outdated": 503, "payload_too_large": 413}
+          "store_unavailable": 503, "schema_outdated": 503, "payload_too_large": 413,
+          "unsupported_media_type": 415, "idempotency_conflict": 409}
 RETRY_AFTER = {"Retry-After": "5"}  # seconds: what a 503 suggests to a script before it tries again
 log = structlog.get_logger("coopflow.web")
 
 
-class Unauthorized(DomainError):
-    code = "unauthorized"
-
-
-class TooManyAttempts(DomainError):
-    code = "too_many_attempts"
-
-
 def envelope(status: int, code: str, message: str, details: Any = None,
              headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error shape; whatever a message echoes of the request is made printable first."""
     return JSONResponse(status_code=status, headers=headers,
-                        content={"error": {"code": code, "message": message, "details": details}})
+                        content={"error": {"code": code, "message": printable(message), "details": _clean(details)}})
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    parts = [shown(p, 40) if isinstance(p, str) else str(p) for p in loc
+             if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
+
+
+def _problem(error: dict[str, Any]) -> tuple[str, str]:
+    """A request validation error as (field, what is wrong), for a person."""
+    if error.get("type") == "json_invalid":
+        return "body", f"is not valid JSON ({error.get('ctx', {}).get('error', 'cannot be parsed')})"
+    return _field(tuple(error["loc"])), str(error["msg"])
 
 
 def install(app: FastAPI) -> None:
@@ -79,9 +92,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = {_field(tuple(e["loc"])): e["msg"] for e in exc.errors()}
+        details = dict(_problem(e) for e in exc.errors()[:20])
         listed = "; ".join(f"{k}: {v}" for k, v in details.items())
         return envelope(422, "invalid_request", f"The request is not valid ({listed}).", details)
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> Any:
+        log.warning("a value the database refused reached it", path=request.url.path, error=str(exc.orig)[:200])
+        return await domain_error(request, InvalidRequest(
+            "A value in the request cannot be stored (it holds characters the database refuses).",
+            {"request": "holds a value that cannot be stored"}))
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Any:
@@ -93,4 +113,4 @@ def install(app: FastAPI) -> None:
             return error_page(request, exc.status_code, str(exc.detail))
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "http_error")
         message = "There is no such resource." if exc.status_code == 404 else str(exc.detail)
-        return envelope(exc.status_code, code, message)
+        return envelope(exc.status_code, code, message, headers=getattr(exc, "headers", None))

@@ -34,6 +34,7 @@ _VALIDATION = [
     (re.compile(r"^must not contain unpaired surrogate characters$"), "v_surrogates"),
     (re.compile(r"^has too many entries: at most (?P<n>\d+)"), "v_too_many"),
     (re.compile(r"^is too large: at most (?P<n>\d+) KB in all$"), "v_too_large"),
+    (re.compile(r"^must be a number of at most (?P<n>\d+) digits$"), "v_digits"),
 ]
 
 

@@ -7,14 +7,16 @@ from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from domain import DomainError, InvalidData
-from web.deps import get_coopflow
+from services.identity import TooManyAttempts, Unauthorized
+from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
-from web.limits import FORM_BODY_BYTES, form_limits, too_large
+from web.middleware import FORM_BODY_BYTES, form_limits, too_large
 from web.render import render, require_session, signed_in, translator
-from web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, check_password, same
+from web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, same
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,37 +51,42 @@ def login_form(request: Request, next: str = "/inbox") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
+async def login(request: Request, session: SessionDep) -> Response:
     form = await request.form()
-    email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
+    email, password = str(form.get("email", ""))[:320], str(form.get("password", ""))[:1000]
     target = _safe_next(str(form.get("next", "")))
     if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF_COOKIE)):
         return error_page(request, 403, "The form expired. Reload the page and try again.")
     t = translator(request)
-    limiter = request.app.state.limiter
-    keys = (f"email:{email}", f"ip:{request.client.host if request.client else '-'}")
-    if limiter.blocked(*keys):
+    address = request.client.host if request.client else "-"
+    try:  # argon2 and the store take time: off the event loop
+        token, _ = await run_in_threadpool(get_coopflow(request).log_in, email, password, address)
+    except TooManyAttempts as exc:
         return render(request, "login.html", status=429, login_csrf=form.get("csrf"), next=target,
-                      error=t("login_rate_limited"), email=email)
-    user_id = check_password(get_coopflow(request).engine, email, password)
-    if user_id is None:
-        limiter.failed(*keys)
+                      error=t("login_wait", seconds=exc.details["retry_after"]), email=email,
+                      headers={"Retry-After": str(exc.details["retry_after"])})
+    except Unauthorized:
         return render(request, "login.html", status=401, login_csrf=form.get("csrf"), next=target,
                       error=t("login_failed"), email=email)
-    limiter.succeeded(*keys)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, request.app.state.sessions.issue(user_id), httponly=True, samesite="lax",
+    response.set_cookie(SESSION_COOKIE, request.app.state.sessions.cookie(token), httponly=True, samesite="lax",
                         max_age=SESSION_MAX_AGE, secure=request.app.state.secure_cookies)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    session = signed_in(request)
+async def logout(request: Request, session: SessionDep) -> Response:
+    """Ends this session; with ``everywhere`` every session of the user, in every browser."""
     form = await request.form()
-    if session is not None and not same(str(form.get("csrf", "")), session[1]["csrf"]):
-        return error_page(request, 403, "The form expired. Reload the page and try again.")
+    if session is not None:
+        if not same(str(form.get("csrf", "")), session[1]["csrf"]):
+            return error_page(request, 403, "The form expired. Reload the page and try again.")
+        coopflow = get_coopflow(request)
+        if form.get("everywhere"):
+            await run_in_threadpool(coopflow.log_out_everywhere, session[0])
+        else:
+            await run_in_threadpool(coopflow.log_out, session[1]["token"])
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -108,33 +115,35 @@ def task_page(request: Request, project_id: str, task_id: str) -> Response:
 
 
 @router.post("/projects/{project_id}/tasks/{task_id}")
-async def complete_task(request: Request, project_id: str, task_id: str) -> Response:
-    session = require_session(request)
+async def complete_task(request: Request, project_id: str, task_id: str, _session: SessionDep) -> Response:
+    session = require_session(request)  # read in a thread by SessionDep
     t = translator(request)
     size = too_large(request)
     if size is not None:  # the form was not read: say so on the task page, in the reader's language
-        return _task_response(request, session[0], project_id, task_id, values={}, errors={}, status=413,
-                              message=t("form_too_large", size=f"{size / 2**20:.1f}", limit=FORM_BODY_BYTES // 2**20))
+        message = t("form_too_large", size=f"{size / 2**20:.1f}", limit=FORM_BODY_BYTES // 2**20)
+        return await run_in_threadpool(_task_response, request, session[0], project_id, task_id, values={},
+                                       errors={}, status=413, message=message)
     form = await request.form(**form_limits())
     if not same(str(form.get("csrf", "")), session[1]["csrf"]):
         return error_page(request, 403, "The form expired. Reload the page and try again.")
+    # the decision's own comment is "_comment": a step's form may have a field named "comment"
     values = {k: (form.getlist(k) if len(form.getlist(k)) > 1 else str(v)) for k, v in form.items()
-              if k not in ("csrf", "outcome", "comment", "request_id")}
+              if k not in ("csrf", "outcome", "_comment", "request_id")}
     try:
         await get_coopflow(request).complete_task(
             session[0], project_id, task_id, data={k: v for k, v in values.items() if v != ""},
             outcome=str(form["outcome"]) if form.get("outcome") else None,
-            comment=str(form.get("comment", "")) or None, request_id=str(form.get("request_id", "")) or None)
+            comment=str(form.get("_comment", "")) or None, request_id=str(form.get("request_id", "")) or None)
     except InvalidData as exc:
         errors = exc.details if isinstance(exc.details, dict) else {}
         whole = errors.get("data") or errors.get("comment")  # not one field's fault: said above the form
-        return _task_response(request, session[0], project_id, task_id, values=values, errors=errors,
-                              message=t.validation(whole) if whole else None, status=422)
+        return await run_in_threadpool(_task_response, request, session[0], project_id, task_id, values=values,
+                                       errors=errors, message=t.validation(whole) if whole else None, status=422)
     except DomainError as exc:
         known = ("task_closed", "not_assigned", "store_unavailable", "temporal_unavailable")
         text = t(exc.code) if exc.code in known else exc.message
-        return _task_response(request, session[0], project_id, task_id, values=values, errors={},
-                              message=text, status=STATUS.get(exc.code, 400))
+        return await run_in_threadpool(_task_response, request, session[0], project_id, task_id, values=values,
+                                       errors={}, message=text, status=STATUS.get(exc.code, 400))
     return RedirectResponse(f"/inbox?done={task_id}", status_code=303)
 
 

@@ -1,25 +1,17 @@
-"""Who is calling: bearer tokens for the API, signed session cookies for the browser, CSRF,
-and a limit on log-in attempts."""
+"""The browser's side of who is calling: the session cookie, the deployment's signing key, CSRF."""
 
 from __future__ import annotations
 
-import functools
 import secrets
-import time
-from collections import defaultdict, deque
 from pathlib import Path
-from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy.engine import Engine
+from itsdangerous import BadSignature, URLSafeSerializer
 
-from store import accounts
+from store.web_state import SESSION_MAX
 
 SESSION_COOKIE = "coopflow_session"
 LOGIN_CSRF_COOKIE = "coopflow_login_csrf"
-SESSION_MAX_AGE = 12 * 3600
+SESSION_MAX_AGE = int(SESSION_MAX)
 
 
 def load_secret(explicit: str, data_dir: Path) -> str:
@@ -35,70 +27,24 @@ def load_secret(explicit: str, data_dir: Path) -> str:
 
 
 class Sessions:
-    """Signed, time-limited session cookies holding a user id and that session's CSRF token."""
+    """The session cookie: the session's random token, signed with the deployment's key, so that a
+    forged or foreign cookie is refused before any lookup. The session itself lives in the store
+    (see ``Identity.session``): log-out there ends it in every web process."""
 
     def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt="coopflow-session")
+        self._serializer = URLSafeSerializer(secret, salt="coopflow-session-v2")
 
-    def issue(self, user_id: str) -> str:
-        return self._serializer.dumps({"uid": user_id, "csrf": secrets.token_urlsafe(24)})
+    def cookie(self, token: str) -> str:
+        return self._serializer.dumps(token)
 
-    def read(self, cookie: str | None) -> dict[str, Any] | None:
-        if not cookie:
+    def token(self, cookie: str | None) -> str | None:
+        if not cookie or len(cookie) > 500:
             return None
         try:
-            data = self._serializer.loads(cookie, max_age=SESSION_MAX_AGE)
+            token = self._serializer.loads(cookie)
         except BadSignature:
             return None
-        return data if isinstance(data, dict) and "uid" in data else None
-
-
-class LoginLimiter:
-    """At most ``limit`` failed log-ins per e-mail in ``window`` seconds, and four times as many per
-    client address (an office behind one address must not lock itself out so easily)."""
-
-    def __init__(self, limit: int = 5, window: float = 900) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str) -> deque[float]:
-        q, now = self._failures[key], time.monotonic()
-        while q and q[0] < now - self.window:
-            q.popleft()
-        return q
-
-    def blocked(self, *keys: str) -> bool:
-        return any(len(self._recent(k)) >= self.limit * (4 if k.startswith("ip:") else 1) for k in keys)
-
-    def failed(self, *keys: str) -> None:
-        for key in keys:
-            self._recent(key).append(time.monotonic())
-
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
-
-
-_HASHER = PasswordHasher()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    return _HASHER.hash("not a password anyone has")
-
-
-def check_password(engine: Engine, email: str, password: str) -> str | None:
-    """The user id if the password is right; None otherwise (taking as long either way)."""
-    try:
-        user = accounts.user_by_email(engine, email)
-    except Exception:
-        user = None
-    stored = user.password_hash if user and user.password_hash else _dummy_hash()
-    try:
-        _HASHER.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    return user.id if user and user.password_hash else None
+        return token if isinstance(token, str) else None
 
 
 def same(a: str | None, b: str | None) -> bool:

@@ -1,5 +1,6 @@
-"""Request bodies are bounded before anything reads them (see ``domain.limits`` for the fields).
+"""ASGI middleware: request bodies bounded before anything reads them, security headers on answers.
 
+Bodies (see ``domain.limits`` for the fields):
 The API refuses a body over ``API_BODY_BYTES`` with 413 ``payload_too_large``. A page form may
 be larger (a few long texts, for the domain to refuse field by field next to each field), up
 to ``FORM_BODY_BYTES``; beyond that the page gets an empty form and ``too_large(request)``
@@ -93,9 +94,40 @@ async def _refuse(send: Send, size: int) -> None:
                         f"The request body is too large ({size // 1024} KB; at most {API_BODY_BYTES // 1024} KB). "
                         "Shorten the longest texts; documents are uploaded as files, not in JSON.",
                         {"limit_bytes": API_BODY_BYTES})
-    await response({"type": "http"}, _empty_body, send)  # type: ignore[arg-type]
+    await response({"type": "http"}, _empty_body, send)
 
 
 def form_limits() -> dict[str, Any]:
     """Arguments for ``request.form()``: a field may be as large as the whole form may be."""
     return {"max_part_size": FORM_BODY_BYTES}
+
+
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+               "form-action 'self'; frame-ancestors 'none'")
+# the interactive API docs (Swagger UI) run an inline script and load their assets from a CDN
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+               "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
+               "https://fastapi.tiangolo.com; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+
+class SecurityHeaders:
+    """ASGI middleware: every answer says what a browser may do with it (no framing, no sniffing,
+    scripts and styles from this site only, no referrer to other sites)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        policy = DOCS_POLICY if scope["path"] == "/api/docs" else PAGE_POLICY
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(b"content-security-policy", policy.encode()), (b"x-frame-options", b"DENY"),
+                            (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

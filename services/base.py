@@ -1,0 +1,113 @@
+"""What every part of the application layer shares: the store, Temporal, templates, and checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from domain import Actor, InvalidRequest, NotFound, Template, error_from_code, format_time, parse_time
+from domain.limits import shown
+from services import access
+from store import StoreUnavailable, iter_events, read, web_state
+from templates import TemplateRegistry
+
+UPDATE_TIMEOUT = 30.0  # seconds a caller waits for Temporal before hearing why not
+PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # start_project makes 12 hex digits
+TASK_ID = re.compile(r"t[0-9]{1,6}")
+
+
+class AppBase:
+    """The resources and shared steps of the use cases (``services/app.py`` assembles them)."""
+
+    def __init__(self, *, engine: Engine, client: Client, task_queue: str,
+                 templates: TemplateRegistry | None = None, update_timeout: float = UPDATE_TIMEOUT,
+                 write_timeout: float = 10.0, workflow_task_timeout: float = 10.0) -> None:
+        self.engine, self.client, self.task_queue = engine, client, task_queue
+        self.update_timeout = update_timeout  # how long a caller waits for Temporal before a 503
+        self.write_timeout = write_timeout  # how long one attempt of a store write may take
+        self.workflow_task_timeout = workflow_task_timeout
+        self.templates = templates or TemplateRegistry()
+        self._pinned: dict[tuple[str, int], Template] = {}  # versions no longer installed here
+
+    def template_of(self, project: dict[str, Any]) -> Template:
+        """The template version the project pinned: installed here, or else as its first event recorded it."""
+        key = (project["template"]["id"], project["template"]["version"])
+        try:
+            return self.templates.get(*key)
+        except InvalidRequest:
+            if key not in self._pinned:
+                first = next(iter_events(self.engine, project["id"], batch=1))
+                self._pinned[key] = Template.model_validate(first["data"]["template"])
+            return self._pinned[key]
+
+    def list_projects(self, actor: Actor) -> list[dict[str, Any]]:
+        if actor.role == "auditor":
+            return read.list_projects(self.engine)
+        led = read.list_projects(self.engine, lead=actor.org)
+        return led + read.list_projects(self.engine, member=actor.org)
+
+    def _project(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        check_project_id(project_id)
+        return access.check_may_see(actor, read.get_project(self.engine, project_id), project_id)
+
+    def _claim(self, actor: Actor, route: str, key: str, request: dict[str, Any]) -> bool:
+        """This user's key for this route, with this request's fingerprint: True the first time, False for a
+        repeat of the same request; another request under the same key is refused (409)."""
+        fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+        return web_state.claim_key(self.engine, user_id=actor.user, route=route, key=key, fingerprint=fingerprint,
+                                   now=time.time())
+
+
+
+def check_project_id(project_id: str) -> None:
+    """An id no project can have is simply not found (before it reaches a database query)."""
+    if not PROJECT_ID.fullmatch(project_id):
+        raise NotFound(f"There is no project '{shown(project_id)}' that you may see.")
+
+
+def update_error(exc: WorkflowUpdateFailedError) -> Exception:
+    """The domain error a rejected or failed update carries, or the failure as it is."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        details = cause.details[0] if cause.details else None
+        if cause.type == StoreUnavailable.code:
+            return StoreUnavailable(cause.message, details)
+        return error_from_code(cause.type, cause.message, details)
+    return exc
+
+
+def moment(text: str | None, field: str, *, end: bool = False) -> str | None:
+    """An ISO 8601 moment in the events' own representation, for comparing with ``at``.
+
+    With ``end`` (``until``, ``as_of``) a moment given to the minute, second or millisecond means
+    its last microsecond, so that an event shown as 12:00:00.123 is in the state "as of" 12:00:00.123.
+    """
+    if text is None:
+        return None
+    try:
+        at = parse_time(text)
+        if end:
+            at += _precision(text) - timedelta(microseconds=1)
+        return format_time(at)
+    except (ValueError, OverflowError):
+        raise InvalidRequest(f"'{shown(text)}' is not an ISO 8601 moment such as 2027-03-01T12:00:00Z.",
+                             {field: "invalid"}) from None
+
+
+def _precision(text: str) -> timedelta:
+    """The unit of the last digit of an ISO 8601 moment: a day, a minute, a second or a fraction of one."""
+    _, has_time, rest = text.partition("T")
+    clock = re.match(r"\d\d:?\d\d(?::?\d\d(?:[.,](\d+))?)?", rest)
+    if not has_time or clock is None:
+        return timedelta(days=1)
+    if clock.group(0).count(":") < 2 and len(clock.group(0).replace(":", "")) <= 4:
+        return timedelta(minutes=1)
+    return timedelta(seconds=10 ** -min(len(clock.group(1) or ""), 6))

@@ -1,0 +1,76 @@
+"""Use cases: who is calling — API tokens, browser sessions, log-in and its throttle, passwords."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from domain import Actor, DomainError
+from services.base import AppBase
+from store import accounts, web_state
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+
+
+# failed log-ins a key is allowed before each further one doubles the wait, up to the longest wait:
+# an e-mail from one address is slowed soon; an e-mail from anywhere only a little, so that someone
+# guessing cannot keep its owner out for long; one address trying many e-mails, after many.
+LOGIN_POLICY = {"pair": (3, 300.0), "account": (10, 60.0), "address": (30, 300.0)}
+
+
+class Identity(AppBase):
+    def actor_for_email(self, email: str) -> Actor:
+        user = accounts.user_by_email(self.engine, email)
+        return Actor(user=user.id, org=user.org_id, role=user.role)
+
+    def actor_for_token(self, token: str) -> Actor | None:
+        user = accounts.user_by_token(self.engine, token)
+        return Actor(user=user.id, org=user.org_id, role=user.role) if user else None
+
+    def user_emails(self) -> dict[str, str]:
+        return accounts.emails_by_user_id(self.engine)
+
+    # -- browser sessions (blocking: the web runs these in a thread) ------------------------------
+    def log_in(self, email: str, password: str, address: str) -> tuple[str, str]:
+        """A new session (its token and CSRF token) for the right password; throttled per account and address."""
+        email = email.strip().lower()
+        account = hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()[:32]  # no e-mails in this table
+        keys = {f"pair:{account}|{address}": LOGIN_POLICY["pair"], f"account:{account}": LOGIN_POLICY["account"],
+                f"address:{address}": LOGIN_POLICY["address"]}
+        now = time.time()
+        wait = web_state.login_wait(self.engine, list(keys), now=now)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            raise TooManyAttempts(f"Too many failed log-ins: try again in {seconds} seconds.", {"retry_after": seconds})
+        user_id = accounts.verify_password(self.engine, email, password)
+        if user_id is None:
+            web_state.login_failed(self.engine, keys, now=now)
+            raise Unauthorized("The e-mail address or the password is not right.")
+        web_state.login_succeeded(self.engine, [k for k in keys if not k.startswith("address:")])
+        return web_state.create_session(self.engine, user_id=user_id, now=now)
+
+    def session(self, token: str) -> tuple[Actor, str] | None:
+        """The signed-in user and the session's CSRF token, while the session lives (idle and overall limits)."""
+        found = web_state.read_session(self.engine, token, now=time.time())
+        if found is None:
+            return None
+        user, csrf = found
+        return Actor(user=user.id, org=user.org_id, role=user.role), csrf
+
+    def log_out(self, token: str) -> None:
+        web_state.end_session(self.engine, token)
+
+    def log_out_everywhere(self, actor: Actor) -> int:
+        """Every session of the actor ends, in every browser; returns how many."""
+        return web_state.end_sessions_of(self.engine, actor.user)
+
+    def set_password(self, email: str, password: str) -> int:
+        """A user's new password; every session of theirs ends. Returns how many sessions ended."""
+        return web_state.end_sessions_of(self.engine, accounts.set_password(self.engine, email, password))

@@ -1,0 +1,133 @@
+"""Use cases: the inbox, and completing a task."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain import Actor, CompleteTask, DomainError, InvalidRequest, NotFound, TaskClosed, TaskState, error_from_code
+from domain.decide import check_completion, check_may_complete, check_storable
+from domain.limits import MAX_COMPLETION_BYTES, MAX_KEY_CHARS, json_size, shown
+from services import access
+from services.base import TASK_ID, AppBase, check_project_id, update_error
+from services.temporal import TemporalUnavailable, call_until
+from store import StoreUnavailable, read, web_state
+from store import incidents as store_incidents
+from workflows import ProjectWorkflow, workflow_id
+
+
+class Tasks(AppBase):
+    def list_tasks(self, actor: Actor) -> list[dict[str, Any]]:
+        """Open tasks of the actor's organisation (auditors: auditor tasks), overdue first."""
+        tasks = read.open_tasks(self.engine, "auditor" if actor.role == "auditor" else actor.org)
+        if actor.role != "auditor":  # a step any partner may take is in every partner's inbox
+            mine = {p["id"] for p in read.list_projects(self.engine, member=actor.org)}
+            tasks += [t for t in read.open_tasks(self.engine, "any_partner") if t["project_id"] in mine]
+        return sorted(tasks, key=lambda t: (not t["deadline_missed"], t["due_at"]))
+
+    async def complete_task(self, actor: Actor, project_id: str, task_id: str, *, data: Any = None,
+                            outcome: str | None = None, comment: str | None = None,
+                            request_id: str | None = None) -> dict[str, Any]:
+        """Complete a task; returns it once its events are in the store.
+
+        ``request_id`` (an Idempotency-Key) is the Temporal update id as well: a repeat while the
+        first is under way joins it, and a repeat after it answers as it did.
+        """
+        prepared = await asyncio.to_thread(self._prepare_completion, actor, project_id, task_id, data, outcome,
+                                           comment, request_id)
+        if isinstance(prepared, dict):
+            return prepared  # the first answer
+        command, route, fresh = prepared
+        try:
+            return await self._complete(project_id, task_id, command)
+        except DomainError as error:
+            if fresh and not isinstance(error, TemporalUnavailable | StoreUnavailable):  # refused: nothing happened
+                await asyncio.to_thread(web_state.release_key, self.engine, user_id=actor.user, route=route,
+                                        key=str(request_id))
+            raise
+
+    def _prepare_completion(self, actor: Actor, project_id: str, task_id: str, data: Any, outcome: str | None,
+                            comment: str | None, request_id: str | None
+                            ) -> tuple[CompleteTask, str, bool] | dict[str, Any]:
+        """Every check a completion passes before Temporal sees it (in a thread: it reads the store): the
+        command, its route and whether its key is new; or the first answer, for a repeat."""
+        check_storable("request_id", request_id, MAX_KEY_CHARS, InvalidRequest)
+        check_project_id(project_id)
+        if not TASK_ID.fullmatch(task_id):
+            self._project(actor, project_id)
+            raise NotFound(f"Project '{project_id}' has no task '{shown(task_id)}'.")
+        found = read.get_task(self.engine, project_id, task_id)
+        if found is None:
+            self._project(actor, project_id)  # not found either way; this says which
+            raise NotFound(f"Project '{project_id}' has no task '{task_id}'.")
+        project, row = found
+        access.check_may_see(actor, project, project_id)
+        view = json.loads(row["view"])
+        task = TaskState.model_validate({k: view[k] for k in TaskState.model_fields if k in view and k != "data"})
+        step = self.template_of(project).step(row["step"])
+        check_may_complete(project["partners"], task, step, actor)  # whose task it is comes first
+        route = f"complete {project_id}/{task_id}"
+        fresh = request_id is not None and self._claim(actor, route, request_id, {
+            "data": data, "outcome": outcome, "comment": comment})
+        if row["task_status"] != "open":
+            # the store holds only what Temporal accepted (see workflows/writes.py), so this is
+            # the answer the first request got
+            if request_id is not None and row["request_id"] == request_id and (
+                    view.get("completed_by") or {}).get("user") == actor.user:
+                return dict(view)  # the same request again: the first answer, nothing new happens
+            raise TaskClosed(f"Task {task_id} ({row['step']}) is {row['task_status']} "
+                             "and can no longer be completed.")
+        try:
+            if data is not None and not isinstance(data, dict):
+                raise error_from_code("invalid_data", "The data must be an object of field names and values.",
+                                      {"data": "must be an object"})
+            command = CompleteTask(task_id=task_id, actor=actor, data=data or {}, outcome=outcome,
+                                   comment=comment, request_id=request_id)
+            if json_size([data, outcome, comment]) > MAX_COMPLETION_BYTES:
+                # what the workflow's validator would say, said here: an argument this large must not reach
+                # Temporal, whose limits it could break (smaller ones the validator checks in full)
+                check_completion(project["partners"], task, step, command)
+        except DomainError:
+            if fresh:
+                web_state.release_key(self.engine, user_id=actor.user, route=route, key=str(request_id))
+            raise
+        return command, route, fresh
+
+    async def _complete(self, project_id: str, task_id: str, command: CompleteTask) -> dict[str, Any]:
+        """Send the completion to the project's workflow; its answer, once the events are stored."""
+        request_id, actor = command.request_id, command.actor
+        handle = self.client.get_workflow_handle(workflow_id(project_id))
+        update_id = f"complete-{task_id}-{actor.user}-{request_id}" if request_id else f"complete-{uuid.uuid4()}"
+        deadline = asyncio.get_running_loop().time() + self.update_timeout
+
+        async def call(rpc_timeout: timedelta) -> dict[str, Any]:
+            result: dict[str, Any] = await handle.execute_update(
+                ProjectWorkflow.complete_task, command, id=update_id, rpc_timeout=rpc_timeout)
+            return result
+
+        try:
+            return await call_until(deadline, call, waiting_for=f"the completion of task {task_id}",
+                                    give_up=lambda: self._paused(project_id))
+        except WorkflowUpdateFailedError as exc:
+            raise update_error(exc) from None
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:  # the workflow has ended meanwhile
+                raise TaskClosed(f"Project '{project_id}' has ended; "
+                                 f"task {task_id} can no longer be completed.") from None
+            raise
+
+    def _paused(self, project_id: str) -> StoreUnavailable | None:
+        """The error for a caller whose change waits on an incident: accepted, kept, not yet in the store."""
+        found = store_incidents(self.engine, project_id)
+        if not found:
+            return None
+        return StoreUnavailable(
+            f"The change was accepted, but the audit store refused to record this project's events (incident since "
+            f"{found[0]['since']}). It is kept and will be recorded once an operator has mended the store; there is "
+            "no need to repeat it.", {"incident": {k: found[0][k] for k in ("seq", "since")}})

@@ -1,0 +1,90 @@
+"""Use cases: the audit trail, its verification, and incidents."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import WorkflowUpdateFailedError
+
+from domain import EVENT_TYPES, Actor, InvalidRequest, NotFound
+from domain.decide import check_org_id, check_storable
+from domain.limits import shown
+from services import access, audit
+from services.base import AppBase, moment, update_error
+from services.temporal import call_until
+from store import EventFilter, accounts, iter_events
+from store import incidents as store_incidents
+from workflows import ProjectWorkflow, workflow_id
+
+
+class Trail(AppBase):
+    def incidents(self, actor: Actor) -> list[dict[str, Any]]:
+        """Open incidents of the projects the actor may see (operators: all)."""
+        visible = None if actor.role == "auditor" else {p["id"] for p in self.list_projects(actor)}
+        return [i for i in store_incidents(self.engine) if visible is None or i["project_id"] in visible]
+
+    async def retry_incident(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        """Try the refused write again (after the store was mended); returns the workflow's progress."""
+        project = self._project(actor, project_id)
+        access.check_may_operate(actor, project)
+        handle = self.client.get_workflow_handle(workflow_id(project_id))
+        deadline = asyncio.get_running_loop().time() + self.update_timeout
+
+        async def call(rpc_timeout: timedelta) -> dict[str, Any]:
+            result: dict[str, Any] = await handle.execute_update(ProjectWorkflow.retry_writes,
+                                                                 rpc_timeout=rpc_timeout)
+            return result
+
+        try:
+            return await call_until(deadline, call, waiting_for="the retried write")
+        except WorkflowUpdateFailedError as exc:
+            raise update_error(exc) from None
+
+    def list_events(self, actor: Actor, project_id: str, *, by_email: str | None = None, org: str | None = None,
+                    type: str | None = None, since: str | None = None, until: str | None = None
+                    ) -> Iterator[dict[str, Any]]:
+        """The project's events in seq order, narrowed by the auditor's filters."""
+        self._project(actor, project_id)
+        user = None
+        if org is not None:
+            check_org_id(org, "org")
+        if type is not None and type not in EVENT_TYPES:
+            raise InvalidRequest(f"'{shown(type)}' is not an event type; one of: {', '.join(EVENT_TYPES)}.",
+                                 {"type": "is not an event type"})
+        if by_email is not None:
+            check_storable("actor", by_email, 320, InvalidRequest)
+            try:
+                user = accounts.user_by_email(self.engine, by_email).id
+            except NotFound:
+                raise InvalidRequest(f"There is no user with e-mail {shown(by_email)}.", {"actor": "unknown"}) from None
+        where = EventFilter(actor_user=user, org=org, type=type, since=moment(since, "since"),
+                            until=moment(until, "until", end=True))
+        return iter_events(self.engine, project_id, where)
+
+    def verify(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        """The hash chain recomputed, and its end checked against what the project recorded."""
+        project = self._project(actor, project_id)
+        access.check_may_verify(actor, project)
+        result = audit.verify_anchored(iter_events(self.engine, project_id), project)
+        for incident in store_incidents(self.engine, project_id):
+            result["problems"].append({"seq": incident["seq"], "reason": (
+                f"incident since {incident['since']}: the store refused this event and those after it, which the "
+                f"workflow holds ({incident['reason'][:200]})")})
+            result["ok"] = False
+        return result
+
+    async def verify_against_history(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        """Compare the trail with the workflow's own events and the updates in its history."""
+        result = self.verify(actor, project_id)
+        stored = list(iter_events(self.engine, project_id))
+        result["history"] = await audit.compare_with_history(self.client, project_id, stored)
+        result["problems"] += [p for p in result["history"]["problems"] if p not in result["problems"]]
+        result["ok"] = not result["problems"]
+        return result
+
+    def verifiable_projects(self, actor: Actor) -> list[dict[str, Any]]:
+        """The projects whose trail the actor may verify (auditors: all; coordinators: led ones)."""
+        return [p for p in self.list_projects(actor) if access.may_verify(actor, p)]
