@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from types import UnionType
 from typing import Any
 
 from domain.durations import parse_duration
@@ -88,7 +89,15 @@ def check_org_id(org: object, field: str = "org") -> str:
     return org
 
 
+def check_kind(field: str, value: object, kind: type | UnionType, described: str,
+               error: type[DomainError] = InvalidRequest) -> None:
+    """Input from outside is what it should be (a text, a list …), or refused naming the field."""
+    if not isinstance(value, kind):
+        raise error(f"The {field.replace('_', ' ')} must be {described}.", {field: f"must be {described}"})
+
+
 def check_partners(lead: str, partners: list[str]) -> None:
+    check_kind("partners", partners, list, "a list of organisation ids")
     if not partners:
         raise InvalidRequest("A project needs at least one partner organisation.", {"partners": "is empty"})
     if len(partners) > MAX_PARTNERS:

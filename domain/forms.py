@@ -81,6 +81,8 @@ def _int(value: Any) -> int:
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)) or len(str(value)) > _MAX_NUMBER_CHARS:
         raise ValueError("must be a number")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON's 1e3 is the number 1000, written 1000
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:

@@ -18,7 +18,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain import Actor, DomainError, InvalidRequest, NotFound, ProjectState, StartProject, decide, fold, project_view
-from domain.decide import check_partners, check_storable
+from domain.decide import check_kind, check_partners, check_storable
 from domain.limits import MAX_KEY_CHARS
 from domain.model import Event
 from services import access
@@ -76,6 +76,10 @@ class Projects(AppBase):
         """Every check a start passes before Temporal sees it (in a thread: it reads the store); the
         command, or the project a repeat of the same request started."""
         access.check_may_start(actor)
+        check_kind("title", title, str, "a text")
+        check_kind("template", template, str, "a template id")
+        check_kind("parameters", parameters, dict | None, "an object of names and values")
+        check_kind("request_id", request_id, str | None, "a text")
         check_partners(actor.org, partners)
         unknown = sorted(set(partners) - accounts.existing_orgs(self.engine, partners))
         if unknown:

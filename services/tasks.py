@@ -11,9 +11,19 @@ from typing import Any
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain import Actor, CompleteTask, DomainError, InvalidRequest, NotFound, TaskClosed, TaskState, error_from_code
-from domain.decide import check_completion, check_may_complete, check_storable
-from domain.limits import MAX_COMPLETION_BYTES, MAX_KEY_CHARS, json_size, shown
+from domain import (
+    Actor,
+    CompleteTask,
+    DomainError,
+    InvalidData,
+    InvalidRequest,
+    NotFound,
+    TaskClosed,
+    TaskState,
+    error_from_code,
+)
+from domain.decide import check_completion, check_kind, check_may_complete, check_storable
+from domain.limits import MAX_KEY_CHARS, shown
 from services import access
 from services.base import TASK_ID, AppBase, check_project_id, update_error
 from services.temporal import TemporalUnavailable, call_until
@@ -57,6 +67,9 @@ class Tasks(AppBase):
                             ) -> tuple[CompleteTask, str, bool] | dict[str, Any]:
         """Every check a completion passes before Temporal sees it (in a thread: it reads the store): the
         command, its route and whether its key is new; or the first answer, for a repeat."""
+        check_kind("request_id", request_id, str | None, "a text")
+        check_kind("outcome", outcome, str | None, "the name of an outcome", InvalidData)
+        check_kind("comment", comment, str | None, "a text", InvalidData)
         check_storable("request_id", request_id, MAX_KEY_CHARS, InvalidRequest)
         check_project_id(project_id)
         if not TASK_ID.fullmatch(task_id):
@@ -89,10 +102,9 @@ class Tasks(AppBase):
                                       {"data": "must be an object"})
             command = CompleteTask(task_id=task_id, actor=actor, data=data or {}, outcome=outcome,
                                    comment=comment, request_id=request_id)
-            if json_size([data, outcome, comment]) > MAX_COMPLETION_BYTES:
-                # what the workflow's validator would say, said here: an argument this large must not reach
-                # Temporal, whose limits it could break (smaller ones the validator checks in full)
-                check_completion(project["partners"], task, step, command)
+            # what the workflow's validator will say of the input, said here first: input Temporal cannot
+            # take (too large, characters no encoder takes) must never reach it
+            check_completion(project["partners"], task, step, command)
         except DomainError:
             if fresh:
                 web_state.release_key(self.engine, user_id=actor.user, route=route, key=str(request_id))

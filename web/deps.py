@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from domain import Actor
 from services.app import Coopflow
@@ -17,12 +18,15 @@ def get_coopflow(request: Request) -> Coopflow:
     return app
 
 
-def api_actor(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
+BEARER = HTTPBearer(auto_error=False, description="the API token of a user (`coopflow user add`, `user token`)")
+
+
+def api_actor(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> Actor:
     """The caller of an API route, from ``Authorization: Bearer <token>``."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = credentials.credentials.strip() if credentials else ""
+    if not token or len(token) > 200:
         raise Unauthorized("This request needs an API token: send the header 'Authorization: Bearer <token>'.")
-    actor = get_coopflow(request).actor_for_token(token.strip())
+    actor = get_coopflow(request).actor_for_token(token)
     if actor is None:
         raise Unauthorized("The API token is not valid (it may have been rotated).")
     return actor

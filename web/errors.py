@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from temporalio.service import RPCError
 
 from domain import DomainError, InvalidRequest
@@ -53,6 +54,16 @@ def _problem(error: dict[str, Any]) -> tuple[str, str]:
     if error.get("type") == "json_invalid":
         return "body", f"is not valid JSON ({error.get('ctx', {}).get('error', 'cannot be parsed')})"
     return _field(tuple(error["loc"])), str(error["msg"])
+
+
+def _routes(routes: Any) -> Any:
+    """Every route, also those of included routers."""
+    for route in routes:
+        if isinstance(route, Route):
+            yield route
+        inner = getattr(route, "original_router", None) or getattr(route, "router", None)
+        if inner is not None and hasattr(inner, "routes"):
+            yield from _routes(inner.routes)
 
 
 def install(app: FastAPI) -> None:
@@ -111,6 +122,15 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
         if not request.url.path.startswith("/api"):
             return error_page(request, exc.status_code, str(exc.detail))
+        if exc.status_code == 400:  # a body FastAPI could not even decode (not UTF-8, say): as malformed JSON
+            return envelope(422, "invalid_request", "The request body is not valid JSON (it cannot be decoded).",
+                            {"body": "is not valid JSON"})
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "http_error")
         message = "There is no such resource." if exc.status_code == 404 else str(exc.detail)
-        return envelope(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # every method of the path, not only those of the first route that matched
+            allowed = sorted({m for route in _routes(app.routes) if route.methods
+                              and route.path_regex.match(request.url.path) for m in route.methods})
+            headers = {"Allow": ", ".join(allowed)}
+            message = f"{request.method} is not allowed here; use {' or '.join(allowed)}."
+        return envelope(exc.status_code, code, message, headers=headers)

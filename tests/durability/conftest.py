@@ -7,14 +7,11 @@ own; the worker that crashes is a real process, killed with SIGKILL at the named
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +23,9 @@ from temporalio.testing import WorkflowEnvironment
 from domain import Event, fold, project_view
 from services.app import Coopflow
 from tests.utils.app import actor
+from tests.utils.processes import Processes
 from worker import build_worker
 
-COOPFLOW = str(Path(sys.executable).parent / "coopflow")
 FAST = {"write_timeout": 3.0, "workflow_task_timeout": 3.0}  # how soon a dead worker's work moves on
 
 
@@ -37,22 +34,11 @@ class Workers:
 
     def __init__(self, env: WorkflowEnvironment, engine: Engine, task_queue: str) -> None:
         self.client, self.engine, self.task_queue = env.client, engine, task_queue
-        self.address = env.client.service_client.config.target_host
-        self.processes: list[subprocess.Popen[str]] = []
+        self.processes = Processes(env.client.service_client.config.target_host, engine, task_queue)
 
     async def process(self, faults: str = "") -> subprocess.Popen[str]:
         """A `coopflow worker` process (crashing at ``faults``), once it polls."""
-        env = {**os.environ, "COOPFLOW_TEMPORAL_ADDRESS": self.address, "COOPFLOW_TASK_QUEUE": self.task_queue,
-               "COOPFLOW_DATABASE_URL": self.engine.url.render_as_string(hide_password=False),
-               "COOPFLOW_FAULTS": faults, "COOPFLOW_STICKY_TIMEOUT": "1", "COOPFLOW_LOG_FORMAT": "json",
-               "COOPFLOW_LOG_LEVEL": "WARNING"}
-        proc = subprocess.Popen([COOPFLOW, "worker", "--json"], env=env, stdout=subprocess.PIPE, text=True)
-        self.processes.append(proc)
-        assert proc.stdout is not None
-        said = [await asyncio.to_thread(proc.stdout.readline)]
-        while said[-1] and '"running"' not in said[-1]:
-            said.append(await asyncio.to_thread(proc.stdout.readline))
-        assert '"running"' in said[-1], f"the worker did not start: {''.join(said)!r}"
+        proc, _ = await asyncio.to_thread(self.processes.start, "worker", faults=faults)
         return proc
 
     @asynccontextmanager
@@ -66,14 +52,7 @@ class Workers:
         assert code == -signal.SIGKILL, f"the worker exited with {code}, not by its injected fault"
 
     def stop(self) -> None:
-        for proc in self.processes:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.processes:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        self.processes.stop()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from services.seed import DEMO_PASSWORD, demo_email
 from tests.web.conftest import Live, http_login
@@ -115,3 +116,79 @@ async def test_pages_work_for_a_project_whose_template_is_not_installed_here(liv
         assert inbox.status_code == 200 and "Host the partners&#39; meeting" in inbox.text
         assert (await http.get(f"/projects/{p.state.id}/tasks/t1")).status_code == 200
         assert (await http.get(f"/projects/{p.state.id}")).status_code == 200
+
+
+async def test_log_out_ends_the_session_on_the_server_for_every_copy_of_its_cookie(live: Live):
+    async with httpx.AsyncClient(base_url=live.url) as first, httpx.AsyncClient(base_url=live.url) as copy:
+        await http_login(first, LEAD)
+        copy.cookies.set("coopflow_session", first.cookies.get("coopflow_session"))  # type: ignore[arg-type]
+        assert (await copy.get("/inbox")).status_code == 200
+        await first.post("/logout", data={"csrf": csrf_of((await first.get("/inbox")).text)})
+        assert (await copy.get("/inbox")).status_code == 303  # the copy is no session any more
+
+
+async def test_log_out_everywhere_and_a_new_password_end_every_session(live: Live):
+    email = demo_email("different-and-equal-al")
+    async with httpx.AsyncClient(base_url=live.url) as office, httpx.AsyncClient(base_url=live.url) as laptop:
+        await http_login(office, email)
+        await http_login(laptop, email)
+        page = await office.get("/inbox")
+        assert 'id="log-out-everywhere"' in page.text
+        await office.post("/logout", data={"csrf": csrf_of(page.text), "everywhere": "1"})
+        assert (await laptop.get("/inbox")).status_code == 303 and (await office.get("/inbox")).status_code == 303
+        await http_login(laptop, email)
+        assert live.coopflow.set_password(email, DEMO_PASSWORD) == 1
+        assert (await laptop.get("/inbox")).status_code == 303
+
+
+def test_a_session_ends_after_two_idle_hours_and_after_twelve_at_most(sqlite_engine):
+    from store import web_state
+
+    user = accounts_user(sqlite_engine, LEAD)
+    token, _ = web_state.create_session(sqlite_engine, user_id=user, now=1000.0)
+    assert web_state.read_session(sqlite_engine, token, now=1000.0 + 3600) is not None
+    assert web_state.read_session(sqlite_engine, token, now=1000.0 + 3600 + 2 * 3600 + 1) is None  # idle
+    token, _ = web_state.create_session(sqlite_engine, user_id=user, now=1000.0)
+    for hour in range(1, 12):
+        assert web_state.read_session(sqlite_engine, token, now=1000.0 + hour * 3600) is not None
+    assert web_state.read_session(sqlite_engine, token, now=1000.0 + 12 * 3600 + 1) is None  # at most 12 h
+
+
+def accounts_user(engine, email: str) -> str:
+    from store import accounts
+
+    return accounts.user_by_email(engine, email).id
+
+
+def test_the_log_in_throttle_slows_the_guesser_not_the_owner_and_stays_small(live: Live):
+    from sqlalchemy import text
+
+    from services.identity import TooManyAttempts, Unauthorized
+
+    app, email = live.coopflow, demo_email("caritas-rs")
+    for _ in range(4):  # three free, the fourth makes the next one wait
+        with pytest.raises(Unauthorized):
+            app.log_in(email, "guess", "203.0.113.7")
+    with pytest.raises(TooManyAttempts):
+        app.log_in(email, DEMO_PASSWORD, "203.0.113.7")  # the guesser's address waits
+    assert app.log_in(email, DEMO_PASSWORD, "198.51.100.1")  # the owner, elsewhere, does not
+    # a thousand e-mails tried from one address leave a bounded trace: the address is slowed first
+    refused = 0
+    for n in range(1000):
+        try:
+            app.log_in(f"nobody{n}@example.org", "guess", "192.0.2.9")
+        except TooManyAttempts:
+            refused += 1
+        except Unauthorized:
+            pass
+    with app.engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM login_throttle WHERE key LIKE '%192.0.2.9%'")).scalar_one()
+    assert refused > 900 and rows < 80
+
+
+def test_cookies_are_secure_when_the_public_url_is_https(tmp_path):
+    from settings import get_settings
+
+    assert get_settings(public_url="https://coopflow.example.org").cookies_secure is True
+    assert get_settings(public_url="http://127.0.0.1:8000").cookies_secure is False
+    assert get_settings(public_url="https://x.example", secure_cookies=False).cookies_secure is False

@@ -1,0 +1,61 @@
+"""Pages that say what they show: one comment box, an as-of that includes the event shown, one rule
+for who reads a trail."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from services.seed import demo_email
+from tests.utils.app import LEAD, PARTNERS, actor, play, start
+from tests.web.conftest import Live, http_login
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+
+
+async def test_a_decision_whose_form_has_a_comment_field_shows_one_comment_box_and_keeps_it(live: Live):
+    app = live.coopflow
+    project = await start(app)
+    pid = project["id"]
+    await play(app, pid, loops=False, until_step="review_agreement")
+    review = next(t for t in app.show_project(actor(app, LEAD), pid)["tasks"]
+                  if t["step"] == "review_agreement" and t["assignee"] == PARTNERS[0] and t["status"] == "open")
+    url = f"/projects/{pid}/tasks/{review['id']}"
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, demo_email(PARTNERS[0]))
+        page = await http.get(url)
+        assert page.text.count("<textarea") == 1 and 'name="comment"' in page.text
+        done = await http.post(url, data={"csrf": csrf_of(page.text), "request_id": "r1",
+                                          "comment": "Clause 4 reads well", "outcome": "accept"})
+        assert done.status_code == 303, done.text
+    task = next(t for t in app.show_project(actor(app, LEAD), pid)["tasks"] if t["id"] == review["id"])
+    assert task["data"] == {"comment": "Clause 4 reads well"} and task["outcome"] == "accept"
+
+
+async def test_as_of_a_moment_to_the_millisecond_includes_the_event_of_that_millisecond(live: Live):
+    app = live.coopflow
+    project = await start(app)
+    events = list(app.list_events(actor(app, "auditor"), project["id"]))
+    last = events[-1]
+    picked = last["at"][:23]  # what the page's picker shows: milliseconds
+    shown = app.show_project(actor(app, "auditor"), project["id"], as_of=picked)
+    assert shown["seq"] == last["seq"]
+
+
+async def test_a_partner_reads_the_trail_on_the_page_as_in_the_api_but_does_not_verify(live: Live):
+    app = live.coopflow
+    project = await start(app)
+    pid = project["id"]
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, demo_email(PARTNERS[0]))
+        assert f'href="/projects/{pid}/audit"' in (await http.get(f"/projects/{pid}")).text
+        page = await http.get(f"/projects/{pid}/audit", params={"verify": "1"})
+        assert page.status_code == 200 and "ProjectStarted" in page.text
+        assert 'id="verify-form"' not in page.text and 'id="verify-result"' not in page.text
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, demo_email(LEAD))
+        page = await http.get(f"/projects/{pid}/audit", params={"verify": "1"})
+        assert 'id="verify-result"' in page.text
