@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
