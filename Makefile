@@ -17,9 +17,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/coopflow dev
 
+# two processes, a test file each at a time: every process has its own Temporal dev server and databases
 test: $(STAMP)
 	scripts/system-deps.sh
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -60,3 +60,17 @@ def user_token(
                                  "pass --rotate to replace it with a new one", param_hint="--rotate")
     token = accounts.rotate_token(Runtime().engine, email)
     output(json_, {"email": email.strip().lower(), "token": token}, f"New API token for {email}: {token}")
+
+
+@user_app.command("password")
+def user_password(
+    email: Annotated[str, typer.Argument(metavar="EMAIL")],
+    password: Annotated[str | None, typer.Option(help="The new password (asked for when left out).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Set a user's password (stored as an argon2 hash); every session of the user ends."""
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
+    ended = Runtime().app_without_temporal().set_password(email, password)
+    output(json_, {"email": email.strip().lower(), "sessions_ended": ended},
+           f"Password of {email} changed; {ended} session(s) ended.")

@@ -194,3 +194,13 @@ def test_bad_input_never_shows_a_traceback(dev: Dev):
     assert user["email"] == "ana@example.org" and user["token"].startswith("cf_")
     again = dev.cli("user", "add", "ana@example.org", "--org", "caritas-rs", "--role", "partner", ok=False)
     assert again.returncode == 1 and "exists already" in again.stderr
+    short = dev.cli("user", "password", "ana@example.org", "--password", "short", ok=False)
+    assert short.returncode == 1 and "at least 8 characters" in short.stderr
+    changed = dev.json("user", "password", "ana@example.org", "--password", "a long new password")
+    assert changed == {"email": "ana@example.org", "sessions_ended": 0}
+
+
+def test_incident_commands_say_when_there_is_nothing_to_do(dev: Dev):
+    dev.cli("db", "upgrade")
+    assert dev.cli("incident", "list").stdout.startswith("No incidents")
+    assert dev.json("incident", "list") == []
