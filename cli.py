@@ -14,6 +14,7 @@ from commands.audit import audit_app
 from commands.db import db_app
 from commands.dev import dev, web, worker
 from commands.incidents import incident_app
+from commands.mail import mail_app
 from commands.projects import project_app, task_app, tasks, templates
 from domain import DomainError
 
@@ -32,6 +33,7 @@ app.add_typer(task_app, name="task")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(incident_app, name="incident")
+app.add_typer(mail_app, name="mail")
 
 
 def _error(message: str, details: object = None) -> int:

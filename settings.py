@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from activities.sender import Smtp
 
 
 class Settings(BaseSettings):
@@ -38,11 +41,27 @@ class Settings(BaseSettings):
     # worker's task is noticed after this long)
     workflow_task_timeout: float = Field(default=10.0, gt=0, le=120)
     faults: str = ""  # crash on purpose (tests and bench/chaos.py only): see faults.py
+    # mail: without a host, mail stays in the outbox (`coopflow mail list`)
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "coopflow@localhost"
 
     @property
     def cookies_secure(self) -> bool:
         """Cookies only over HTTPS when the public URL is HTTPS (or when set explicitly)."""
         return self.secure_cookies if self.secure_cookies is not None else self.public_url.startswith("https://")
+
+    def smtp(self) -> Smtp | None:
+        """Where mail goes, or None when it stays in the outbox."""
+        from activities.sender import Smtp
+
+        if not self.smtp_host:
+            return None
+        return Smtp(self.smtp_host, self.smtp_port, self.smtp_user, self.smtp_password, self.smtp_starttls,
+                    self.mail_from)
 
     @property
     def store_url(self) -> str:

@@ -20,6 +20,7 @@ from temporalio.worker import (
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import AuditActivities
+from activities.sender import MailSender, Smtp
 from workflows import ProjectWorkflow
 
 log = structlog.get_logger("coopflow.worker")
@@ -48,13 +49,13 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent: int = 100,
-                 faults: str = "", sticky_timeout: float = 10.0) -> Worker:
+                 faults: str = "", sticky_timeout: float = 10.0, public_url: str = "http://127.0.0.1:8000") -> Worker:
     """A worker for every coopflow workflow and activity on ``task_queue``.
 
     ``faults`` (``COOPFLOW_FAULTS``) makes it crash on purpose, see ``faults.py``;
     ``sticky_timeout`` is how long a workflow waits for this worker before another takes it.
     """
-    audit = AuditActivities(engine)
+    audit = AuditActivities(engine, public_url)
     interceptors: list[Interceptor] = [LoggingInterceptor()]
     if faults:
         from faults import FaultInterceptor, Faults
@@ -70,10 +71,15 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
 
 
 async def run_worker(client: Client, engine: Engine, task_queue: str, stop: asyncio.Event, *,
-                     faults: str = "", sticky_timeout: float = 10.0) -> None:
-    """Run until ``stop`` is set, then finish what is in flight and return."""
-    worker = build_worker(client, engine, task_queue, faults=faults, sticky_timeout=sticky_timeout)
+                     faults: str = "", sticky_timeout: float = 10.0, public_url: str = "http://127.0.0.1:8000",
+                     smtp: Smtp | None = None) -> None:
+    """Run until ``stop`` is set, then finish what is in flight and return; with ``smtp``, the mail
+    sender runs beside it."""
+    worker = build_worker(client, engine, task_queue, faults=faults, sticky_timeout=sticky_timeout,
+                          public_url=public_url)
     log.info("worker started", task_queue=task_queue)
     async with worker:
+        if smtp is not None:
+            await MailSender(engine, smtp).run(stop)
         await stop.wait()
     log.info("worker stopped", task_queue=task_queue)

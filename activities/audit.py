@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -10,8 +11,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import RECORD_EVENTS, STORE_REFUSED, RecordEvents
-from domain import format_time
-from store import ChainConflict, is_unavailable, record_batch, record_incident
+from activities.mail import compose, recipients_needed
+from domain import Event, Template, format_time
+from store import ChainConflict, is_unavailable, iter_events, record_batch, record_incident
+from store.outbox import org_names, people_of
 
 log = structlog.get_logger("coopflow.activities")
 
@@ -19,8 +22,29 @@ log = structlog.get_logger("coopflow.activities")
 class AuditActivities:
     """Store activities; registered as bound methods so they share the engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, public_url: str = "http://127.0.0.1:8000") -> None:
         self._engine = engine
+        self._public_url = public_url
+        self._templates: dict[tuple[str, int], Template] = {}  # each version as a project pinned it
+
+    def _mails(self, batch: RecordEvents) -> list[dict[str, Any]]:
+        """The mails the batch's events cause (see ``activities/mail.py``), for the same transaction."""
+        assignees = {t["id"]: t["assignee"] for t in batch.tasks}
+        orgs = recipients_needed(batch.events, batch.project, assignees)
+        if not orgs:
+            return []
+        people = people_of(self._engine, orgs)
+        names = org_names(self._engine, orgs | {batch.project["lead"]})
+        return compose(batch.events, project=batch.project, template=self._template(batch), people=people,
+                       names=names, public_url=self._public_url, assignees=assignees)
+
+    def _template(self, batch: RecordEvents) -> Template:
+        key = (batch.project["template"]["id"], batch.project["template"]["version"])
+        if key not in self._templates:
+            first = batch.events[0] if batch.events and batch.events[0].seq == 1 else Event.model_validate(
+                next(iter_events(self._engine, batch.project["id"], batch=1)))
+            self._templates[key] = Template.model_validate(first.data["template"])
+        return self._templates[key]
 
     @activity.defn(name=RECORD_EVENTS)
     def record_events(self, batch: RecordEvents) -> int:
@@ -33,7 +57,7 @@ class AuditActivities:
         """
         try:
             return record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
-                                resolves_incident=batch.resolves_incident)
+                                resolves_incident=batch.resolves_incident, mails=self._mails(batch))
         except Exception as error:
             if is_unavailable(error):
                 raise

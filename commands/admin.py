@@ -39,11 +39,12 @@ def user_add(
     role: Annotated[str, typer.Option(help="coordinator, partner or auditor.")],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
     password: Annotated[str | None, typer.Option(help="For the browser log-in (stored hashed).")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the user's mail: de, en, sr, mk or sq.")] = "en",
     json_: JsonOpt = False,
 ) -> None:
     """Add a user and print its API token (shown only this once)."""
     user, token = accounts.add_user(Runtime().engine, email=email, org_id=org, role=role, name=name,
-                                    password=password)
+                                    password=password, lang=lang)
     output(json_, {"email": user.email, "token": token},
            f"Added {user.email} ({role} of {org}).\nAPI token (shown only now): {token}")
 

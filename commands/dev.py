@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -37,13 +38,20 @@ def dev(
     """Start everything on this machine: Temporal dev server, worker, web, store; Ctrl-C stops it all."""
     from domain import InvalidRequest
     from services.app import Coopflow
-    from services.devstack import DevServer, default_env, install_stop_handlers, port_in_use
+    from services.devstack import DevServer, MailSink, default_env, install_stop_handlers, port_in_use
     from services.seed import seed_demo
     from web.app import create_app
     from web.server import serve
     from worker import run_worker
 
-    settings = get_settings(data_dir=data_dir, temporal_address=f"127.0.0.1:{temporal_port}")
+    overrides: dict[str, object] = {"data_dir": data_dir, "temporal_address": f"127.0.0.1:{temporal_port}"}
+    if "COOPFLOW_PUBLIC_URL" not in os.environ:
+        overrides["public_url"] = f"http://127.0.0.1:{port}"
+    sink = None
+    if "COOPFLOW_SMTP_HOST" not in os.environ:  # a local sink shows at /dev/mail what partners would get
+        sink = MailSink()
+        overrides |= {"smtp_host": "127.0.0.1", "smtp_port": sink.port}
+    settings = get_settings(**overrides)
     rt = Runtime(settings, migrate=True)
     if port_in_use(port):
         raise InvalidRequest(f"Port {port} is in use: is another `coopflow dev` running? "
@@ -54,19 +62,24 @@ def dev(
         stop = asyncio.Event()
         install_stop_handlers(stop, lambda: print("\nStopping coopflow dev …", file=sys.stderr, flush=True))
         server.start()
+        if sink is not None:
+            sink.start()
         client = await server.wait_ready()
         users = seed_demo(rt.engine)
         coopflow = Coopflow.configured(settings, engine=rt.engine, client=client)
-        web = create_app(coopflow=coopflow, settings=settings)
+        web = create_app(coopflow=coopflow, settings=settings, mail_sink=sink)
         env = default_env(data_dir, temporal_port)
         store = rt.engine.url.render_as_string(hide_password=True)
         await asyncio.gather(run_worker(client, rt.engine, settings.task_queue, stop, faults=settings.faults,
-                                        sticky_timeout=settings.sticky_timeout), serve(
+                                        sticky_timeout=settings.sticky_timeout, public_url=settings.public_url,
+                                        smtp=settings.smtp()), serve(
             web, "127.0.0.1", port, stop, ready=lambda: _welcome(json_, store, server, users, env, port)))
 
     try:
         run(go())
     finally:
+        if sink is not None:
+            sink.stop()
         server.stop()
         print("coopflow dev stopped.", file=sys.stderr, flush=True)
 
@@ -78,7 +91,8 @@ def _welcome(as_json: bool, store_url: str, server: DevServer, users: list[dict[
                       "temporal_ui": f"http://127.0.0.1:{server.ui_port}", "store": store_url,
                       "demo_password": DEMO_PASSWORD, "users": users or [], "env": env}, "")
         return
-    out = [f"coopflow dev is running.  Web http://127.0.0.1:{port}  (API docs http://127.0.0.1:{port}/api/docs)",
+    out = [f"coopflow dev is running.  Web http://127.0.0.1:{port}  (API docs http://127.0.0.1:{port}/api/docs, "
+           f"mail the users would get http://127.0.0.1:{port}/dev/mail)",
            f"  Temporal {server.address} (UI http://127.0.0.1:{server.ui_port}), store {store_url}"]
     if users:
         out.append("Demo users (password for all: " + DEMO_PASSWORD + "); API tokens are shown only this once:")
@@ -120,7 +134,8 @@ def worker(json_: JsonOpt = False) -> None:
         output(json_, {"status": "running", "task_queue": rt.settings.task_queue},
                f"coopflow worker on task queue {rt.settings.task_queue}")
         await run_worker(client, rt.engine, rt.settings.task_queue, stop, faults=rt.settings.faults,
-                         sticky_timeout=rt.settings.sticky_timeout)
+                         sticky_timeout=rt.settings.sticky_timeout, public_url=rt.settings.public_url,
+                         smtp=rt.settings.smtp())
 
     _until_stopped(body)
 

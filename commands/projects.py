@@ -8,8 +8,8 @@ import typer
 
 from commands.common import AsOpt, JsonOpt, Runtime, output, parse_json_option, run, task_line
 
-project_app = typer.Typer(help="Start, list and show projects.", no_args_is_help=True)
-task_app = typer.Typer(help="Complete tasks.", no_args_is_help=True)
+project_app = typer.Typer(help="Start, list, show and change projects.", no_args_is_help=True)
+task_app = typer.Typer(help="Complete tasks, ask for more time.", no_args_is_help=True)
 
 
 def _project_text(p: dict[str, Any]) -> str:
@@ -110,3 +110,45 @@ def templates(json_: JsonOpt = False) -> None:
     found = [t.summary() for t in rt.app_without_temporal().templates.all_latest()]
     output(json_, found, lambda ts: "\n".join(
         f"{t['id']} v{t['version']}  {t['title'].get('en', '')}: {' → '.join(t['phases'])}" for t in ts))
+
+
+@project_app.command("change")
+def change(
+    project_id: Annotated[str, typer.Argument(metavar="PROJECT")],
+    as_: AsOpt,
+    kind: Annotated[str, typer.Option(help="extend_deadline, waive, reassign, add_partner, withdraw_partner, cancel.")],
+    reason: Annotated[str, typer.Option(help="Why: it goes into the audit trail.")],
+    task: Annotated[str | None, typer.Option(help="The task (extend_deadline, waive, reassign).")] = None,
+    due: Annotated[str | None, typer.Option(help="The new due date, ISO 8601 (extend_deadline).")] = None,
+    org: Annotated[str | None, typer.Option(help="The organisation (reassign, add_partner, withdraw_partner).")] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Repeat-safe key.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change a running project, as a coordinator of its lead organisation."""
+    async def go() -> dict[str, Any]:
+        rt = Runtime()
+        actor = rt.actor(as_)
+        return await (await rt.app()).change_project(actor, project_id, kind=kind, reason=reason, task_id=task,
+                                                     due_at=due, org=org, request_id=idempotency_key)
+
+    output(json_, run(go()), lambda p: f"Changed ({kind}): " + _project_text(p))
+
+
+@task_app.command("extension")
+def extension(
+    project_id: Annotated[str, typer.Argument(metavar="PROJECT")],
+    task_id: Annotated[str, typer.Argument(metavar="TASK")],
+    as_: AsOpt,
+    due: Annotated[str, typer.Option(help="The due date asked for, ISO 8601.")],
+    reason: Annotated[str, typer.Option(help="Why more time is needed.")],
+    idempotency_key: Annotated[str | None, typer.Option(help="Repeat-safe key.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Ask for more time for an open task; the lead's coordinators decide."""
+    async def go() -> dict[str, Any]:
+        rt = Runtime()
+        actor = rt.actor(as_)
+        return await (await rt.app()).request_extension(actor, project_id, task_id, due_at=due, reason=reason,
+                                                        request_id=idempotency_key)
+
+    output(json_, run(go()), lambda p: "Asked for more time: " + _project_text(p))

@@ -7,6 +7,7 @@ from datetime import datetime
 from types import UnionType
 from typing import Any
 
+from domain.changes import decide_change, decide_extension
 from domain.durations import parse_duration
 from domain.errors import DomainError, InvalidData, InvalidRequest, NotAssigned, NotFound, TaskClosed
 from domain.forms import validate_form
@@ -22,14 +23,17 @@ from domain.limits import (
 )
 from domain.model import (
     Actor,
+    ChangeProject,
     Command,
     CompleteTask,
     Event,
     ProjectState,
+    RequestExtension,
     StartProject,
     TaskState,
     Tick,
     format_time,
+    parse_time,
 )
 from domain.progress import Decision
 from domain.template import Step, Template
@@ -43,6 +47,10 @@ def decide(state: ProjectState, command: Command, now: datetime) -> list[Event]:
         return _complete(state, command, now)
     if isinstance(command, Tick):
         return _tick(state, now)
+    if isinstance(command, ChangeProject):
+        return decide_change(state, command, now)
+    if isinstance(command, RequestExtension):
+        return decide_extension(state, command, now)
     raise InvalidRequest(f"Unknown command {command!r}.")
 
 
@@ -238,11 +246,37 @@ def _tick(state: ProjectState, now: datetime) -> list[Event]:
     for sched in sorted(state.scheduled, key=lambda x: (x.at, x.occurrence)):
         if sched.at <= at:
             d.open_step(d.template.step(sched.step), occurrence=sched.occurrence)
-    for task in state.tasks.values():
-        if task.status == "open" and not task.deadline_missed and task.due_at <= at:
+    for task in list(d.state.tasks.values()):
+        if task.status != "open":
+            continue
+        remind, escalate = _reminder_at(state, task), _escalation_at(state, task)
+        if remind is not None and remind <= at:
+            d.emit("ReminderSent", phase=task.phase, step=task.step, task_id=task.id,
+                   data={"due_at": task.due_at, "assignee": task.assignee})
+        if not task.deadline_missed and task.due_at <= at:
             d.emit("DeadlineMissed", phase=task.phase, step=task.step, task_id=task.id,
                    data={"due_at": task.due_at, "assignee": task.assignee})
+        if escalate is not None and escalate <= at:
+            d.emit("Escalated", phase=task.phase, step=task.step, task_id=task.id,
+                   data={"due_at": task.due_at, "assignee": task.assignee, "lead": state.lead})
     return d.events
+
+
+def _reminder_at(state: ProjectState, task: TaskState) -> str | None:
+    """When the task's reminder is due: ``remind_before`` its due date, if it opened before then."""
+    template = state.template
+    if template is None or template.remind_before is None or task.reminded or task.deadline_missed:
+        return None
+    moment = format_time(parse_duration(template.remind_before).before(parse_time(task.due_at)))
+    return moment if moment > task.opened_at else None
+
+
+def _escalation_at(state: ProjectState, task: TaskState) -> str | None:
+    """When the lead's coordinators are told: ``escalate_after`` past the due date, if still open then."""
+    template = state.template
+    if template is None or template.escalate_after is None or task.escalated or task.assignee == state.lead:
+        return None
+    return format_time(parse_duration(template.escalate_after).after(parse_time(task.due_at)))
 
 
 def next_wake(state: ProjectState) -> str | None:
@@ -250,5 +284,8 @@ def next_wake(state: ProjectState) -> str | None:
     if state.status != "active":
         return None
     moments = [x.at for x in state.scheduled]
-    moments += [t.due_at for t in state.tasks.values() if t.status == "open" and not t.deadline_missed]
+    for t in state.tasks.values():
+        if t.status == "open":
+            moments += [m for m in (None if t.deadline_missed else t.due_at, _reminder_at(state, t),
+                                    _escalation_at(state, t)) if m is not None]
     return min(moments, default=None)

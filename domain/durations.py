@@ -28,6 +28,10 @@ class Duration:
     def times(self, factor: int) -> Duration:
         return Duration(self.months * factor, self.days * factor, self.seconds * factor)
 
+    def before(self, moment: datetime) -> datetime:
+        """The moment this duration before ``moment`` (months back by the calendar, as ``after``)."""
+        return Duration(-self.months, -self.days, -self.seconds).after(moment)
+
     def after(self, moment: datetime) -> datetime:
         """The moment this duration after ``moment``; month ends are clamped (Jan 31 + P1M = Feb 28)."""
         if self.months:

@@ -50,7 +50,7 @@ def _opened(s: ProjectState, e: Event) -> None:
     s.tasks[e.task_id] = TaskState(
         id=e.task_id, phase=e.phase, step=e.step, kind=d["kind"], assignee=d["assignee"],
         subject_org=d.get("subject_org"), round=d["round"], occurrence=d.get("occurrence"),
-        opened_at=e.at, due_at=d["due_at"],
+        opened_at=e.at, due_at=d["due_at"], subject_task=d.get("subject_task"), requested_due=d.get("requested_due"),
     )
     s.scheduled = [x for x in s.scheduled if (x.step, x.occurrence) != (e.step, d.get("occurrence"))]
 
@@ -96,6 +96,41 @@ def _ended(s: ProjectState, e: Event) -> None:
     s.status, s.scheduled = e.data["status"], []
 
 
+def _cancelled(s: ProjectState, e: Event) -> None:
+    s.status, s.scheduled = "cancelled", []
+
+
+def _reminded(s: ProjectState, e: Event) -> None:
+    _replace_task(s, e, reminded=True)
+
+
+def _escalated(s: ProjectState, e: Event) -> None:
+    _replace_task(s, e, escalated=True)
+
+
+def _extended(s: ProjectState, e: Event) -> None:
+    # a later deadline is a fresh one: reminded, missed and escalated again when it comes
+    _replace_task(s, e, due_at=e.data["due_at"], deadline_missed=False, reminded=False, escalated=False)
+
+
+def _reassigned(s: ProjectState, e: Event) -> None:
+    assert e.task_id
+    task = s.tasks[e.task_id]
+    _replace_task(s, e, assignee=e.data["to"], on_behalf_of=task.on_behalf_of or e.data["from"])
+
+
+def _partner_added(s: ProjectState, e: Event) -> None:
+    s.partners = [*s.partners, e.data["org"]]
+
+
+def _partner_withdrawn(s: ProjectState, e: Event) -> None:
+    s.partners = [p for p in s.partners if p != e.data["org"]]
+
+
+def _no_change(s: ProjectState, e: Event) -> None:
+    """An event that is a record (a request, a note), with no effect on the state but its place in the chain."""
+
+
 _HANDLERS: dict[str, Callable[[ProjectState, Event], None]] = {
     "ProjectStarted": _started,
     "PhaseStarted": _phase_started,
@@ -109,6 +144,14 @@ _HANDLERS: dict[str, Callable[[ProjectState, Event], None]] = {
     "LoopedBack": _looped_back,
     "PhaseCompleted": _phase_completed,
     "ProjectEnded": _ended,
+    "ProjectCancelled": _cancelled,
+    "ReminderSent": _reminded,
+    "Escalated": _escalated,
+    "DeadlineExtended": _extended,
+    "TaskReassigned": _reassigned,
+    "PartnerAdded": _partner_added,
+    "PartnerWithdrawn": _partner_withdrawn,
+    "ExtensionRequested": _no_change,
 }
 
 EVENT_TYPES: tuple[str, ...] = (*_HANDLERS, )  # every event type a project's trail may hold

@@ -85,6 +85,15 @@ class TaskState(BaseModel):
     comment: str | None = None
     actor: Actor | None = None
     request_id: str | None = None
+    reminded: bool = False  # the reminder before the due date was sent
+    escalated: bool = False  # the lead's coordinators were told it is overdue
+    on_behalf_of: str | None = None  # the partner whose task this was before it was reassigned
+    subject_task: str | None = None  # for a decision on more time: the task that asks for it
+    requested_due: str | None = None  # … and the due date asked for
+
+    def slot_org(self) -> str:
+        """The organisation whose share of a step this is (unchanged when the task is reassigned)."""
+        return self.on_behalf_of or self.assignee
 
 
 class Scheduled(BaseModel):
@@ -152,9 +161,33 @@ class CompleteTask(BaseModel):
 
 
 class Tick(BaseModel):
-    """Time has passed: open scheduled occurrences, record missed deadlines."""
+    """Time has passed: open scheduled occurrences, remind, record missed deadlines, escalate."""
 
     kind: Literal["tick"] = "tick"
 
 
-Command = StartProject | CompleteTask | Tick
+ChangeKind = Literal["extend_deadline", "waive", "reassign", "add_partner", "withdraw_partner", "cancel"]
+
+
+class ChangeProject(BaseModel):
+    """A change to a running project by a coordinator of the lead organisation, always with a reason."""
+
+    kind: ChangeKind
+    actor: Actor
+    reason: str
+    task_id: str | None = None
+    due_at: str | None = None
+    org: str | None = None
+
+
+class RequestExtension(BaseModel):
+    """A partner asks for more time for an open task: the lead's coordinators decide."""
+
+    kind: Literal["request_extension"] = "request_extension"
+    task_id: str
+    actor: Actor
+    due_at: str
+    reason: str
+
+
+Command = StartProject | CompleteTask | Tick | ChangeProject | RequestExtension

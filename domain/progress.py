@@ -8,7 +8,7 @@ from typing import Any
 from domain.durations import Duration, parse_duration
 from domain.evolve import apply_in_place
 from domain.model import Actor, Event, ProjectState, TaskState, chain_hash, format_time
-from domain.template import Outcome, Phase, Step, Template
+from domain.template import EXTENSION_STEP, Outcome, Phase, Step, Template
 from domain.template_checks import descendants
 
 
@@ -44,7 +44,7 @@ class Decision:
         latest: dict[tuple[Any, ...], TaskState] = {}
         for t in self.state.tasks.values():
             if t.step == step and t.round >= floor and t.status != "superseded":
-                latest[(t.assignee, t.subject_org, t.occurrence)] = t
+                latest[(t.slot_org(), t.subject_org, t.occurrence)] = t
         return list(latest.values())
 
     def is_done(self, step: str) -> bool:
@@ -54,13 +54,15 @@ class Decision:
 
     # -- changing it -------------------------------------------------------------------
     def open_task(self, step: Step, assignee: str, *, round_: int | None = None,
-                  subject_org: str | None = None, occurrence: int | None = None) -> None:
+                  subject_org: str | None = None, occurrence: int | None = None, **more: Any) -> None:
+        """Open one task; ``more`` (a decision on more time: ``subject_task``, ``requested_due``) goes
+        into the event only when given, so that the events of earlier versions stay as they were."""
         s = self.state
         due = parse_duration(step.due).after(self.now)
         self.emit("StepOpened", phase=s.phase, step=step.key, task_id=f"t{len(s.tasks) + 1}", data={
             "kind": step.kind, "assignee": assignee, "subject_org": subject_org,
             "round": round_ if round_ is not None else s.rounds.get(step.key, 1),
-            "occurrence": occurrence, "due_at": format_time(due)})
+            "occurrence": occurrence, "due_at": format_time(due), **more})
 
     def assignees(self, step: Step) -> list[str]:
         s = self.state
@@ -102,14 +104,21 @@ class Decision:
         if self.state.status == "active" and all(self.is_done(st.key) for st in self.phase().steps):
             self.complete_phase()
 
-    def supersede_open(self, steps: set[str] | None = None) -> None:
+    def supersede_open(self, steps: set[str] | None = None, *, where: Any = None) -> None:
+        """Supersede the open tasks of ``steps`` (all steps: None) that ``where`` picks (all: None), and the
+        decisions on more time that those tasks asked for."""
+        gone = set()
         for t in list(self.state.tasks.values()):
-            if t.status == "open" and (steps is None or t.step in steps):
+            if t.status == "open" and (steps is None or t.step in steps) and (where is None or where(t)):
+                self.emit("StepSuperseded", phase=t.phase, step=t.step, task_id=t.id)
+                gone.add(t.id)
+        for t in list(self.state.tasks.values()):
+            if t.status == "open" and t.subject_task in gone:
                 self.emit("StepSuperseded", phase=t.phase, step=t.step, task_id=t.id)
 
     def complete_phase(self) -> None:
         phase = self.phase()
-        self.supersede_open({st.key for st in phase.steps})
+        self.supersede_open({st.key for st in phase.steps} | {EXTENSION_STEP})
         self.emit("PhaseCompleted", phase=phase.key)
         following = self.template.next_phase(phase.key)
         if following is None:
@@ -124,11 +133,13 @@ class Decision:
 
     def follow_completion(self, task: TaskState, outcome: Outcome | None) -> None:
         """What a completed task sets in motion: reviews of it, then its outcome's effect."""
+        if task.step == EXTENSION_STEP:
+            return self.follow_extension(task, outcome)
         phase = self.phase()
         for step in phase.steps:
             if step.after_each == task.step:
                 self.open_task(step, self.assignees(step)[0], round_=task.round,
-                               subject_org=task.assignee, occurrence=task.occurrence)
+                               subject_org=task.slot_org(), occurrence=task.occurrence)
         then = outcome.then if outcome else "continue"
         if then == "next_phase":
             return self.complete_phase()
@@ -150,6 +161,14 @@ class Decision:
             self.open_step(step, occurrence=last + 1)
         self.advance()
 
+    def follow_extension(self, decision: TaskState, outcome: Outcome | None) -> None:
+        """More time granted: the asking task's due date moves (if it is still open)."""
+        asking = self.state.tasks.get(decision.subject_task or "")
+        if outcome is not None and outcome.name == "grant" and asking is not None and asking.status == "open" \
+                and decision.requested_due is not None and decision.requested_due > asking.due_at:
+            self.emit("DeadlineExtended", phase=asking.phase, step=asking.step, task_id=asking.id, data={
+                "from": asking.due_at, "due_at": decision.requested_due, "decision": decision.id})
+
     def loop_back(self, outcome: str, steps: set[str]) -> None:
         rounds = {k: max([t.round for t in self.state.tasks.values() if t.step == k], default=0) + 1
                   for k in sorted(steps)}
@@ -158,6 +177,6 @@ class Decision:
     def reopen_subject(self, review: TaskState) -> None:
         source = self.template.step(self.template.step(review.step).after_each or "")
         subject = [t for t in self.current(source.key)
-                   if t.assignee == review.subject_org and t.occurrence == review.occurrence]
+                   if t.slot_org() == review.subject_org and t.occurrence == review.occurrence]
         last_round = max((t.round for t in subject), default=review.round)
         self.open_task(source, review.subject_org or "", round_=last_round + 1, occurrence=review.occurrence)

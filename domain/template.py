@@ -85,12 +85,37 @@ class Parameter(_Model):
     title: Titles = {}
 
 
+EXTENSION_STEP = "extension_decision"  # opened when a partner asks for more time; in no phase
+
+
+def _default_extension_step() -> Step:
+    """The coordinator's decision on a request for more time, for templates that do not define their own."""
+    comment = {"en": "Comment", "de": "Kommentar", "sr": "Komentar", "mk": "Коментар", "sq": "Koment"}
+    return Step(
+        key=EXTENSION_STEP, assignee="coordinator", kind="decision", due="P7D",
+        title={"en": "Decide on more time", "de": "Über eine Fristverlängerung entscheiden",
+               "sr": "Odluka o produženju roka", "mk": "Одлука за продолжување на рокот",
+               "sq": "Vendim për zgjatjen e afatit"},
+        form=[FormField(name="comment", type="text", label=comment)],
+        outcomes=[Outcome(name="grant", title={"en": "Grant", "de": "Gewähren", "sr": "Odobri", "mk": "Одобри",
+                                               "sq": "Mirato"}),
+                  Outcome(name="decline", title={"en": "Decline", "de": "Ablehnen", "sr": "Odbij", "mk": "Одбиј",
+                                                 "sq": "Refuzo"})])
+
+
 class Template(_Model):
     id: str = Field(pattern=KEY)
     version: int = Field(ge=1)
     title: Titles = {}
+    description: Titles = {}
     parameters: dict[str, Parameter] = {}
     phases: list[Phase] = Field(min_length=1)
+    # reminders and escalation (none when left out, as in templates before they existed)
+    remind_before: str | None = None  # a reminder this long before a task is due
+    escalate_after: str | None = None  # the lead's coordinators are told when a task is this long overdue
+    extension_step: Step | None = None  # the decision on a request for more time (a default when left out)
+
+    _remind = field_validator("remind_before", "escalate_after")(lambda v: v if v is None else _check_duration(v))
 
     def steps(self) -> Iterator[tuple[Phase, Step]]:
         for phase in self.phases:
@@ -98,7 +123,13 @@ class Template(_Model):
                 yield phase, step
 
     def step(self, key: str) -> Step:
+        if key == EXTENSION_STEP:
+            return self.extension()
         return next(s for _, s in self.steps() if s.key == key)
+
+    def extension(self) -> Step:
+        """The decision on a request for more time: the template's own, or the default."""
+        return self.extension_step or _default_extension_step()
 
     def phase(self, key: str) -> Phase:
         return next(p for p in self.phases if p.key == key)
@@ -109,7 +140,7 @@ class Template(_Model):
         return self.phases[index] if index < len(keys) else None
 
     def summary(self) -> dict[str, Any]:
-        return {"id": self.id, "version": self.version, "title": self.title,
+        return {"id": self.id, "version": self.version, "title": self.title, "description": self.description,
                 "phases": [p.key for p in self.phases]}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.durations import parse_duration
-from domain.template import Phase, Step, Template
+from domain.template import EXTENSION_STEP, Phase, Step, Template
 
 
 def check_template(t: Template) -> list[str]:
@@ -23,6 +23,18 @@ def check_template(t: Template) -> list[str]:
         problems += _check_cycles(phase, where)
     for name, param in t.parameters.items():
         problems += _check_parameter(name, param.type, param.default, f"parameters.{name}.default")
+    if t.extension_step is not None:
+        ext = t.extension_step
+        if ext.key != EXTENSION_STEP:
+            problems.append(f"extension_step.key: must be '{EXTENSION_STEP}'")
+        if ext.key in seen:
+            problems.append(f"extension_step.key: '{ext.key}' is also a step of a phase ({seen[ext.key]})")
+        if ext.kind != "decision" or sorted(o.name for o in ext.outcomes) != ["decline", "grant"]:
+            problems.append("extension_step: must be a decision with the outcomes grant and decline")
+        if ext.assignee != "coordinator":
+            problems.append("extension_step.assignee: must be coordinator")
+    elif EXTENSION_STEP in seen:
+        problems.append(f"{seen[EXTENSION_STEP]}.key: '{EXTENSION_STEP}' is reserved for requests for more time")
     return problems
 
 

@@ -34,7 +34,9 @@ def task_view(state: ProjectState, task: TaskState) -> dict[str, Any]:
         "opened_at": task.opened_at, "due_at": task.due_at, "deadline_missed": task.deadline_missed,
         "closed_at": task.closed_at,
         "completed_by": task.actor.model_dump() if task.actor else None,
-        "outcome": task.outcome, "data": task.data,
+        "outcome": task.outcome, "data": task.data, "comment": task.comment,
+        **({"on_behalf_of": task.on_behalf_of} if task.on_behalf_of else {}),
+        **({"subject_task": task.subject_task, "requested_due": task.requested_due} if task.subject_task else {}),
         "outcomes": [o.name for o in step.outcomes], "form": [form_view(f) for f in step.form],
     }
 

@@ -1,8 +1,9 @@
 """The application layer: every use case, with its permission check. CLI and web call only this.
 
 ``Coopflow`` is one object with one method per use case; the methods live in modules by topic:
-``identity.py`` (who calls), ``projects.py``, ``tasks.py``, ``trail.py`` (the audit trail and
-incidents), on the shared resources and checks of ``base.py``.
+``identity.py`` (who calls), ``projects.py``, ``tasks.py``, ``changes.py`` (changes to a running
+project), ``trail.py`` (the audit trail, incidents, mail), on the shared resources and checks of
+``base.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from services.base import UPDATE_TIMEOUT, check_project_id
+from services.changes import Changes
 from services.identity import Identity
 from services.projects import Projects
 from services.tasks import Tasks
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["UPDATE_TIMEOUT", "Coopflow", "check_project_id"]
 
 
-class Coopflow(Identity, Projects, Tasks, Trail):
+class Coopflow(Identity, Projects, Tasks, Changes, Trail):
     """Use cases over one store (engine), one Temporal client and the template registry."""
 
     @classmethod

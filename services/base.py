@@ -13,10 +13,22 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from domain import Actor, InvalidRequest, NotFound, Template, error_from_code, format_time, parse_time
+from domain import (
+    Actor,
+    Event,
+    InvalidRequest,
+    NotFound,
+    Template,
+    error_from_code,
+    fold,
+    format_time,
+    parse_time,
+    project_view,
+)
 from domain.limits import shown
 from services import access
-from store import StoreUnavailable, iter_events, read, web_state
+from store import EventFilter, StoreUnavailable, iter_events, read, web_state
+from store import incidents as store_incidents
 from templates import TemplateRegistry
 
 UPDATE_TIMEOUT = 30.0  # seconds a caller waits for Temporal before hearing why not
@@ -53,6 +65,29 @@ class AppBase:
             return read.list_projects(self.engine)
         led = read.list_projects(self.engine, lead=actor.org)
         return led + read.list_projects(self.engine, member=actor.org)
+
+    def show_project(self, actor: Actor, project_id: str, as_of: str | None = None) -> dict[str, Any]:
+        """The project as it is, or as it was at ``as_of``, rebuilt from the stored events."""
+        if as_of is None:
+            check_project_id(project_id)
+            return access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True),
+                                        project_id)
+        self._project(actor, project_id)
+        until = moment(as_of, "as_of", end=True)
+        events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, EventFilter(until=until))]
+        if not events:
+            raise NotFound(f"Project '{project_id}' did not exist yet at {as_of}.", {"as_of": as_of})
+        return {**project_view(fold(events)), "as_of": until}
+
+    def _paused(self, project_id: str) -> StoreUnavailable | None:
+        """The error for a caller whose change waits on an incident: accepted, kept, not yet in the store."""
+        found = store_incidents(self.engine, project_id)
+        if not found:
+            return None
+        return StoreUnavailable(
+            f"The change was accepted, but the audit store refused to record this project's events (incident since "
+            f"{found[0]['since']}). It is kept and will be recorded once an operator has mended the store; there is "
+            "no need to repeat it.", {"incident": {k: found[0][k] for k in ("seq", "since")}})
 
     def _project(self, actor: Actor, project_id: str) -> dict[str, Any]:
         check_project_id(project_id)

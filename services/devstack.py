@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import email
+import email.policy
 import shutil
 import signal
 import socket
@@ -10,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
@@ -117,3 +121,36 @@ def default_env(data_dir: Path, temporal_port: int) -> dict[str, str]:
     if data_dir != Path(".coopflow"):
         env["COOPFLOW_DATA_DIR"] = str(data_dir)
     return env  # COOPFLOW_DATABASE_URL, if set, is the caller's own (and may hold a password)
+
+
+class MailSink:
+    """`coopflow dev`'s local SMTP server (aiosmtpd): it keeps what it receives, for /dev/mail."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port or free_port()
+        self.received: collections.deque[dict[str, str]] = collections.deque(maxlen=500)
+        self._controller: Any = None
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(_SinkHandler(self.received), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+
+
+class _SinkHandler:
+    def __init__(self, received: collections.deque[dict[str, str]]) -> None:
+        self.received = received
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = message.get_body(("plain",))
+        self.received.appendleft({
+            "message_id": str(message["Message-ID"]), "to": ", ".join(envelope.rcpt_tos),
+            "subject": str(message["Subject"]), "lang": str(message["Content-Language"] or ""),
+            "body": body.get_content() if body is not None else "", "date": str(message["Date"])})
+        return "250 Message accepted for delivery"

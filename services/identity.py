@@ -26,6 +26,8 @@ LOGIN_POLICY = {"pair": (3, 300.0), "account": (10, 60.0), "address": (30, 300.0
 
 
 class Identity(AppBase):
+    _names: tuple[float, dict[str, str]] | None = None
+
     def actor_for_email(self, email: str) -> Actor:
         user = accounts.user_by_email(self.engine, email)
         return Actor(user=user.id, org=user.org_id, role=user.role)
@@ -36,6 +38,13 @@ class Identity(AppBase):
 
     def user_emails(self) -> dict[str, str]:
         return accounts.emails_by_user_id(self.engine)
+
+    def org_names(self) -> dict[str, str]:
+        """Every organisation's name by id, for pages; read at most every 30 s (organisations change rarely)."""
+        now = time.monotonic()
+        if self._names is None or now - self._names[0] > 30:
+            self._names = (now, {o.id: o.name for o in accounts.list_orgs(self.engine)})
+        return self._names[1]
 
     # -- browser sessions (blocking: the web runs these in a thread) ------------------------------
     def log_in(self, email: str, password: str, address: str) -> tuple[str, str]:

@@ -17,14 +17,13 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from domain import Actor, DomainError, InvalidRequest, NotFound, ProjectState, StartProject, decide, fold, project_view
+from domain import Actor, DomainError, InvalidRequest, ProjectState, StartProject, decide
 from domain.decide import check_kind, check_partners, check_storable
 from domain.limits import MAX_KEY_CHARS
-from domain.model import Event
 from services import access
-from services.base import AppBase, check_project_id, moment, update_error
+from services.base import AppBase, update_error
 from services.temporal import call_until
-from store import EventFilter, accounts, iter_events, read, web_state
+from store import accounts, read, web_state
 from workflows import ProjectInput, ProjectWorkflow, workflow_id
 from workflows.project import LEAD, PHASE, STATUS
 
@@ -107,19 +106,6 @@ class Projects(AppBase):
                 web_state.release_key(self.engine, user_id=actor.user, route="start", key=str(request_id))
             raise
         return command
-
-    def show_project(self, actor: Actor, project_id: str, as_of: str | None = None) -> dict[str, Any]:
-        """The project as it is, or as it was at ``as_of``, rebuilt from the stored events."""
-        if as_of is None:
-            check_project_id(project_id)
-            return access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True),
-                                        project_id)
-        self._project(actor, project_id)
-        until = moment(as_of, "as_of", end=True)
-        events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, EventFilter(until=until))]
-        if not events:
-            raise NotFound(f"Project '{project_id}' did not exist yet at {as_of}.", {"as_of": as_of})
-        return {**project_view(fold(events)), "as_of": until}
 
     def partner_candidates(self, actor: Actor) -> list[dict[str, str]]:
         """Organisations a project led by the actor's organisation may invite (not itself, not auditors)."""

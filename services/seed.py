@@ -6,12 +6,12 @@ from sqlalchemy.engine import Engine
 
 from store import accounts
 
-DEMO_ORGS = [
-    ("stadt-dortmund", "Stadt Dortmund – Transnationale Zusammenarbeit", "DE", "coordinator"),
-    ("caritas-rs", "Caritas Srbija", "RS", "partner"),
-    ("horizon-civitas-mk", "Horizon Civitas", "MK", "partner"),
-    ("different-and-equal-al", "Different and Equal", "AL", "partner"),
-    ("audit-office", "Rechnungsprüfungsamt", "DE", "auditor"),
+DEMO_ORGS = [  # id, name, country, role of its user, language of its user
+    ("stadt-dortmund", "Stadt Dortmund – Transnationale Zusammenarbeit", "DE", "coordinator", "de"),
+    ("caritas-rs", "Caritas Srbija", "RS", "partner", "sr"),
+    ("horizon-civitas-mk", "Horizon Civitas", "MK", "partner", "mk"),
+    ("different-and-equal-al", "Different and Equal", "AL", "partner", "sq"),
+    ("audit-office", "Rechnungsprüfungsamt", "DE", "auditor", "de"),
 ]
 DEMO_PASSWORD = "coopflow-demo"  # noqa: S105 - the demo users' documented password
 
@@ -28,9 +28,9 @@ def seed_demo(engine: Engine) -> list[dict[str, str]] | None:
     if accounts.has_orgs(engine):
         return None
     users = []
-    for org_id, name, country, role in DEMO_ORGS:
+    for org_id, name, country, role, lang in DEMO_ORGS:
         accounts.add_org(engine, org_id=org_id, name=name, country=country)
         user, token = accounts.add_user(engine, email=demo_email(org_id), org_id=org_id, role=role,
-                                        name=f"Demo {role}", password=DEMO_PASSWORD)
+                                        name=f"Demo {role}", password=DEMO_PASSWORD, lang=lang)
         users.append({"email": user.email, "org": org_id, "role": role, "token": token})
     return users

@@ -28,7 +28,6 @@ from services import access
 from services.base import TASK_ID, AppBase, check_project_id, update_error
 from services.temporal import TemporalUnavailable, call_until
 from store import StoreUnavailable, read, web_state
-from store import incidents as store_incidents
 from workflows import ProjectWorkflow, workflow_id
 
 
@@ -133,13 +132,3 @@ class Tasks(AppBase):
                 raise TaskClosed(f"Project '{project_id}' has ended; "
                                  f"task {task_id} can no longer be completed.") from None
             raise
-
-    def _paused(self, project_id: str) -> StoreUnavailable | None:
-        """The error for a caller whose change waits on an incident: accepted, kept, not yet in the store."""
-        found = store_incidents(self.engine, project_id)
-        if not found:
-            return None
-        return StoreUnavailable(
-            f"The change was accepted, but the audit store refused to record this project's events (incident since "
-            f"{found[0]['since']}). It is kept and will be recorded once an operator has mended the store; there is "
-            "no need to repeat it.", {"incident": {k: found[0][k] for k in ("seq", "since")}})

@@ -15,7 +15,7 @@ from domain.limits import shown
 from services import access, audit
 from services.base import AppBase, moment, update_error
 from services.temporal import call_until
-from store import EventFilter, accounts, iter_events
+from store import EventFilter, accounts, iter_events, outbox
 from store import incidents as store_incidents
 from workflows import ProjectWorkflow, workflow_id
 
@@ -88,3 +88,7 @@ class Trail(AppBase):
     def verifiable_projects(self, actor: Actor) -> list[dict[str, Any]]:
         """The projects whose trail the actor may verify (auditors: all; coordinators: led ones)."""
         return [p for p in self.list_projects(actor) if access.may_verify(actor, p)]
+
+    def mail(self, *, status: str | None = None, project_id: str | None = None) -> list[dict[str, Any]]:
+        """The outbox (operators): every mail with its state."""
+        return outbox.list_mail(self.engine, status=status, project_id=project_id)

@@ -19,6 +19,7 @@ from store.models import Organisation, User
 ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ROLES = ("coordinator", "partner", "auditor")
+_HASHER = PasswordHasher()
 
 
 def hash_token(token: str) -> str:
@@ -48,14 +49,20 @@ def add_org(engine: Engine, *, org_id: str, name: str, country: str) -> Organisa
         return org
 
 
+LANGS = ("de", "en", "sr", "mk", "sq")
+
+
 def add_user(engine: Engine, *, email: str, org_id: str, role: str, name: str = "",
-             password: str | None = None) -> tuple[User, str]:
+             password: str | None = None, lang: str = "en") -> tuple[User, str]:
     """Add a user; returns it and its API token, which is shown once and stored only hashed."""
     email = email.strip().lower()
     if not EMAIL.match(email):
         raise InvalidRequest(f"'{email}' is not an e-mail address.", {"email": "invalid"})
     if role not in ROLES:
         raise InvalidRequest(f"'{role}' is not a role; use one of {', '.join(ROLES)}.", {"role": "invalid"})
+    if lang not in LANGS:
+        raise InvalidRequest(f"'{lang}' is not a language of coopflow; use one of {', '.join(LANGS)}.",
+                             {"lang": "invalid"})
     token = new_token()
     with session(engine) as s:
         if s.get(Organisation, org_id) is None:
@@ -63,14 +70,11 @@ def add_user(engine: Engine, *, email: str, org_id: str, role: str, name: str = 
         if s.exec(select(User).where(User.email == email)).first() is not None:
             raise InvalidRequest(f"A user with e-mail {email} exists already.", {"email": "exists"})
         user = User(id="u-" + secrets.token_hex(6), email=email, name=name, org_id=org_id, role=role,
-                    token_hash=hash_token(token),
-                    password_hash=PasswordHasher().hash(password) if password else None)
+                    token_hash=hash_token(token), lang=lang,
+                    password_hash=_HASHER.hash(password) if password else None)
         s.add(user)
         s.commit()
         return user, token
-
-
-_HASHER = PasswordHasher()
 
 
 @functools.cache

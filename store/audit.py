@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from domain import Event, canonical_json
 from store.db import writer_lock
-from store.models import AuditEvent, Incident, Project, ProjectPartner, Task
+from store.models import AuditEvent, Incident, OutboxMail, Project, ProjectPartner, Task
 
 
 class ChainConflict(Exception):
@@ -24,8 +24,10 @@ class ChainConflict(Exception):
 
 
 def record_batch(engine: Engine, *, project: dict[str, Any], events: list[Event],
-                 tasks: list[dict[str, Any]], resolves_incident: bool = False) -> int:
-    """Write ``events`` not stored yet and upsert the read models, in one transaction.
+                 tasks: list[dict[str, Any]], resolves_incident: bool = False,
+                 mails: Sequence[dict[str, Any]] = ()) -> int:
+    """Write ``events`` not stored yet, upsert the read models and add the ``mails`` they cause to the
+    outbox, in one transaction.
 
     Idempotent: a retry of the same batch writes nothing twice; a different event already
     stored at one of these seqs raises ``ChainConflict`` and writes nothing. Returns how many
@@ -46,8 +48,12 @@ def record_batch(engine: Engine, *, project: dict[str, Any], events: list[Event]
         if new != len(events):
             _check_same(conn, pid, events)
         conn.execute(sql.project_update, {"pid": pid, **{f"new_{k}": v for k, v in _project_fields(project).items()}})
+        if any(e.type in ("PartnerAdded", "PartnerWithdrawn") for e in events):
+            _sync_partners(conn, pid, project["partners"])
         if tasks:
             conn.execute(sql.task_upsert, [_task_row(pid, t) for t in tasks])
+        if mails:
+            conn.execute(sql.mail_insert, list(mails))
         if resolves_incident:
             conn.execute(delete(Incident).where(col(Incident.project_id) == pid))
     return new
@@ -72,6 +78,15 @@ def incidents(engine: Engine, project_id: str | None = None) -> list[dict[str, A
         return [dict(row._mapping) for row in conn.execute(query.with_only_columns(*Incident.__table__.c))]  # type: ignore[attr-defined]
 
 
+def _sync_partners(conn: Connection, project_id: str, partners: list[str]) -> None:
+    """Who is in the project now (a partner joined or withdrew): the list and the membership rows."""
+    projects, members = Project.__table__, ProjectPartner.__table__  # type: ignore[attr-defined]
+    conn.execute(update(projects).where(projects.c.id == project_id).values(partners=json.dumps(partners)))
+    conn.execute(delete(members).where(members.c.project_id == project_id))
+    conn.execute(members.insert(), [{"project_id": project_id, "org_id": org, "position": i}
+                                    for i, org in enumerate(partners)])
+
+
 @dataclass(frozen=True)
 class _Statements:
     project_insert: Any
@@ -79,6 +94,7 @@ class _Statements:
     event_insert: Any
     project_update: Any
     task_upsert: Any
+    mail_insert: Any
 
 
 _PROJECT_FIELDS = ("title", "status", "phase", "seq", "head", "started_at", "updated_at")
@@ -98,7 +114,8 @@ def _statements(dialect: str) -> _Statements:
         .values({k: bindparam(f"new_{k}") for k in _PROJECT_FIELDS}),
         task_upsert=task_upsert.on_conflict_do_update(
             index_elements=["project_id", "id"],
-            set_={k: task_upsert.excluded[k] for k in ("status", "due_at", "view", "request_id")}),
+            set_={k: task_upsert.excluded[k] for k in ("status", "due_at", "view", "request_id", "assignee")}),
+        mail_insert=insert(OutboxMail.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
     )
 
 

@@ -20,6 +20,7 @@ class User(SQLModel, table=True):
     role: str
     token_hash: str | None = Field(default=None, unique=True, index=True)
     password_hash: str | None = None
+    lang: str = "en"  # the language of the user's mail (de, en, sr, mk, sq)
 
 
 class Project(SQLModel, table=True):
@@ -133,3 +134,30 @@ class IdempotencyKey(SQLModel, table=True):
     key: str = Field(primary_key=True)
     fingerprint: str
     created_at: float = Field(index=True)
+
+
+class OutboxMail(SQLModel, table=True):
+    """A mail to send, written in the same transaction as the event that causes it.
+
+    ``message_id`` comes from (project, seq, recipient): a write retried writes no second row, and a
+    receiver sees the same Message-ID should a send be repeated after a crash.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    message_id: str = Field(primary_key=True)
+    project_id: str = Field(index=True)
+    seq: int
+    recipient: str  # a user id
+    to_address: str
+    lang: str
+    kind: str  # task_opened, reminder, overdue, escalation, project_ended, task_reassigned, …
+    subject: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: str
+    status: str = "pending"  # pending, sent, failed
+    attempts: int = 0
+    next_attempt_at: float = 0
+    lease_until: float = 0  # a sender working on it; others leave it alone until then
+    sent_at: str | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -4,7 +4,7 @@ envelope, and the OpenAPI description says so for each route."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -63,6 +63,21 @@ class ProjectCreate(BaseModel):
     parameters: dict[str, Any] = {}
 
 
+class ProjectChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["extend_deadline", "waive", "reassign", "add_partner", "withdraw_partner", "cancel"]
+    reason: str = Field(min_length=1, max_length=2000)
+    task_id: str | None = Field(default=None, max_length=20, description="extend_deadline, waive, reassign")
+    due_at: str | None = Field(default=None, max_length=64, description="extend_deadline: ISO 8601, later than now")
+    org: OrgId | None = Field(default=None, description="reassign, add_partner, withdraw_partner")
+
+
+class ExtensionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    due_at: str = Field(max_length=64, description="the due date asked for, ISO 8601")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class TaskCompletion(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data: dict[str, Any] = {}
@@ -116,6 +131,26 @@ async def complete_task(project_id: str, task_id: str, body: TaskCompletion, act
     """Complete a task; a repeat with the same Idempotency-Key returns the first answer."""
     return await coopflow.complete_task(actor, project_id, task_id, data=body.data, outcome=body.outcome,
                                         comment=body.comment, request_id=idempotency_key)
+
+
+@router.post("/projects/{project_id}/changes", tags=["changes"], dependencies=[Depends(json_body)],
+             responses=errors(403, 404, 409, 413, 415))
+async def change_project(project_id: str, body: ProjectChange, actor: ApiActor, coopflow: CoopflowDep,
+                         idempotency_key: KeyHeader = None) -> dict[str, Any]:
+    """Change a running project (coordinators of the lead organisation): extend a deadline, waive or
+    reassign a task, add or withdraw a partner, cancel. Answers with the project as it is now."""
+    return await coopflow.change_project(actor, project_id, kind=body.kind, reason=body.reason, task_id=body.task_id,
+                                         due_at=body.due_at, org=body.org, request_id=idempotency_key)
+
+
+@router.post("/projects/{project_id}/tasks/{task_id}/extension", tags=["changes"], dependencies=[Depends(json_body)],
+             responses=errors(403, 404, 409, 413, 415))
+async def request_extension(project_id: str, task_id: str, body: ExtensionRequest, actor: ApiActor,
+                            coopflow: CoopflowDep, idempotency_key: KeyHeader = None) -> dict[str, Any]:
+    """Ask for more time for an open task of one's organisation: the lead's coordinators decide
+    (a task ``extension_decision`` opens). Answers with the project as it is now."""
+    return await coopflow.request_extension(actor, project_id, task_id, due_at=body.due_at, reason=body.reason,
+                                            request_id=idempotency_key)
 
 
 @router.get("/projects/{project_id}/events", tags=["audit"], responses=errors(404, 422))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -13,13 +14,16 @@ from services.app import Coopflow
 from services.temporal import connect
 from settings import Settings, get_settings
 from store import check_schema, make_engine
-from web import api, errors, pages, pages_projects
+from web import api, errors, pages, pages_dev, pages_projects
 from web.middleware import BodyLimit, SecurityHeaders
 from web.security import Sessions, load_secret
 
+if TYPE_CHECKING:
+    from services.devstack import MailSink
+
 
 def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = None,
-               secret: str | None = None) -> FastAPI:
+               secret: str | None = None, mail_sink: MailSink | None = None) -> FastAPI:
     """The ASGI app. Given ``coopflow`` (tests, `coopflow dev`) it uses that application layer;
     otherwise it opens the configured store and connects to Temporal when it starts."""
     settings = settings or get_settings()
@@ -45,5 +49,8 @@ def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = 
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(pages_projects.router)
+    if mail_sink is not None:  # `coopflow dev` only: what the local mail sink received
+        app.state.mail_sink = mail_sink
+        app.include_router(pages_dev.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

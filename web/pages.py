@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from domain import DomainError, InvalidData
+from domain import DomainError, InvalidData, Template
 from services.identity import TooManyAttempts, Unauthorized
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
@@ -109,9 +109,30 @@ def inbox(request: Request, done: str | None = None) -> Response:
 
 
 @router.get("/projects/{project_id}/tasks/{task_id}")
-def task_page(request: Request, project_id: str, task_id: str) -> Response:
+def task_page(request: Request, project_id: str, task_id: str, asked: str = "") -> Response:
     session = require_session(request)
-    return _task_response(request, session[0], project_id, task_id, values={}, errors={}, message=None)
+    message = translator(request)("request_sent") if asked else None
+    return _task_response(request, session[0], project_id, task_id, values={}, errors={}, message=message)
+
+
+@router.post("/projects/{project_id}/tasks/{task_id}/extension")
+async def ask_for_time(request: Request, project_id: str, task_id: str, _session: SessionDep) -> Response:
+    """The task page's "ask for more time" form."""
+    session = require_session(request)  # read in a thread by SessionDep
+    form = await request.form()
+    if not same(str(form.get("csrf", "")), session[1]["csrf"]):
+        return error_page(request, 403, "The form expired. Reload the page and try again.")
+    due = str(form.get("due_date", "")).strip()
+    try:
+        await get_coopflow(request).request_extension(
+            session[0], project_id, task_id, due_at=f"{due}T23:59:59Z" if due else "",
+            reason=str(form.get("reason", "")), request_id=str(form.get("request_id", "")) or None)
+    except DomainError as exc:
+        t = translator(request)
+        text = t(exc.code) if exc.code in ("task_closed", "not_assigned") else exc.message
+        return await run_in_threadpool(_task_response, request, session[0], project_id, task_id, values={},
+                                       errors={}, message=text, status=STATUS.get(exc.code, 400))
+    return RedirectResponse(f"/projects/{project_id}/tasks/{task_id}?asked=1", status_code=303)
 
 
 @router.post("/projects/{project_id}/tasks/{task_id}")
@@ -161,6 +182,35 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
     step = template.step(task["step"])
     if message is None and task["status"] != "open":
         message = translator(request)("task_closed")
-    return render(request, "task.html", status=status, project=project, task=task, step=step,
+    return render(request, "task.html", status=status, project=project, task=task, step=step, template=template,
                   fields=step.form, values=values, errors=errors, message=message,
+                  **task_context(project, task, template),
+                  may_ask=task["status"] == "open" and task["assignee"] not in (project["lead"], "auditor")
+                  and task["step"] != "extension_decision" and actor.org == task["assignee"],
                   request_id=secrets.token_urlsafe(16))
+
+
+def task_context(project: dict[str, Any], task: dict[str, Any], template: Template) -> dict[str, Any]:
+    """What a task is about (the submissions it comes after, or the one it reviews, or the task that asks
+    for more time), its earlier rounds, and who else owes the same step."""
+    tasks = project["tasks"]
+
+    def slot(t: dict[str, Any]) -> tuple[Any, ...]:
+        return t.get("on_behalf_of") or t["assignee"], t["subject_org"], t["occurrence"]
+
+    step = template.step(task["step"])
+    done = [t for t in tasks if t["status"] == "completed" and t["round"] <= task["round"]]
+    if step.after_each:  # the very submission it reviews
+        about = [t for t in done if t["step"] == step.after_each and slot(t)[0] == task["subject_org"]
+                 and t["occurrence"] == task["occurrence"]][-1:]
+    else:  # the latest completed task of each slot of the steps it comes after
+        latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for t in done:
+            if t["step"] in step.after:
+                latest[(t["step"], *slot(t))] = t
+        about = list(latest.values())
+    earlier = [t for t in tasks if t["step"] == task["step"] and t["id"] != task["id"] and t["round"] < task["round"]
+               and slot(t) == slot(task)]
+    others = [t for t in tasks if t["step"] == task["step"] and t["id"] != task["id"] and t["status"] == "open"]
+    asking = next((t for t in tasks if t["id"] == task.get("subject_task")), None)
+    return {"about": about, "earlier": earlier, "others": others, "asking": asking}

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from domain import EVENT_TYPES, DomainError
+from domain import EVENT_TYPES, DomainError, InvalidRequest
 from services import access
 from web.deps import SessionDep, get_coopflow
 from web.pages import error_page
-from web.render import render, require_session
+from web.render import render, require_session, translator
 from web.security import same
 
 router = APIRouter(include_in_schema=False)
@@ -22,7 +23,15 @@ router = APIRouter(include_in_schema=False)
 @router.get("/projects")
 def projects(request: Request) -> Response:
     session = require_session(request)
-    return render(request, "projects.html", projects=get_coopflow(request).list_projects(session[0]))
+    coopflow = get_coopflow(request)
+    found = coopflow.list_projects(session[0])
+    t = translator(request)
+    phases = {}
+    for p in found:
+        if p["phase"]:
+            template = coopflow.template_of(p)
+            phases[p["id"]] = t.pick(template.phase(p["phase"]).title, p["phase"])
+    return render(request, "projects.html", projects=found, phases=phases)
 
 
 def _new_project_form(request: Request, status: int = 200, **context: Any) -> Response:
@@ -67,7 +76,7 @@ async def start_project(request: Request, _session: SessionDep) -> Response:
 
 
 @router.get("/projects/{project_id}")
-def project_page(request: Request, project_id: str) -> Response:
+def project_page(request: Request, project_id: str, changed: str = "", problem: str = "") -> Response:
     session = require_session(request)
     coopflow, actor = get_coopflow(request), session[0]
     try:
@@ -76,15 +85,44 @@ def project_page(request: Request, project_id: str) -> Response:
     except DomainError:
         return error_page(request, 404)
     template = coopflow.template_of(project)
+    open_tasks = [t for t in project["tasks"] if t["status"] == "open"]
     owing: dict[str, list[dict[str, Any]]] = {}
-    for task in project["tasks"]:
-        if task["status"] == "open":
-            owing.setdefault(task["assignee"], []).append(task)
+    for task in open_tasks:
+        owing.setdefault(task["assignee"], []).append(task)
     phase_keys = [p.key for p in template.phases]
     current = phase_keys.index(project["phase"]) if project["phase"] in phase_keys else len(phase_keys)
+    may_change = project["status"] == "active" and access.may_change(actor, project)
     return render(request, "project.html", project=project, template=template, owing=owing, events=events,
                   current=current, done_all=project["status"] == "completed", emails=coopflow.user_emails(),
-                  may_audit=True)  # whoever sees a project reads its trail (verifying it is for some)
+                  assignees={t["id"]: t["assignee"] for t in project["tasks"]}, may_change=may_change,
+                  open_tasks=open_tasks, changed=changed, problem=problem,
+                  may_audit=True,  # whoever sees a project reads its trail (verifying it is for some)
+                  candidates=[o for o in coopflow.partner_candidates(actor)
+                              if o["id"] not in project["partners"]] if may_change else [])
+
+
+@router.post("/projects/{project_id}/changes")
+async def change_project(request: Request, project_id: str, _session: SessionDep) -> Response:
+    """The project page's change forms: one kind each, always with a reason."""
+    session = require_session(request)  # read in a thread by SessionDep
+    form = await request.form()
+    if not same(str(form.get("csrf", "")), session[1]["csrf"]):
+        return error_page(request, 403, "The form expired. Reload the page and try again.")
+    kind = str(form.get("kind", ""))
+    due = str(form.get("due_date", "")).strip()
+    try:
+        if kind == "cancel" and form.get("confirm") != "yes":
+            raise InvalidRequest("Tick the box to confirm the cancellation.", {"confirm": "is required"})
+        await get_coopflow(request).change_project(
+            session[0], project_id, kind=kind, reason=str(form.get("reason", "")),
+            task_id=str(form.get("task_id", "")) or None, org=str(form.get("org", "")) or None,
+            due_at=f"{due}T23:59:59Z" if due else None, request_id=str(form.get("request_id", "")) or None)
+    except DomainError as exc:
+        if exc.code == "not_found":
+            return error_page(request, 404)
+        return RedirectResponse(f"/projects/{project_id}?{urlencode({'problem': exc.message})}#changes",
+                                status_code=303)
+    return RedirectResponse(f"/projects/{project_id}?changed={kind}", status_code=303)
 
 
 @router.get("/projects/{project_id}/audit")
@@ -109,5 +147,5 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
     template = coopflow.template_of(project)
     return render(request, "audit.html", project=project, template=template, events=events, filters=filters,
                   event_types=EVENT_TYPES, as_of=as_of, past=past, checked=checked, problem=problem,
-                  may_verify=may_verify,
+                  may_verify=may_verify, assignees={t["id"]: t["assignee"] for t in project["tasks"]},
                   emails=coopflow.user_emails(), to_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True))

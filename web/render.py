@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from domain import Actor, parse_time
 from web.deps import session_actor
 from web.i18n import LANGUAGES, Translator, negotiate
+from web.words import Words
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LANG_COOKIE = "coopflow_lang"
@@ -44,8 +45,13 @@ def render(request: Request, name: str, status: int = 200, headers: dict[str, st
         signed_in = session_actor(request)
     except Exception:  # the store is away: the page still says so, without the signed-in header
         signed_in = None
+    try:
+        names = request.app.state.coopflow.org_names()
+    except Exception:  # the store is away: pages that say so still render
+        names = {}
     response = TEMPLATES.TemplateResponse(request, name, status_code=status, headers=headers, context={
-        "t": t, "lang": t.lang, "languages": LANGUAGES, "actor": signed_in[0] if signed_in else None,
+        "t": t, "w": Words(t, names), "lang": t.lang, "languages": LANGUAGES,
+        "actor": signed_in[0] if signed_in else None,
         "csrf": signed_in[1]["csrf"] if signed_in else "", "due_text": lambda d: due_text(t, d),
         "short_time": lambda s: s[:16].replace("T", " ") if s else "", **context})
     if request.query_params.get("lang") in LANGUAGES:

@@ -15,10 +15,12 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import (
+        ChangeProject,
         CompleteTask,
         DomainError,
         Event,
         ProjectState,
+        RequestExtension,
         StartProject,
         Tick,
         decide,
@@ -65,7 +67,7 @@ class ProjectWorkflow:
         self._writes = StoreWrites(self._state.seq, input.write_timeout)
         self._wake_at: str | None = None
         self._wake_only_earlier = False
-        self._validated: tuple[CompleteTask, int, Any, list[Event]] | None = None
+        self._validated: tuple[Any, int, Any, list[Event]] | None = None
 
     @workflow.run
     async def run(self, input: ProjectInput) -> str:
@@ -122,6 +124,31 @@ class ProjectWorkflow:
 
     @complete_task.validator
     def validate_complete_task(self, command: CompleteTask) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def change_project(self, command: ChangeProject) -> dict[str, Any]:
+        """A coordinator's change: extend a deadline, waive, reassign, add or withdraw a partner, cancel."""
+        self._apply(self._decide(command))
+        await self._writes.flush()
+        return summary_view(self._state)
+
+    @change_project.validator
+    def validate_change_project(self, command: ChangeProject) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def request_extension(self, command: RequestExtension) -> dict[str, Any]:
+        """A partner asks for more time: a decision for the lead's coordinators opens."""
+        self._apply(self._decide(command))
+        await self._writes.flush()
+        return summary_view(self._state)
+
+    @request_extension.validator
+    def validate_request_extension(self, command: RequestExtension) -> None:
+        self._validate(command)
+
+    def _validate(self, command: CompleteTask | ChangeProject | RequestExtension) -> None:
         """Refuse before anything reaches the history: wrong person, closed task, bad data, paused project."""
         self._writes.check_not_paused()
         self._validated = None
@@ -130,7 +157,7 @@ class ProjectWorkflow:
         except DomainError as error:
             raise _rejection(error) from None
 
-    def _decide(self, command: CompleteTask) -> list[Event]:
+    def _decide(self, command: CompleteTask | ChangeProject | RequestExtension) -> list[Event]:
         """The handler's decision: the validator's, when nothing changed in between (same command, state
         and time, so ``decide`` would return the very same events); decided afresh otherwise, and on
         replay, where validators do not run."""

@@ -7,7 +7,10 @@ import pytest
 
 from domain import InvalidRequest, ProjectState, evolve, fold, parse_time, verify_chain
 from services.scenario import SAMPLE_DATA
+from templates import TemplateRegistry
 from tests.utils.domain import COORDINATOR, LEAD, PARTNERS, Project
+
+V1 = TemplateRegistry().get("cooperation", 1)  # before reminders: the behaviour these tests pin
 
 
 def test_start_opens_the_concept_note_for_the_lead():
@@ -66,7 +69,7 @@ def test_request_changes_reopens_draft_and_supersedes_other_reviews():
 
 
 def test_progress_reports_recur_with_durable_schedule_and_reviews_per_report():
-    p = Project(parameters={"report_count": 3, "report_every": "P1M"})
+    p = Project(parameters={"report_count": 3, "report_every": "P1M"}, template=V1)  # v1: no reminders
     p.play(loops=False, until_step="progress_report")
     kickoff_at = parse_time(p.tasks(step="kickoff")[0]["closed_at"])
     assert [t["occurrence"] for t in p.open("progress_report")] == [1, 1, 1]
@@ -113,7 +116,7 @@ def test_full_lifecycle_with_every_loop_ends_completed_with_an_unbroken_chain():
 
 
 def test_deadline_missed_keeps_the_task_open_and_is_recorded_once():
-    p = Project()
+    p = Project(template=V1)
     (task,) = p.open()
     assert p.tick(parse_time(task["due_at"]) - timedelta(seconds=1)) == []
     (missed,) = p.tick(parse_time(task["due_at"]))

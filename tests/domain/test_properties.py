@@ -8,7 +8,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain import fold, verify_chain
+from domain import DomainError, fold, format_time, parse_time, verify_chain
 from services.scenario import SAMPLE_DATA
 from tests.utils.domain import PARTNERS, Project
 
@@ -20,7 +20,7 @@ def check_invariants(p: Project) -> None:
     assert verify_chain(e.model_dump(mode="json") for e in p.events)["ok"]
     open_tasks = [t for t in s.tasks.values() if t.status == "open"]
     assert all(t.phase == s.phase for t in open_tasks), "only the current phase has open tasks"
-    slots = Counter((t.step, t.assignee, t.subject_org, t.occurrence) for t in open_tasks)
+    slots = Counter((t.step, t.slot_org(), t.subject_org, t.occurrence) for t in open_tasks)
     assert max(slots.values(), default=1) == 1, "one open task per slot"
     if s.status == "active":
         assert open_tasks or s.scheduled, "an active project always waits for someone or something"
@@ -29,6 +29,28 @@ def check_invariants(p: Project) -> None:
     for t in s.tasks.values():
         assert t.round >= 1 and (t.status == "open") == (t.closed_at is None)
         assert (t.actor is not None) == (t.status == "completed")
+        if t.status == "open" and t.assignee not in ("auditor", "any_partner", s.lead):
+            assert t.assignee in s.partners, "no open task of a partner who left"
+        if t.status == "open" and t.step == "extension_decision":
+            assert s.tasks[t.subject_task or ""].status == "open", "no decision on more time for a closed task"
+
+
+def change_move(p: Project, data: st.DataObject) -> None:
+    """A random change or request for more time; refused ones (a domain error) change nothing."""
+    open_tasks = p.open()
+    task = data.draw(st.sampled_from(open_tasks), label="task for a change") if open_tasks else None
+    kind = data.draw(st.sampled_from(["extend_deadline", "waive", "reassign", "add_partner", "withdraw_partner",
+                                      "cancel", "request"]), label="change")
+    before = p.state
+    try:
+        if kind == "request" and task is not None:
+            p.ask_for_time(task, format_time(parse_time(task["due_at"]) + timedelta(days=7)))
+        elif kind != "request":
+            org = data.draw(st.sampled_from([*PARTNERS, "ngo-new"]), label="org")
+            due = format_time(parse_time(task["due_at"]) + timedelta(days=5)) if task else None
+            p.change(kind, task_id=task["id"] if task else None, due_at=due, org=org)
+    except DomainError:
+        assert p.state == before
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -40,10 +62,13 @@ def test_random_valid_sequences_keep_every_invariant(partners: int, reports: int
         if p.state.status != "active":
             break
         open_tasks = p.open()
-        if not open_tasks or data.draw(st.integers(0, 9), label="tick?") == 0:
+        roll = data.draw(st.integers(0, 9), label="tick, change or complete?")
+        if not open_tasks or roll == 0:
             p.tick(p.now + timedelta(days=data.draw(st.integers(1, 40), label="days")))
+        elif roll == 1:
+            change_move(p, data)
         else:
             task = data.draw(st.sampled_from(open_tasks), label="task")
             outcome = data.draw(st.sampled_from(task["outcomes"]), label="outcome") if task["outcomes"] else None
-            p.complete(task, dict(SAMPLE_DATA[task["step"]]), outcome)
+            p.complete(task, dict(SAMPLE_DATA.get(task["step"], {})), outcome)
         check_invariants(p)

@@ -25,7 +25,10 @@ def problems_of(text: str) -> list[str]:
 
 def test_default_template_matches_the_contract():
     t = TemplateRegistry().latest("cooperation")
-    assert (t.id, t.version) == ("cooperation", 1)
+    assert (t.id, t.version) == ("cooperation", 2)
+    assert (t.remind_before, t.escalate_after) == ("P3D", "P3D")
+    v1 = TemplateRegistry().get("cooperation", 1)
+    assert (v1.remind_before, v1.escalate_after) == (None, None) and v1.phases == t.phases
     assert [p.key for p in t.phases] == ["funding_application", "partner_agreement", "pilot", "evaluation"]
     assert [s.key for _, s in t.steps()] == [
         "concept_note", "letter_of_intent", "application_submitted", "funding_decision",

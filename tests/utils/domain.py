@@ -7,9 +7,11 @@ from typing import Any
 
 from domain import (
     Actor,
+    ChangeProject,
     CompleteTask,
     Event,
     ProjectState,
+    RequestExtension,
     StartProject,
     Tick,
     decide,
@@ -70,6 +72,15 @@ class Project:
                  actor: Actor | None = None, request_id: str | None = None) -> list[Event]:
         return self.run(CompleteTask(task_id=task["id"], actor=actor or actor_for(task), data=data,
                                      outcome=outcome, request_id=request_id))
+
+    def change(self, kind: str, reason: str = "agreed in the steering group", actor: Actor | None = None,
+               **fields: Any) -> list[Event]:
+        return self.run(ChangeProject(kind=kind, actor=actor or COORDINATOR, reason=reason, **fields))
+
+    def ask_for_time(self, task: dict[str, Any], due_at: str, reason: str = "staff illness",
+                     actor: Actor | None = None) -> list[Event]:
+        return self.run(RequestExtension(task_id=task["id"], actor=actor or actor_for(task), due_at=due_at,
+                                         reason=reason))
 
     def play(self, loops: bool = True, until_step: str | None = None) -> None:
         """Complete tasks by the scripted lifecycle until nothing is open (or ``until_step`` opens)."""

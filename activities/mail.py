@@ -1,0 +1,108 @@
+"""Which events tell whom what, by mail, in each recipient's language.
+
+| event | mail | to |
+|---|---|---|
+| StepOpened, TaskReassigned | task_opened | every user of the organisation that now owes the task |
+| ReminderSent | reminder | the same, ``remind_before`` the due date |
+| DeadlineMissed | overdue | the same |
+| Escalated | escalation | the lead organisation's coordinators |
+| DeadlineExtended | deadline_extended | the organisation that owes the task |
+| ProjectEnded, ProjectCancelled | project_ended | every user of the lead and of every partner |
+
+A mail's Message-ID comes from (project, seq, recipient): one event gives one mail to each person,
+whatever retries or crashes happen around it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from domain import Event, Template, format_time, parse_time
+from store.outbox import Person
+
+TEXTS = Path(__file__).with_name("mail_texts.yaml")
+LANGS = ("en", "de", "sr", "mk", "sq")
+TASK_MAILS = {"StepOpened": "task_opened", "TaskReassigned": "task_opened", "ReminderSent": "reminder",
+              "DeadlineMissed": "overdue", "DeadlineExtended": "deadline_extended"}
+
+
+@functools.cache
+def texts() -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = yaml.safe_load(TEXTS.read_text(encoding="utf-8"))
+    return found
+
+
+def recipients_needed(events: Iterable[Event], project: dict[str, Any], assignees: dict[str, str]) -> set[str]:
+    """The organisations whose people the mails of ``events`` go to (``auditor``: all auditors)."""
+    orgs: set[str] = set()
+    for e in events:
+        if e.type in TASK_MAILS:
+            orgs.add(e.data.get("to") or e.data.get("assignee") or assignees.get(e.task_id or "", ""))
+        elif e.type == "Escalated":
+            orgs |= {project["lead"], e.data.get("assignee", "")}
+        elif e.type in ("ProjectEnded", "ProjectCancelled"):
+            orgs |= {project["lead"], *project["partners"]}
+    if "any_partner" in orgs:
+        orgs |= set(project["partners"])
+    orgs -= {"", "any_partner"}
+    return orgs
+
+
+def compose(events: Iterable[Event], *, project: dict[str, Any], template: Template,
+            people: dict[str, list[Person]], names: dict[str, str], public_url: str,
+            assignees: dict[str, str]) -> list[dict[str, Any]]:
+    """The outbox rows for ``events``. ``assignees`` maps task ids to who owes them now (for events
+    that do not name the assignee themselves)."""
+    rows: list[dict[str, Any]] = []
+    base = public_url.rstrip("/")
+    lead = names.get(project["lead"], project["lead"])
+    for e in events:
+        kind = TASK_MAILS.get(e.type)
+        if kind is not None:
+            org = e.data.get("to") or e.data.get("assignee") or assignees.get(e.task_id or "", "")
+            due = e.data.get("due_at") or ""
+            to = people.get(org, [])
+            if org == "any_partner":
+                to = [p for partner in project["partners"] for p in people.get(partner, [])]
+            link = f"{base}/projects/{project['id']}/tasks/{e.task_id}"
+        elif e.type == "Escalated":
+            kind, org, due = "escalation", e.data.get("assignee", ""), e.data.get("due_at", "")
+            to = [p for p in people.get(project["lead"], []) if p.role == "coordinator"]
+            link = f"{base}/projects/{project['id']}/tasks/{e.task_id}"
+        elif e.type in ("ProjectEnded", "ProjectCancelled"):
+            kind, org, due = "project_ended", project["lead"], ""
+            to = [p for o in (project["lead"], *project["partners"]) for p in people.get(o, [])]
+            link = f"{base}/projects/{project['id']}"
+        else:
+            continue
+        for person in dict.fromkeys(to):
+            rows.append(_row(e, kind, person, project=project, template=template, link=link, lead=lead,
+                             org=names.get(org, "the auditors" if org == "auditor" else org), due=due))
+    return rows
+
+
+def _row(e: Event, kind: str, person: Person, *, project: dict[str, Any], template: Template, link: str,
+         lead: str, org: str, due: str) -> dict[str, Any]:
+    lang = person.lang if person.lang in LANGS else "en"
+    say = texts()[lang]
+    titles = template.step(e.step).title if e.step else {}
+    values = {"step": titles.get(lang) or titles.get("en") or (e.step or "").replace("_", " "),
+              "project": project["title"], "org": org, "lead": lead, "link": link,
+              "due": parse_time(due).strftime("%Y-%m-%d %H:%M UTC") if due else "",
+              "status": say.get(f"status_{project.get('status')}", project.get("status", ""))}
+    if kind == "project_ended":
+        values["status"] = say[f"status_{'cancelled' if e.type == 'ProjectCancelled' else e.data['status']}"]
+    body = "\n\n".join([say["greeting"], say[f"{kind}_body"].format(**values),
+                        say["open_project" if kind == "project_ended" else "open_task"].format(**values),
+                        say["signature"].format(**values)])
+    return {"message_id": f"<{project['id']}.{e.seq}.{person.id}@coopflow>", "project_id": project["id"],
+            "seq": e.seq, "recipient": person.id, "to_address": person.email, "lang": lang, "kind": kind,
+            "subject": say[f"{kind}_subject"].format(**values), "body": body,
+            "created_at": format_time(datetime.now(UTC)), "status": "pending", "attempts": 0,
+            "next_attempt_at": 0.0, "lease_until": 0.0, "sent_at": None, "last_error": None}

@@ -1,0 +1,158 @@
+"""Changes to a running project, and a partner's request for more time: every rule they must pass.
+
+What each means for the rest of the project:
+- ``extend_deadline``: the task's due date moves later; its reminder, overdue notice and escalation
+  come again for the new date.
+- ``waive``: the task is ``waived``, which counts as done for whatever opens after it (no review
+  of it opens). Decisions are never waived: their outcome decides what comes next.
+- ``reassign``: an open partner task moves to another partner of the project, on behalf of the
+  first (it still is the first partner's share of the step).
+- ``add_partner``: the new partner joins the fan-out of every each-partner step open in the
+  current phase (it owes those now) and of every step that opens later.
+- ``withdraw_partner``: its open tasks, and the open tasks about it (reviews of its reports), are
+  superseded; what waited for them opens when everything else is done; later fan-outs skip it.
+  At least one partner stays.
+- ``cancel``: every open task is superseded, the project is ``cancelled``, its timers stop.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain.errors import Forbidden, InvalidRequest, NotAssigned
+from domain.limits import shown, text_problem
+from domain.model import Actor, ChangeProject, Event, ProjectState, RequestExtension, TaskState, parse_time
+from domain.progress import Decision
+from domain.template import EXTENSION_STEP
+
+MAX_REASON_CHARS = 2_000
+LATEST_DUE = timedelta(days=5 * 366)  # a new due date is at most five years away
+
+
+def check_may_change(state: ProjectState, actor: Actor) -> None:
+    if actor.role != "coordinator" or actor.org != state.lead:
+        raise Forbidden(f"Only a coordinator of the lead organisation ({state.lead}) can change this project.")
+
+
+def check_active(state: ProjectState) -> None:
+    if state.status != "active":
+        raise InvalidRequest(f"Project {state.id} is {state.status}: it can no longer change.")
+
+
+def check_reason(reason: object) -> str:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidRequest("A change needs a reason, for the audit trail.", {"reason": "is required"})
+    problem = text_problem(reason, MAX_REASON_CHARS)
+    if problem:
+        raise InvalidRequest(f"The reason {problem}.", {"reason": problem})
+    return reason.strip()
+
+
+def check_open_task(state: ProjectState, task_id: str | None) -> TaskState:
+    from domain.decide import check_task, check_task_open
+
+    if not task_id:
+        raise InvalidRequest("This change names a task.", {"task_id": "is required"})
+    task = check_task(state, task_id)
+    check_task_open(task)
+    return task
+
+
+def check_new_due(task: TaskState, due_at: str | None, now: datetime) -> str:
+    from domain.model import format_time
+
+    try:
+        due = parse_time(due_at or "")
+        formatted = format_time(due)
+    except (ValueError, OverflowError):
+        raise InvalidRequest(f"'{shown(due_at)}' is not an ISO 8601 moment such as 2027-05-31T17:00:00Z.",
+                             {"due_at": "is not a moment"}) from None
+    if formatted <= task.due_at:
+        raise InvalidRequest(f"The new due date must be later than the current one ({task.due_at}).",
+                             {"due_at": "is not later than the current due date"})
+    if due > now + LATEST_DUE:
+        raise InvalidRequest("A due date is at most five years away.", {"due_at": "is too far away"})
+    return formatted
+
+
+def check_partner_task(state: ProjectState, task: TaskState) -> None:
+    if task.assignee not in state.partners:
+        raise InvalidRequest(f"Task {task.id} is not a partner's task; only partner tasks move between partners.",
+                             {"task_id": "is not a partner's task"})
+
+
+def decide_change(state: ProjectState, c: ChangeProject, now: datetime) -> list[Event]:
+    from domain.decide import check_org_id
+
+    check_active(state)
+    check_may_change(state, c.actor)
+    reason = check_reason(c.reason)
+    d = Decision(state, now, c.actor)
+    if c.kind == "extend_deadline":
+        task = check_open_task(state, c.task_id)
+        due = check_new_due(task, c.due_at, now)
+        d.emit("DeadlineExtended", phase=task.phase, step=task.step, task_id=task.id,
+               data={"from": task.due_at, "due_at": due, "reason": reason})
+    elif c.kind == "waive":
+        task = check_open_task(state, c.task_id)
+        if task.kind == "decision":
+            raise InvalidRequest(f"Task {task.id} is a decision: decide it (its outcome says what comes next), "
+                                 "or cancel the project.", {"task_id": "is a decision"})
+        d.emit("StepWaived", phase=task.phase, step=task.step, task_id=task.id, data={"reason": reason})
+        d.advance()
+    elif c.kind == "reassign":
+        task = check_open_task(state, c.task_id)
+        check_partner_task(state, task)
+        org = check_org_id(c.org, "org")
+        if org not in state.partners or org == task.assignee:
+            raise InvalidRequest(f"'{org}' is not another partner of this project.", {"org": "is not another partner"})
+        d.emit("TaskReassigned", phase=task.phase, step=task.step, task_id=task.id,
+               data={"from": task.assignee, "to": org, "reason": reason})
+    elif c.kind == "add_partner":
+        org = check_org_id(c.org, "org")
+        if org in state.partners or org == state.lead:
+            raise InvalidRequest(f"'{org}' is already in this project.", {"org": "is already in the project"})
+        d.emit("PartnerAdded", phase=state.phase, data={"org": org, "reason": reason})
+        for step in d.phase().steps:  # it owes the each-partner steps open now, in their open occurrences
+            if step.assignee == "each_partner":
+                for occurrence in sorted({t.occurrence or 0 for t in d.current(step.key) if t.status == "open"}):
+                    d.open_task(step, org, occurrence=occurrence or None)
+    elif c.kind == "withdraw_partner":
+        org = check_org_id(c.org, "org")
+        if org not in state.partners:
+            raise InvalidRequest(f"'{org}' is not a partner of this project.", {"org": "is not a partner"})
+        if len(state.partners) == 1:
+            raise InvalidRequest("A project keeps at least one partner: add another before this one withdraws.",
+                                 {"org": "is the last partner"})
+        d.emit("PartnerWithdrawn", phase=state.phase, data={"org": org, "reason": reason})
+        d.supersede_open(where=lambda t: t.assignee == org or t.subject_org == org)
+        d.advance()
+    else:  # cancel
+        d.supersede_open()
+        d.emit("ProjectCancelled", phase=state.phase, data={"reason": reason})
+    return d.events
+
+
+def decide_extension(state: ProjectState, c: RequestExtension, now: datetime) -> list[Event]:
+    from domain.decide import check_may_complete
+
+    check_active(state)
+    task = check_open_task(state, c.task_id)
+    assert state.template is not None
+    check_may_complete(state.partners, task, state.template.step(task.step), c.actor)
+    if task.assignee == state.lead:
+        raise NotAssigned("The lead organisation's own tasks get more time by a change (extend_deadline), "
+                          "not by a request.")
+    if task.step == EXTENSION_STEP:
+        raise InvalidRequest("A decision on more time cannot itself be given more time this way.")
+    due = check_new_due(task, c.due_at, now)
+    reason = check_reason(c.reason)
+    if any(t.status == "open" and t.subject_task == task.id for t in state.tasks.values()):
+        raise InvalidRequest(f"More time for task {task.id} was asked for already; the coordinators decide.",
+                             {"task_id": "has a request waiting"})
+    d = Decision(state, now, c.actor)
+    d.emit("ExtensionRequested", phase=task.phase, step=task.step, task_id=task.id,
+           data={"due_at": due, "reason": reason})
+    d.open_task(state.template.extension(), state.lead, subject_org=task.slot_org(), occurrence=task.occurrence,
+                subject_task=task.id, requested_due=due)
+    return d.events

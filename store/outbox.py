@@ -1,0 +1,90 @@
+"""The outbox: mails written with the events that cause them, sent by the worker's sender.
+
+A sender claims due mails for a while (a lease), so that several workers never send the same one
+at once; a mail that cannot be sent is tried again later, less and less often, and after
+``MAX_ATTEMPTS`` it is ``failed`` (and shown by `coopflow mail list`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from store.db import writer_lock
+from store.models import Organisation, OutboxMail, User
+
+MAIL, U, G = OutboxMail.__table__, User.__table__, Organisation.__table__  # type: ignore[attr-defined]
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    email: str
+    lang: str
+    role: str
+    org: str
+
+
+def people_of(engine: Engine, orgs: set[str]) -> dict[str, list[Person]]:
+    """The users of each organisation (and, under "auditor", every auditor)."""
+    query = select(U.c.id, U.c.email, U.c.lang, U.c.role, U.c.org_id).where(
+        U.c.org_id.in_(orgs - {"auditor"}) | (U.c.role == "auditor") if "auditor" in orgs
+        else U.c.org_id.in_(orgs)).order_by(U.c.email)
+    found: dict[str, list[Person]] = {org: [] for org in orgs}
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            person = Person(row.id, row.email, row.lang, row.role, row.org_id)
+            if row.org_id in found:
+                found[row.org_id].append(person)
+            if row.role == "auditor" and "auditor" in found:
+                found["auditor"].append(person)
+    return found
+
+
+def org_names(engine: Engine, orgs: set[str]) -> dict[str, str]:
+    with engine.connect() as conn:
+        return {row.id: row.name for row in conn.execute(select(G.c.id, G.c.name).where(G.c.id.in_(orgs)))}
+
+
+def claim_due(engine: Engine, *, now: float, lease: float, limit: int = 20) -> list[dict[str, Any]]:
+    """Pending mails due by ``now`` that no other sender holds; they are this sender's for ``lease`` s."""
+    with writer_lock(engine), engine.begin() as conn:
+        rows = conn.execute(select(MAIL).where(MAIL.c.status == "pending", MAIL.c.next_attempt_at <= now,
+                                            MAIL.c.lease_until <= now).order_by(MAIL.c.next_attempt_at)
+                            .limit(limit)).mappings().all()
+        claimed = []
+        for row in rows:  # a lease taken only if no one took it meanwhile
+            taken = conn.execute(update(MAIL).where(MAIL.c.message_id == row["message_id"], MAIL.c.lease_until <= now)
+                                 .values(lease_until=now + lease))
+            if taken.rowcount:
+                claimed.append(dict(row))
+    return claimed
+
+
+def mark_sent(engine: Engine, message_id: str, *, at: str) -> None:
+    with writer_lock(engine), engine.begin() as conn:
+        conn.execute(update(MAIL).where(MAIL.c.message_id == message_id).values(
+            status="sent", sent_at=at, attempts=MAIL.c.attempts + 1, lease_until=0, last_error=None))
+
+
+def mark_failed(engine: Engine, message_id: str, *, error: str, attempts: int, retry_at: float) -> None:
+    """One more failed attempt: tried again at ``retry_at``, or ``failed`` after ``MAX_ATTEMPTS``."""
+    with writer_lock(engine), engine.begin() as conn:
+        conn.execute(update(MAIL).where(MAIL.c.message_id == message_id).values(
+            status="failed" if attempts >= MAX_ATTEMPTS else "pending", attempts=attempts, next_attempt_at=retry_at,
+            lease_until=0, last_error=error[:2000]))
+
+
+def list_mail(engine: Engine, *, status: str | None = None, project_id: str | None = None,
+              limit: int = 1000) -> list[dict[str, Any]]:
+    query = select(MAIL).order_by(MAIL.c.created_at, MAIL.c.message_id).limit(limit)
+    if status is not None:
+        query = query.where(MAIL.c.status == status)
+    if project_id is not None:
+        query = query.where(MAIL.c.project_id == project_id)
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
