@@ -96,8 +96,8 @@ class MailSender:
         message["Subject"] = mail["subject"]
         message["Message-ID"] = mail["message_id"]
         message["Date"] = format_datetime(datetime.now(UTC))
-        message["Content-Language"] = mail["lang"]
         message.set_content(mail["body"])
+        message["Content-Language"] = mail["lang"]  # after the content, which would drop it
         return message
 
     def _failed(self, mail: dict[str, Any], error: Exception) -> None:

@@ -1,7 +1,8 @@
 """The pure domain of coopflow: templates, project state, commands, events. No I/O."""
 
 from domain.chain import verify_chain
-from domain.decide import check_parameters, check_partners, decide, next_wake
+from domain.checks import check_parameters, check_partners
+from domain.decide import decide, next_wake
 from domain.durations import Duration, parse_duration
 from domain.errors import (
     DomainError,

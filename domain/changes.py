@@ -19,9 +19,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from domain.checks import check_may_complete, check_org_id, check_task, check_task_open
 from domain.errors import Forbidden, InvalidRequest, NotAssigned
 from domain.limits import shown, text_problem
-from domain.model import Actor, ChangeProject, Event, ProjectState, RequestExtension, TaskState, parse_time
+from domain.model import (
+    Actor,
+    ChangeProject,
+    Event,
+    ProjectState,
+    RequestExtension,
+    TaskState,
+    format_time,
+    parse_time,
+)
 from domain.progress import Decision
 from domain.template import EXTENSION_STEP
 
@@ -49,8 +59,6 @@ def check_reason(reason: object) -> str:
 
 
 def check_open_task(state: ProjectState, task_id: str | None) -> TaskState:
-    from domain.decide import check_task, check_task_open
-
     if not task_id:
         raise InvalidRequest("This change names a task.", {"task_id": "is required"})
     task = check_task(state, task_id)
@@ -59,8 +67,6 @@ def check_open_task(state: ProjectState, task_id: str | None) -> TaskState:
 
 
 def check_new_due(task: TaskState, due_at: str | None, now: datetime) -> str:
-    from domain.model import format_time
-
     try:
         due = parse_time(due_at or "")
         formatted = format_time(due)
@@ -82,8 +88,6 @@ def check_partner_task(state: ProjectState, task: TaskState) -> None:
 
 
 def decide_change(state: ProjectState, c: ChangeProject, now: datetime) -> list[Event]:
-    from domain.decide import check_org_id
-
     check_active(state)
     check_may_change(state, c.actor)
     reason = check_reason(c.reason)
@@ -99,6 +103,7 @@ def decide_change(state: ProjectState, c: ChangeProject, now: datetime) -> list[
             raise InvalidRequest(f"Task {task.id} is a decision: decide it (its outcome says what comes next), "
                                  "or cancel the project.", {"task_id": "is a decision"})
         d.emit("StepWaived", phase=task.phase, step=task.step, task_id=task.id, data={"reason": reason})
+        d.drop_requests_about(task.id)
         d.advance()
     elif c.kind == "reassign":
         task = check_open_task(state, c.task_id)
@@ -134,8 +139,6 @@ def decide_change(state: ProjectState, c: ChangeProject, now: datetime) -> list[
 
 
 def decide_extension(state: ProjectState, c: RequestExtension, now: datetime) -> list[Event]:
-    from domain.decide import check_may_complete
-
     check_active(state)
     task = check_open_task(state, c.task_id)
     assert state.template is not None

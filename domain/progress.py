@@ -131,10 +131,15 @@ class Decision:
         self.supersede_open()
         self.emit("ProjectEnded", phase=self.state.phase, data={"status": status})
 
+    def drop_requests_about(self, task_id: str) -> None:
+        """A task done (or waived) needs no more time: a decision still waiting on that is superseded."""
+        self.supersede_open({EXTENSION_STEP}, where=lambda t: t.subject_task == task_id)
+
     def follow_completion(self, task: TaskState, outcome: Outcome | None) -> None:
         """What a completed task sets in motion: reviews of it, then its outcome's effect."""
         if task.step == EXTENSION_STEP:
             return self.follow_extension(task, outcome)
+        self.drop_requests_about(task.id)
         phase = self.phase()
         for step in phase.steps:
             if step.after_each == task.step:

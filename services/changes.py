@@ -12,7 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain import Actor, ChangeProject, DomainError, InvalidRequest, RequestExtension, TaskClosed
 from domain.changes import check_reason
-from domain.decide import check_kind, check_org_id, check_storable
+from domain.checks import check_kind, check_org_id, check_storable
 from domain.limits import MAX_KEY_CHARS
 from services import access
 from services.base import TASK_ID, AppBase, update_error

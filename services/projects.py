@@ -18,7 +18,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain import Actor, DomainError, InvalidRequest, ProjectState, StartProject, decide
-from domain.decide import check_kind, check_partners, check_storable
+from domain.checks import check_kind, check_partners, check_storable
 from domain.limits import MAX_KEY_CHARS
 from services import access
 from services.base import AppBase, update_error

@@ -28,12 +28,14 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "self_evaluation": {"results": "340 people counselled", "lessons": "Start outreach earlier", "rating": 4},
     "evaluation_report": {"summary": "The pilot met its targets", "recommendations": "Scale up"},
     "audit_signoff": {"findings": "None"},
+    "extension_decision": {"comment": "Agreed"},
 }
 
 _LOOPS = {"funding_decision": "revise", "review_agreement": "request_changes",
-          "report_review": "request_changes", "milestone_review": "extend", "audit_signoff": "findings"}
+          "report_review": "request_changes", "milestone_review": "extend", "audit_signoff": "findings",
+          "extension_decision": "grant"}
 _STRAIGHT = {"funding_decision": "approved", "review_agreement": "accept", "report_review": "accept",
-             "milestone_review": "complete", "audit_signoff": "approved"}
+             "milestone_review": "complete", "audit_signoff": "approved", "extension_decision": "grant"}
 
 
 def choose_outcome(task: Mapping[str, Any], first_partner: str, loops: bool = True) -> str | None:

@@ -22,7 +22,7 @@ from domain import (
     TaskState,
     error_from_code,
 )
-from domain.decide import check_completion, check_kind, check_may_complete, check_storable
+from domain.checks import check_completion, check_kind, check_may_complete, check_storable
 from domain.limits import MAX_KEY_CHARS, shown
 from services import access
 from services.base import TASK_ID, AppBase, check_project_id, update_error

@@ -10,7 +10,7 @@ from typing import Any
 from temporalio.client import WorkflowUpdateFailedError
 
 from domain import EVENT_TYPES, Actor, InvalidRequest, NotFound
-from domain.decide import check_org_id, check_storable
+from domain.checks import check_org_id, check_storable
 from domain.limits import shown
 from services import access, audit
 from services.base import AppBase, moment, update_error

@@ -202,3 +202,14 @@ def test_every_refusal_is_a_domain_error_with_a_message():
         with pytest.raises(DomainError) as info:
             p.change("extend_deadline", **kwargs)
         assert info.value.message
+
+
+def test_a_request_for_more_time_goes_when_its_task_is_done_or_waived():
+    p = letters(Project())
+    first, second, _ = p.open("letter_of_intent")
+    p.ask_for_time(first, later(first, 7))
+    p.ask_for_time(second, later(second, 7))
+    p.complete(first, SAMPLE_DATA["letter_of_intent"])
+    p.change("waive", task_id=second["id"])
+    assert not p.open("extension_decision")
+    assert [e.type for e in p.events[-4:]] == ["StepCompleted", "StepSuperseded", "StepWaived", "StepSuperseded"]

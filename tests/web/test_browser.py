@@ -152,3 +152,61 @@ async def test_the_demo_users_take_a_project_from_start_to_end_in_the_browser(br
     auditor = pages["audit-office"]
     await auditor.goto(f"{live.url}/projects/{project_id}/audit?verify=1")
     await expect(auditor.locator("#verify-result")).to_contain_text("The chain is unbroken")
+
+
+async def test_changes_more_time_and_what_a_review_is_about_in_the_browser(browser: Profiles, live: Live):
+    """The coordinator extends a deadline and withdraws a partner; a partner asks for more time and gets it;
+    the reviewer of the agreement sees the draft it reviews."""
+    app = live.coopflow
+    project = await start(app)
+    pid = project["id"]
+    await play(app, pid, loops=False, until_step="letter_of_intent")
+    letters = {t["assignee"]: t for t in app.show_project(actor(app, "stadt-dortmund"), pid)["tasks"]
+               if t["step"] == "letter_of_intent"}
+    coordinator = await login(browser, live, "stadt-dortmund")
+    await coordinator.goto(f"{live.url}/projects/{pid}")
+    extend = coordinator.locator("#change-extend_deadline")
+    await extend.locator("select[name=task_id]").select_option(letters[PARTNERS[0]]["id"])
+    new_due = (parse_time(letters[PARTNERS[0]]["due_at"]) + timedelta(days=20)).date().isoformat()
+    await extend.locator("input[name=due_date]").fill(new_due)
+    await extend.locator("textarea[name=reason]").fill("Partner meeting moved")
+    await extend.locator("button[type=submit]").click()
+    await expect(coordinator.locator("p.notice")).to_be_visible()
+    await expect(coordinator.locator("table.timeline")).to_contain_text("Partner meeting moved")
+    withdraw = coordinator.locator("#change-withdraw_partner")
+    await withdraw.locator("select[name=org]").select_option(PARTNERS[2])
+    await withdraw.locator("textarea[name=reason]").fill("Left the network")
+    await withdraw.locator("button[type=submit]").click()
+    await expect(coordinator.locator("p.notice")).to_be_visible()
+    await expect(coordinator.locator("p.meta").first).not_to_contain_text("Different and Equal")
+    shown = app.show_project(actor(app, "stadt-dortmund"), pid)
+    assert shown["partners"] == PARTNERS[:2]
+    assert next(t for t in shown["tasks"] if t["id"] == letters[PARTNERS[0]]["id"])["due_at"].startswith(new_due)
+
+    partner = await login(browser, live, PARTNERS[1])
+    await partner.goto(f"{live.url}/projects/{pid}/tasks/{letters[PARTNERS[1]]['id']}")
+    later = (parse_time(letters[PARTNERS[1]]["due_at"]) + timedelta(days=10)).date().isoformat()
+    ask = partner.locator("#ask-more-time")
+    await ask.locator("input[name=due_date]").fill(later)
+    await ask.locator("textarea[name=reason]").fill("Board meets next month")
+    await ask.locator("button[type=submit]").click()
+    await expect(partner.locator("p.alert")).to_contain_text("sent to the coordinators")
+
+    await coordinator.goto(f"{live.url}/inbox")
+    await coordinator.get_by_role("link", name="Decide on more time").click()
+    await expect(coordinator.locator("#context")).to_contain_text("Horizon Civitas asks for more time")
+    await coordinator.click("button[name=outcome][value=grant]")
+    await expect(coordinator.locator("p.notice")).to_be_visible()
+    letter = next(t for t in app.show_project(actor(app, "stadt-dortmund"), pid)["tasks"]
+                  if t["id"] == letters[PARTNERS[1]]["id"])
+    assert letter["due_at"].startswith(later)
+
+    await play(app, pid, loops=False, until_step="review_agreement")
+    review = next(t for t in app.show_project(actor(app, "stadt-dortmund"), pid)["tasks"]
+                  if t["step"] == "review_agreement" and t["assignee"] == PARTNERS[0])
+    reviewer = await login(browser, live, PARTNERS[0])
+    await reviewer.goto(f"{live.url}/projects/{pid}/tasks/{review['id']}")
+    context = reviewer.locator("#context")
+    await expect(context).to_contain_text("Draft agreement")
+    await expect(context).to_contain_text("agreements/2027/cooperation-v1.pdf")
+    await expect(context).to_contain_text("Data protection clause included")
