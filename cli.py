@@ -16,6 +16,7 @@ from commands.dev import dev, web, worker
 from commands.incidents import incident_app
 from commands.mail import mail_app
 from commands.projects import project_app, task_app, tasks, templates
+from commands.temporal import temporal_app
 from domain import DomainError
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(incident_app, name="incident")
 app.add_typer(mail_app, name="mail")
+app.add_typer(temporal_app, name="temporal")
 
 
 def _error(message: str, details: object = None) -> int:

@@ -22,6 +22,19 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "coopflow"
+    # a cluster other than the dev server: TLS (a CA for a private server certificate; a client
+    # certificate and key for mTLS) and/or an API key (Temporal Cloud)
+    temporal_tls: bool = False  # TLS with the system's CAs; implied by any of the three files below
+    temporal_tls_ca: str = ""  # path of the server's CA certificate (PEM)
+    temporal_tls_cert: str = ""  # path of the client certificate (PEM), for mTLS
+    temporal_tls_key: str = ""  # path of the client certificate's private key (PEM)
+    temporal_tls_server_name: str = ""  # the name the server certificate is checked against, if not the host
+    temporal_api_key: str = ""  # Temporal Cloud API key (implies TLS)
+    # payload encryption: "id:base64key,…", the first one current (`python -m services.codec` makes one)
+    codec_keys: str = ""
+    codec_origins: str = ""  # origins (comma-separated) of Temporal UIs that may call /codec
+    metrics_bind: str = ""  # host:port where a worker serves the Temporal SDK's Prometheus metrics
+    metrics_token: str = ""  # /metrics from another machine needs "Authorization: Bearer <this>"
     template_dirs: list[Path] = []
     secret_key: str = ""  # signs session cookies; empty: a key kept in the data dir
     public_url: str = "http://127.0.0.1:8000"  # where people reach the web app (links in mail, cookie security)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
 from temporalio import activity
+from temporalio.common import MetricHistogramTimedelta
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import RECORD_EVENTS, STORE_REFUSED, RecordEvents
@@ -17,6 +19,12 @@ from store import ChainConflict, is_unavailable, iter_events, record_batch, reco
 from store.outbox import org_names, people_of
 
 log = structlog.get_logger("coopflow.activities")
+
+
+def write_latency() -> MetricHistogramTimedelta:
+    """How long a batch's store write took, through the SDK's meter (served with its metrics)."""
+    return activity.metric_meter().create_histogram_timedelta(
+        "coopflow_store_write_latency", "How long writing one batch of events to the store took.", unit="ms")
 
 
 class AuditActivities:
@@ -55,9 +63,12 @@ class AuditActivities:
         database refuses, a bug) is recorded as an incident and fails without retries: the
         workflow then waits for an operator instead of retrying for ever.
         """
+        began = time.monotonic()
         try:
-            return record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
-                                resolves_incident=batch.resolves_incident, mails=self._mails(batch))
+            written = record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
+                                   resolves_incident=batch.resolves_incident, mails=self._mails(batch))
+            write_latency().record(timedelta(seconds=time.monotonic() - began))
+            return written
         except Exception as error:
             if is_unavailable(error):
                 raise

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from sqlalchemy.engine import Engine
 
-from domain import Actor
+from domain import Actor, InvalidRequest
 from logs import configure_logging
 from settings import Settings, get_settings
 from store import check_schema, make_engine, upgrade
@@ -36,12 +36,25 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
+        if not self.migrate and not self.settings.database_url:
+            self.check_store_file()
         engine = make_engine(self.settings.store_url)
         if self.migrate:
             upgrade(engine)
         else:
             check_schema(engine)
         return engine
+
+    def check_store_file(self) -> None:
+        """The embedded store is a file in the data dir: a command run elsewhere must say where it
+        looked, not create an empty store there."""
+        path = (self.settings.data_dir / "coopflow.db").resolve()
+        if not path.exists():
+            raise InvalidRequest(
+                f"No coopflow store at {path}. Run this command in the folder where `coopflow dev` runs, "
+                "or point it at the store: COOPFLOW_DATA_DIR=/path/to/.coopflow (the embedded SQLite store) "
+                "or COOPFLOW_DATABASE_URL=postgresql://… (a server); `coopflow db upgrade` creates a new one.",
+                {"store": str(path)})
 
     def app_without_temporal(self) -> Coopflow:
         """For commands that only read the store: no Temporal connection is made."""
@@ -53,7 +66,7 @@ class Runtime:
         from services.app import Coopflow
         from services.temporal import connect
 
-        client = await connect(self.settings.temporal_address, self.settings.temporal_namespace)
+        client = await connect(self.settings)
         return Coopflow.configured(self.settings, engine=self.engine, client=client)
 
     def actor(self, email: str | None) -> Actor:

@@ -38,13 +38,15 @@ def dev(
     """Start everything on this machine: Temporal dev server, worker, web, store; Ctrl-C stops it all."""
     from domain import InvalidRequest
     from services.app import Coopflow
-    from services.devstack import DevServer, MailSink, default_env, install_stop_handlers, port_in_use
+    from services.devstack import DevServer, MailSink, default_env, free_port, install_stop_handlers, port_in_use
     from services.seed import seed_demo
     from web.app import create_app
     from web.server import serve
     from worker import run_worker
 
     overrides: dict[str, object] = {"data_dir": data_dir, "temporal_address": f"127.0.0.1:{temporal_port}"}
+    if "COOPFLOW_METRICS_BIND" not in os.environ:  # the SDK's metrics, shown at /metrics with coopflow's
+        overrides["metrics_bind"] = f"127.0.0.1:{free_port()}"
     if "COOPFLOW_PUBLIC_URL" not in os.environ:
         overrides["public_url"] = f"http://127.0.0.1:{port}"
     sink = None
@@ -64,7 +66,7 @@ def dev(
         server.start()
         if sink is not None:
             sink.start()
-        client = await server.wait_ready()
+        client = await server.wait_ready(settings)
         users = seed_demo(rt.engine)
         coopflow = Coopflow.configured(settings, engine=rt.engine, client=client)
         web = create_app(coopflow=coopflow, settings=settings, mail_sink=sink)
@@ -120,7 +122,7 @@ def _until_stopped(body: Callable[[Runtime, Client, asyncio.Event], Awaitable[No
     async def go() -> None:
         stop = asyncio.Event()
         install_stop_handlers(stop)
-        client = await connect(rt.settings.temporal_address, rt.settings.temporal_namespace)
+        client = await connect(rt.settings)
         await body(rt, client, stop)
 
     run(go())

@@ -16,6 +16,7 @@ from domain.checks import check_kind, check_org_id, check_storable
 from domain.limits import MAX_KEY_CHARS
 from services import access
 from services.base import TASK_ID, AppBase, update_error
+from services.metrics import CHANGES as CHANGE_COUNT
 from services.temporal import TemporalUnavailable, call_until
 from store import StoreUnavailable, accounts, web_state
 from workflows import ProjectWorkflow, workflow_id
@@ -29,9 +30,11 @@ class Changes(AppBase):
                              request_id: str | None = None) -> dict[str, Any]:
         """A change by a coordinator of the lead organisation; returns the project once it is in the store."""
         command = await asyncio.to_thread(self._prepare_change, actor, project_id, kind, reason, task_id, due_at, org)
-        return await self._send(actor, project_id, f"change {project_id}", request_id, ProjectWorkflow.change_project,
-                                command, {"kind": kind, "reason": reason, "task_id": task_id, "due_at": due_at,
-                                          "org": org})
+        result = await self._send(actor, project_id, f"change {project_id}", request_id,
+                                  ProjectWorkflow.change_project, command,
+                                  {"kind": kind, "reason": reason, "task_id": task_id, "due_at": due_at, "org": org})
+        CHANGE_COUNT.labels(kind=kind).inc()
+        return result
 
     async def request_extension(self, actor: Actor, project_id: str, task_id: str, *, due_at: str, reason: str,
                                 request_id: str | None = None) -> dict[str, Any]:

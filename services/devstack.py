@@ -13,12 +13,16 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client
 
 from services.temporal import TemporalUnavailable, connect
+from settings import get_settings
 from workflows import SEARCH_ATTRIBUTES
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
 
@@ -72,7 +76,7 @@ class DevServer:
             self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
                 args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
 
-    async def wait_ready(self, timeout: float = 60) -> Client:
+    async def wait_ready(self, settings: Settings | None = None, timeout: float = 60) -> Client:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             if self.process is not None and self.process.poll() is not None:
@@ -80,7 +84,7 @@ class DevServer:
                 raise TemporalUnavailable(f"The Temporal dev server exited (code {self.process.returncode}). "
                                           f"Its log ({self.log_path}) ends with:\n{tail}")
             try:
-                return await connect(self.address)
+                return await connect((settings or get_settings()).model_copy(update={"temporal_address": self.address}))
             except TemporalUnavailable:
                 if asyncio.get_running_loop().time() > deadline:
                     raise

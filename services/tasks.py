@@ -26,6 +26,7 @@ from domain.checks import check_completion, check_kind, check_may_complete, chec
 from domain.limits import MAX_KEY_CHARS, shown
 from services import access
 from services.base import TASK_ID, AppBase, check_project_id, update_error
+from services.metrics import COMPLETIONS, REFUSALS
 from services.temporal import TemporalUnavailable, call_until
 from store import StoreUnavailable, read, web_state
 from workflows import ProjectWorkflow, workflow_id
@@ -48,18 +49,32 @@ class Tasks(AppBase):
         ``request_id`` (an Idempotency-Key) is the Temporal update id as well: a repeat while the
         first is under way joins it, and a repeat after it answers as it did.
         """
-        prepared = await asyncio.to_thread(self._prepare_completion, actor, project_id, task_id, data, outcome,
-                                           comment, request_id)
+        try:
+            prepared = await asyncio.to_thread(self._prepare_completion, actor, project_id, task_id, data, outcome,
+                                               comment, request_id)
+        except DomainError as error:
+            await self._count_refusal(project_id, task_id, error)
+            raise
         if isinstance(prepared, dict):
             return prepared  # the first answer
         command, route, fresh = prepared
         try:
-            return await self._complete(project_id, task_id, command)
+            result = await self._complete(project_id, task_id, command)
         except DomainError as error:
+            await self._count_refusal(project_id, task_id, error)
             if fresh and not isinstance(error, TemporalUnavailable | StoreUnavailable):  # refused: nothing happened
                 await asyncio.to_thread(web_state.release_key, self.engine, user_id=actor.user, route=route,
                                         key=str(request_id))
             raise
+        COMPLETIONS.labels(step=result["step"]).inc()
+        return result
+
+    async def _count_refusal(self, project_id: str, task_id: str, error: DomainError) -> None:
+        try:
+            found = await asyncio.to_thread(read.get_task, self.engine, project_id, task_id)
+        except Exception:  # the store is away (or the ids are not even valid): counted without a step
+            found = None
+        REFUSALS.labels(step=found[1]["step"] if found else "unknown", code=error.code).inc()
 
     def _prepare_completion(self, actor: Actor, project_id: str, task_id: str, data: Any, outcome: str | None,
                             comment: str | None, request_id: str | None

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.runtime import PrometheusConfig, TelemetryConfig
+from temporalio.runtime import Runtime as TemporalRuntime
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
-from domain import DomainError
+from domain import DomainError, InvalidRequest
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 T = TypeVar("T")
 GIVE_UP_EVERY = 2.0  # seconds between asking a waiting caller's give_up(); answers usually come far sooner
@@ -31,13 +37,56 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
+def client_options(settings: Settings) -> dict[str, Any]:
+    """How ``Client.connect`` is called for these settings: namespace, TLS, API key, the data
+    converter (with the encryption codec when keys are set) and, for a worker with
+    ``metrics_bind``, a runtime that serves the SDK's Prometheus metrics."""
+    from services.codec import data_converter
+
+    options: dict[str, Any] = {"namespace": settings.temporal_namespace,
+                               "data_converter": data_converter(settings.codec_keys)}
+    files = {"server_root_ca_cert": settings.temporal_tls_ca, "client_cert": settings.temporal_tls_cert,
+             "client_private_key": settings.temporal_tls_key}
+    if bool(settings.temporal_tls_cert) != bool(settings.temporal_tls_key):
+        raise InvalidRequest("A client certificate needs its key, and a key its certificate: set both "
+                             "COOPFLOW_TEMPORAL_TLS_CERT and COOPFLOW_TEMPORAL_TLS_KEY, or neither.",
+                             {"temporal_tls_cert": "needs temporal_tls_key"})
+    read: dict[str, bytes] = {}
+    for name, path in files.items():
+        if path:
+            try:
+                read[name] = Path(path).read_bytes()
+            except OSError as exc:
+                raise InvalidRequest(f"Cannot read {path} (for TLS with Temporal): {exc.strerror}.",
+                                     {name: "unreadable"}) from None
+    if read or settings.temporal_tls or settings.temporal_tls_server_name:
+        options["tls"] = TLSConfig(server_root_ca_cert=read.get("server_root_ca_cert"),
+                                   client_cert=read.get("client_cert"),
+                                   client_private_key=read.get("client_private_key"),
+                                   domain=settings.temporal_tls_server_name or None)
+    if settings.temporal_api_key:
+        options["api_key"] = settings.temporal_api_key
+        options.setdefault("tls", True)
+    if settings.metrics_bind:
+        options["runtime"] = prometheus_runtime(settings.metrics_bind)
+    return options
+
+
+@functools.cache
+def prometheus_runtime(bind: str) -> TemporalRuntime:
+    """One runtime per process and address: the SDK serves its metrics at http://bind/metrics."""
+    return TemporalRuntime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+
+
+async def connect(settings: Settings) -> Client:
     try:
-        return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
-    except RuntimeError:
-        raise TemporalUnavailable(
-            f"Cannot reach Temporal at {address}. Is `coopflow dev` running, "
-            "or is COOPFLOW_TEMPORAL_ADDRESS set to the right server?") from None
+        return await Client.connect(settings.temporal_address, **client_options(settings))
+    except RuntimeError as exc:
+        hint = ("Is `coopflow dev` running, or is COOPFLOW_TEMPORAL_ADDRESS set to the right server?"
+                if "127.0.0.1" in settings.temporal_address or "localhost" in settings.temporal_address
+                else "Check COOPFLOW_TEMPORAL_ADDRESS, the namespace and the TLS or API key settings.")
+        raise TemporalUnavailable(f"Cannot reach Temporal at {settings.temporal_address} "
+                                  f"({str(exc).splitlines()[0][:200]}). {hint}") from None
 
 
 async def call_until(deadline: float, call: Callable[[timedelta], Awaitable[T]], *, waiting_for: str,
@@ -81,3 +130,50 @@ async def call_until(deadline: float, call: Callable[[timedelta], Awaitable[T]],
     raise TemporalUnavailable(
         f"Temporal did not confirm {waiting_for} in time ({last}). If it was accepted it still happens; "
         "repeat the request with the same Idempotency-Key to get its answer, or try again in a minute.")
+
+
+async def setup_namespace(client: Client, *, retention_days: int = 30, wait: float = 30.0) -> dict[str, Any]:
+    """Make the configured namespace ready for coopflow: create it if it is missing (self-hosted
+    clusters), then register coopflow's search attributes that it lacks. Safe to run again."""
+    from google.protobuf.duration_pb2 import Duration as PbDuration
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
+
+    from workflows import SEARCH_ATTRIBUTES
+
+    namespace = client.namespace
+    done: dict[str, Any] = {"namespace": namespace, "namespace_created": False, "search_attributes_added": []}
+    try:
+        await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace=namespace))
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        await client.workflow_service.register_namespace(RegisterNamespaceRequest(
+            namespace=namespace, description="coopflow",
+            workflow_execution_retention_period=PbDuration(seconds=retention_days * 86400)))
+        done["namespace_created"] = True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:  # a new namespace takes a moment to reach every service of the cluster
+        try:
+            listed = await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=namespace))
+            break
+        except RPCError as error:
+            if error.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.UNAVAILABLE) or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+    existing = {**listed.system_attributes, **listed.custom_attributes}
+    keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+    wrong = [k.name for k in SEARCH_ATTRIBUTES if k.name in existing and existing[k.name] != keyword]
+    if wrong:
+        raise InvalidRequest(f"The namespace {namespace} has {', '.join(wrong)} with a type other than Keyword; "
+                             "coopflow cannot use it. Remove them or use another namespace.",
+                             {"search_attributes": ", ".join(wrong)})
+    missing = {k.name: keyword for k in SEARCH_ATTRIBUTES if k.name not in existing}
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
+        done["search_attributes_added"] = sorted(missing)
+    return done

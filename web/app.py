@@ -14,7 +14,7 @@ from services.app import Coopflow
 from services.temporal import connect
 from settings import Settings, get_settings
 from store import check_schema, make_engine
-from web import api, errors, pages, pages_dev, pages_projects
+from web import api, errors, ops, pages, pages_dev, pages_projects
 from web.middleware import BodyLimit, SecurityHeaders
 from web.security import Sessions, load_secret
 
@@ -33,24 +33,27 @@ def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = 
         if coopflow is None:
             engine = make_engine(settings.store_url)
             check_schema(engine)
-            client = await connect(settings.temporal_address, settings.temporal_namespace)
+            client = await connect(settings)
             app.state.coopflow = Coopflow.configured(settings, engine=engine, client=client)
         yield
 
     app = FastAPI(title="coopflow", version="1", lifespan=lifespan, openapi_url="/api/openapi.json",
-                  docs_url="/api/docs", redoc_url=None,
+                  docs_url=None, redoc_url=None,
                   description="Durable, auditable workflows for transnational cooperation projects.")
     app.state.coopflow = coopflow
+    app.state.settings = settings
     app.state.sessions = Sessions(secret or load_secret(settings.secret_key, settings.data_dir))
     app.state.secure_cookies = settings.cookies_secure
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(ops.router)
     app.include_router(pages.router)
     app.include_router(pages_projects.router)
     if mail_sink is not None:  # `coopflow dev` only: what the local mail sink received
         app.state.mail_sink = mail_sink
         app.include_router(pages_dev.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/api/docs/assets", StaticFiles(directory=ops.DOCS_ASSETS), name="docs-assets")
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -165,7 +166,15 @@ def test_cli_scenario_against_coopflow_dev(dev: Dev):
         assert stop(proc) == 0
 
 
-def test_an_unmigrated_store_is_refused_until_db_upgrade(dev: Dev):
+def test_a_missing_or_unmigrated_store_is_refused_until_db_upgrade(dev: Dev):
+    store = dev.tmp / "data" / "coopflow.db"
+    for args in (["worker"], ["org", "list"], ["tasks", "--as", "a@b.org"]):
+        done = dev.cli(*args, ok=False)
+        assert done.returncode == 1 and f"No coopflow store at {store}" in done.stderr, done.stderr
+        assert "COOPFLOW_DATA_DIR=" in done.stderr and "COOPFLOW_DATABASE_URL=" in done.stderr
+    assert not store.exists(), "a command run in the wrong place creates no empty store"
+    store.parent.mkdir(parents=True)
+    sqlite3.connect(store).close()  # a database that is there but was never migrated
     for args in (["worker"], ["org", "list"], ["tasks", "--as", "a@b.org"]):
         done = dev.cli(*args, ok=False)
         assert done.returncode == 1 and "has no coopflow schema yet. Run `coopflow db upgrade` first" in done.stderr

@@ -1,0 +1,35 @@
+"""`coopflow temporal setup`: make the configured Temporal namespace ready for coopflow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from commands.common import JsonOpt, Runtime, output, run
+
+temporal_app = typer.Typer(help="The Temporal cluster coopflow runs on.", no_args_is_help=True)
+
+
+@temporal_app.command("setup")
+def temporal_setup(
+    retention_days: Annotated[int, typer.Option(
+        min=1, max=3650, help="How long Temporal keeps a closed project's history, if the namespace is created.")] = 30,
+    json_: JsonOpt = False,
+) -> None:
+    """Create the namespace (COOPFLOW_TEMPORAL_NAMESPACE) if missing and register coopflow's search
+    attributes on it. Safe to run again; run it once per cluster before the first worker starts."""
+    from services.temporal import connect, setup_namespace
+
+    settings = Runtime().settings
+
+    async def go() -> dict[str, object]:
+        return await setup_namespace(await connect(settings), retention_days=retention_days)
+
+    done = run(go())
+    added = done["search_attributes_added"]
+    text = (f"Temporal at {settings.temporal_address}, namespace {done['namespace']}: "
+            + ("created; " if done["namespace_created"] else "exists; ")
+            + (f"search attributes added: {', '.join(added)}." if added  # type: ignore[arg-type]
+               else "search attributes already registered."))
+    output(json_, {"address": settings.temporal_address, **done}, text)
