@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     temporal_tls_key: str = ""  # path of the client certificate's private key (PEM)
     temporal_tls_server_name: str = ""  # the name the server certificate is checked against, if not the host
     temporal_api_key: str = ""  # Temporal Cloud API key (implies TLS)
-    # payload encryption: "id:base64key,…", the first one current (`python -m services.codec` makes one)
+    # payload encryption: "id:base64key,…", the first one current (`coopflow temporal new-key`)
     codec_keys: str = ""
     codec_origins: str = ""  # origins (comma-separated) of Temporal UIs that may call /codec
     metrics_bind: str = ""  # host:port where a worker serves the Temporal SDK's Prometheus metrics

@@ -64,6 +64,12 @@ class AuditActivities:
         workflow then waits for an operator instead of retrying for ever.
         """
         began = time.monotonic()
+        info = activity.info()
+        with structlog.contextvars.bound_contextvars(project_id=batch.project["id"], workflow_id=info.workflow_id,
+                                                     attempt=info.attempt):
+            return self._record(batch, began)
+
+    def _record(self, batch: RecordEvents, began: float) -> int:
         try:
             written = record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
                                    resolves_incident=batch.resolves_incident, mails=self._mails(batch))

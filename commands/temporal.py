@@ -33,3 +33,18 @@ def temporal_setup(
             + (f"search attributes added: {', '.join(added)}." if added  # type: ignore[arg-type]
                else "search attributes already registered."))
     output(json_, {"address": settings.temporal_address, **done}, text)
+
+
+@temporal_app.command("new-key")
+def temporal_new_key(
+    key_id: Annotated[str, typer.Option("--id", help="The new key's id (kept in each sealed payload).")] = "",
+    json_: JsonOpt = False,
+) -> None:
+    """Print a new payload encryption key for COOPFLOW_CODEC_KEYS. To rotate: put it first, keep the
+    old ones after it until no open history needs them."""
+    from datetime import UTC, datetime
+
+    from services.codec import new_key
+
+    key = new_key(key_id or datetime.now(UTC).strftime("k%Y%m%d"))
+    output(json_, {"key": key}, key)

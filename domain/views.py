@@ -1,4 +1,4 @@
-"""The shapes users see (CONTRACT.md §2 and §3), built from the state alone."""
+"""The shapes users see (a task, a project: docs/api.md), built from the state alone."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from domain import format_time
 
+disable_created_metrics()  # a _created series beside every counter says nothing a scrape needs
 REGISTRY = CollectorRegistry()
 COMPLETIONS = Counter("coopflow_completions", "Tasks completed, by step.", ["step"], registry=REGISTRY)
 REFUSALS = Counter("coopflow_refusals", "Completions refused, by step and error code.", ["step", "code"],

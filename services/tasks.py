@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -49,6 +50,12 @@ class Tasks(AppBase):
         ``request_id`` (an Idempotency-Key) is the Temporal update id as well: a repeat while the
         first is under way joins it, and a repeat after it answers as it did.
         """
+        with structlog.contextvars.bound_contextvars(project_id=project_id, task_id=task_id,
+                                                     workflow_id=workflow_id(project_id)):
+            return await self._complete_task(actor, project_id, task_id, data, outcome, comment, request_id)
+
+    async def _complete_task(self, actor: Actor, project_id: str, task_id: str, data: Any, outcome: str | None,
+                             comment: str | None, request_id: str | None) -> dict[str, Any]:
         try:
             prepared = await asyncio.to_thread(self._prepare_completion, actor, project_id, task_id, data, outcome,
                                                comment, request_id)

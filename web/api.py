@@ -94,6 +94,7 @@ async def health(coopflow: CoopflowDep) -> JSONResponse:
 
 @router.get("/templates", tags=["projects"], responses=errors())
 def templates(actor: ApiActor, coopflow: CoopflowDep) -> list[dict[str, Any]]:
+    """The templates a project can start from (the newest version of each), with titles and parameters."""
     return [t.summary() for t in coopflow.templates.all_latest()]
 
 
@@ -108,6 +109,7 @@ async def start_project(body: ProjectCreate, actor: ApiActor, coopflow: Coopflow
 
 @router.get("/projects", tags=["projects"], responses=errors())
 def list_projects(actor: ApiActor, coopflow: CoopflowDep) -> list[dict[str, Any]]:
+    """The projects the caller may see: those of its organisation (lead or partner); auditors see all."""
     return coopflow.list_projects(actor)
 
 
@@ -115,6 +117,7 @@ def list_projects(actor: ApiActor, coopflow: CoopflowDep) -> list[dict[str, Any]
 def show_project(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
                  as_of: Annotated[str | None, Query(description="ISO 8601: the state rebuilt up to then")] = None
                  ) -> dict[str, Any]:
+    """A project with its tasks; with ``as_of``, as it was then, rebuilt from the stored events."""
     return coopflow.show_project(actor, project_id, as_of=as_of)
 
 
