@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -83,12 +83,21 @@ async def worker_process(command: list[str], env: dict[str, str]) -> AsyncIterat
         await asyncio.to_thread(proc.wait, 30)
 
 
+@asynccontextmanager
+async def worker_processes(count: int, command: list[str], env: dict[str, str]) -> AsyncIterator[None]:
+    """``count`` workers, each in a process of its own, polling the same task queue."""
+    async with AsyncExitStack() as stack:
+        for _ in range(count):
+            await stack.enter_async_context(worker_process(command, env))
+        yield
+
+
 def address_of(env: WorkflowEnvironment) -> str:
     return env.client.service_client.config.target_host
 
 
 async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: list[str],
-                   separate: bool = False) -> dict:
+                   separate: bool = False, workers: int = 1) -> dict:
     queue = f"bench-{uuid.uuid4()}"
     app = Coopflow(engine=engine, client=env.client, task_queue=queue)
     latencies: list[float] = []
@@ -104,7 +113,7 @@ async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: l
                 print(f"  … {done}/{n} projects", file=sys.stderr, flush=True)
             return result
 
-    running = (worker_process([str(Path(sys.executable).parent / "coopflow"), "worker", "--json"], {
+    running = (worker_processes(workers, [str(Path(sys.executable).parent / "coopflow"), "worker", "--json"], {
         "COOPFLOW_TEMPORAL_ADDRESS": address_of(env), "COOPFLOW_TASK_QUEUE": queue, "COOPFLOW_LOG_LEVEL": "WARNING",
         "COOPFLOW_DATABASE_URL": engine.url.render_as_string(hide_password=False)})
         if separate else build_worker(env.client, engine, queue))
@@ -124,7 +133,7 @@ async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: l
 
 
 async def run_baseline(env: WorkflowEnvironment, engine, n: int, c: int, updates: int,
-                       separate: bool = False, local: bool = False) -> dict:
+                       separate: bool = False, local: bool = False, workers: int = 1) -> dict:
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS bare_write (k VARCHAR PRIMARY KEY)"))
     queue = f"bare-{uuid.uuid4()}"
@@ -141,8 +150,8 @@ async def run_baseline(env: WorkflowEnvironment, engine, n: int, c: int, updates
             await handle.execute_update(BareWorkflow.finish)
 
     from concurrent.futures import ThreadPoolExecutor
-    running = (worker_process([sys.executable, str(Path(__file__).parent / "bare.py"), address_of(env), queue,
-                               engine.url.render_as_string(hide_password=False)], {})
+    running = (worker_processes(workers, [sys.executable, str(Path(__file__).parent / "bare.py"), address_of(env),
+                                          queue, engine.url.render_as_string(hide_password=False)], {})
                if separate else Worker(env.client, task_queue=queue, workflows=[BareWorkflow],
                                        activities=[BareActivities(engine).write], max_concurrent_activities=16,
                                        activity_executor=ThreadPoolExecutor(16), workflow_runner=workflow_runner()))
@@ -161,6 +170,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="each side runs this many times, in turn")
     parser.add_argument("--worker-process", action="store_true",
                         help="run each side's worker in a process of its own (as in production)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="with --worker-process: this many worker processes on each side")
     args = parser.parse_args()
     partners = PARTNERS[: args.partners]
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,13 +191,15 @@ async def main() -> None:
                 n = size if number < args.rounds - 1 else args.projects - size * (args.rounds - 1)
                 print(f"round {number + 1}/{args.rounds}: coopflow, {n} projects × whole lifecycle, "
                       f"{args.concurrency} at a time …", file=sys.stderr)
-                ours.add(await run_ours(env, engine, n, args.concurrency, partners, args.worker_process))
+                ours.add(await run_ours(env, engine, n, args.concurrency, partners, args.worker_process,
+                                        args.workers))
                 per_project = ours.completions // ours.projects
                 print(f"  baseline: {n} bare workflows × {per_project} update+activity …", file=sys.stderr)
-                base.add(await run_baseline(env, engine, n, args.concurrency, per_project, args.worker_process))
+                base.add(await run_baseline(env, engine, n, args.concurrency, per_project, args.worker_process,
+                                            workers=args.workers))
                 print(f"  reference: {n} bare workflows × {per_project} update+local activity …", file=sys.stderr)
                 local.add(await run_baseline(env, engine, n, args.concurrency, per_project, args.worker_process,
-                                             local=True))
+                                             local=True, workers=args.workers))
         finally:
             await env.shutdown()
     ours_rate, base_rate, local_rate = ours.rate(), base.rate(), local.rate()

@@ -1,0 +1,157 @@
+"""A task completion over HTTP against a bare Temporal update, at the same concurrency, in one run.
+
+    python bench/http.py [--completions 600] [--concurrency 5] [--rounds 3]
+
+The production shape: `coopflow web` and `coopflow worker` each in a process of their own, a
+Temporal dev server (SQLite, WAL) and a SQLite store. Clients complete tasks through
+`POST /api/projects/{id}/tasks/{task}/complete` with their API tokens (token, permission,
+validation, update, store write, answer); only that request is timed. The baseline sends bare
+Temporal updates that each await an activity writing a row (the same durable work, no HTTP, no
+domain), its worker in a process of its own too; the reference does the same with a local activity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# the project's root instead of this file's folder, which would shadow the standard library's `http`
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.remove(str(Path(__file__).resolve().parent))
+
+import httpx
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from bench.throughput import address_of, pct, run_baseline, worker_process
+from services.devstack import SQLITE_PRAGMAS, free_port, temporal_binary
+from services.scenario import next_move
+from services.seed import demo_email, seed_demo
+from store import accounts, make_engine, upgrade
+from workflows import SEARCH_ATTRIBUTES
+
+LEAD = "stadt-dortmund"
+PARTNERS = ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]
+COOPFLOW = str(Path(sys.executable).parent / "coopflow")
+
+
+async def web_process(env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([COOPFLOW, "web", "--port", str(port), "--json"], env={**os.environ, **env},
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/api/health")).status_code == 200:
+                    return proc
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("coopflow web did not come up")
+
+
+async def run_http(base: str, tokens: dict[str, str], completions: int, c: int) -> dict:
+    latencies: list[float] = []
+    remaining = completions
+
+    async def project(client: httpx.AsyncClient) -> None:
+        nonlocal remaining
+        lead = {"Authorization": f"Bearer {tokens[LEAD]}"}
+        started = await client.post("/api/projects", headers=lead, json={
+            "title": "bench", "partners": PARTNERS, "parameters": {"report_count": 1}})
+        pid = started.json()["id"]
+        tasks = started.json()["tasks"]
+        while remaining > 0 and (move := next_move(tasks, PARTNERS[0], loops=False)) is not None:
+            task, data, outcome = move
+            remaining -= 1
+            who = {"Authorization": f"Bearer {tokens[task['assignee']]}"}
+            began = time.perf_counter()
+            answer = await client.post(f"/api/projects/{pid}/tasks/{task['id']}/complete", headers=who,
+                                       json={"data": data, "outcome": outcome})
+            latencies.append(time.perf_counter() - began)
+            assert answer.status_code == 200, answer.text
+            tasks = (await client.get(f"/api/projects/{pid}", headers=lead)).json()["tasks"]
+
+    async def lane() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            while remaining > 0:
+                await project(client)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(c)))
+    return {"elapsed": time.perf_counter() - began, "completions": len(latencies), "latencies": latencies}
+
+
+def line(name: str, run: dict) -> str:
+    lat = run["latencies"]
+    return (f"{name:<10} {run['completions'] / run['elapsed']:7.1f} completions/s  p50 {pct(lat, .5):6.1f} ms  "
+            f"p95 {pct(lat, .95):6.1f} ms  p99 {pct(lat, .99):6.1f} ms  mean {statistics.mean(lat) * 1000:6.1f} ms")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--completions", type=int, default=600, help="per side and round")
+    parser.add_argument("--concurrency", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="each side runs this many times, in turn")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
+            search_attributes=SEARCH_ATTRIBUTES, dev_server_database_filename=f"{tmp}/temporal.db",
+            dev_server_extra_args=SQLITE_PRAGMAS, dev_server_log_level="error")
+        engine = make_engine(f"sqlite:///{tmp}/store.db")
+        upgrade(engine)
+        seed_demo(engine)
+        tokens = {org: accounts.rotate_token(engine, demo_email(org)) for org in [LEAD, *PARTNERS, "audit-office"]}
+        tokens["auditor"] = tokens["audit-office"]
+        settings = {"COOPFLOW_TEMPORAL_ADDRESS": address_of(env), "COOPFLOW_TASK_QUEUE": "bench-http",
+                    "COOPFLOW_LOG_LEVEL": "WARNING", "COOPFLOW_DATA_DIR": tmp,
+                    "COOPFLOW_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+        port = free_port()
+        web = await web_process(settings, port)
+        ours: list[dict] = []
+        base: list[dict] = []
+        local: list[dict] = []
+        try:
+            async with worker_process([COOPFLOW, "worker", "--json"], settings):
+                await run_http(f"http://127.0.0.1:{port}", tokens, 40, args.concurrency)  # warm-up
+                for number in range(args.rounds):
+                    print(f"round {number + 1}/{args.rounds}: {args.completions} completions over HTTP, "
+                          f"{args.concurrency} at a time …", file=sys.stderr)
+                    ours.append(await run_http(f"http://127.0.0.1:{port}", tokens, args.completions,
+                                               args.concurrency))
+                    print("  baseline: bare update + activity …", file=sys.stderr)
+                    projects = max(args.concurrency, args.completions // 20)
+                    base.append(await run_baseline(env, engine, projects, args.concurrency,
+                                                   args.completions // projects, separate=True))
+                    print("  reference: bare update + local activity …", file=sys.stderr)
+                    local.append(await run_baseline(env, engine, projects, args.concurrency,
+                                                    args.completions // projects, separate=True, local=True))
+        finally:
+            web.send_signal(signal.SIGTERM)
+            web.wait(30)
+            await env.shutdown()
+
+    def total(runs: list[dict]) -> dict:
+        return {"elapsed": sum(r["elapsed"] for r in runs), "completions": sum(r["completions"] for r in runs),
+                "latencies": [x for r in runs for x in r["latencies"]]}
+
+    o, b, r = total(ours), total(base), total(local)
+    print()
+    print(line("coopflow", o) + "   (HTTP: token, permission, validation, update, store, answer)")
+    print(line("baseline", b) + "   (bare update + activity, same write)")
+    print(line("reference", r) + "   (bare update + local activity)")
+    for name, other in (("baseline", b), ("reference", r)):
+        print(f"vs {name:<9} p50 {pct(o['latencies'], .5) / pct(other['latencies'], .5):.2f}×  "
+              f"p99 {pct(o['latencies'], .99) / pct(other['latencies'], .99):.2f}×")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
