@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     codec_keys: str = ""
     codec_origins: str = ""  # origins (comma-separated) of Temporal UIs that may call /codec
     metrics_bind: str = ""  # host:port where a worker serves the Temporal SDK's Prometheus metrics
+    otel_endpoint: str = ""  # OTLP/HTTP traces endpoint; empty: no tracing (needs the otel extra)
     metrics_token: str = ""  # /metrics from another machine needs "Authorization: Bearer <this>"
     template_dirs: list[Path] = []
     secret_key: str = ""  # signs session cookies; empty: a key kept in the data dir

@@ -69,6 +69,10 @@ def client_options(settings: Settings) -> dict[str, Any]:
         options.setdefault("tls", True)
     if settings.metrics_bind:
         options["runtime"] = prometheus_runtime(settings.metrics_bind)
+    if settings.otel_endpoint:  # the client's interceptor also traces the workers built on it
+        from services.tracing import tracing
+
+        options["interceptors"] = [tracing(settings.otel_endpoint)[0]]
     return options
 
 
