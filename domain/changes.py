@@ -46,7 +46,8 @@ def check_may_change(state: ProjectState, actor: Actor) -> None:
 
 def check_active(state: ProjectState) -> None:
     if state.status != "active":
-        raise InvalidRequest(f"Project {state.id} is {state.status}: it can no longer change.")
+        raise InvalidRequest(f"Project {state.id} is {state.status}: it can no longer change.",
+                             {"project": "is not active"})
 
 
 def check_reason(reason: object) -> str:

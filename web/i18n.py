@@ -38,6 +38,20 @@ _VALIDATION = [
 ]
 
 
+# what a change or a request for more time may be refused for (domain/changes.py), as locale keys
+_PROBLEMS = {
+    ("reason", "is required"): "cp_reason_required", ("task_id", "is required"): "cp_task_required",
+    ("due_at", "is not a moment"): "cp_due_not_a_date",
+    ("due_at", "is not later than the current due date"): "cp_due_not_later",
+    ("due_at", "is too far away"): "cp_due_too_far", ("task_id", "is not a partner's task"): "cp_not_partner_task",
+    ("task_id", "is a decision"): "cp_decision", ("org", "is not another partner"): "cp_not_other_partner",
+    ("org", "is already in the project"): "cp_already_partner", ("org", "is not a partner"): "cp_not_partner",
+    ("org", "is the last partner"): "cp_last_partner", ("task_id", "has a request waiting"): "cp_request_waiting",
+    ("confirm", "is required"): "cp_confirm", ("forbidden", ""): "cp_forbidden",
+    ("project", "is not active"): "cp_not_active",
+}
+
+
 @cache
 def catalog(lang: str) -> dict[str, str]:
     data = yaml.safe_load((LOCALES / f"{lang}.yaml").read_text(encoding="utf-8"))
@@ -83,6 +97,17 @@ class Translator:
         if self.lang in titles:
             return titles[self.lang]
         return MISSING.format(titles.get(DEFAULT, fallback))
+
+    def problem(self, code: str, details: object, message: str) -> str:
+        """A refused change or request for more time, in this language: by what the details say
+        (``{"due_at": "is too far away"}``) or the error's code; else the domain's own sentence."""
+        if isinstance(details, dict):
+            for field, said in details.items():
+                key = _PROBLEMS.get((str(field), str(said)))
+                if key is not None:
+                    return self(key)
+        key = _PROBLEMS.get((code, ""))
+        return self(key) if key is not None else message
 
     def validation(self, message: str) -> str:
         for pattern, key in _VALIDATION:

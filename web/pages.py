@@ -129,7 +129,8 @@ async def ask_for_time(request: Request, project_id: str, task_id: str, _session
             reason=str(form.get("reason", "")), request_id=str(form.get("request_id", "")) or None)
     except DomainError as exc:
         t = translator(request)
-        text = t(exc.code) if exc.code in ("task_closed", "not_assigned") else exc.message
+        text = t(exc.code) if exc.code in ("task_closed", "not_assigned") else t.problem(
+            exc.code, exc.details, exc.message)
         return await run_in_threadpool(_task_response, request, session[0], project_id, task_id, values={},
                                        errors={}, message=text, status=STATUS.get(exc.code, 400))
     return RedirectResponse(f"/projects/{project_id}/tasks/{task_id}?asked=1", status_code=303)

@@ -120,7 +120,8 @@ async def change_project(request: Request, project_id: str, _session: SessionDep
     except DomainError as exc:
         if exc.code == "not_found":
             return error_page(request, 404)
-        return RedirectResponse(f"/projects/{project_id}?{urlencode({'problem': exc.message})}#changes",
+        problem = translator(request).problem(exc.code, exc.details, exc.message)
+        return RedirectResponse(f"/projects/{project_id}?{urlencode({'problem': problem})}#changes",
                                 status_code=303)
     return RedirectResponse(f"/projects/{project_id}?changed={kind}", status_code=303)
 

@@ -59,3 +59,28 @@ async def test_a_partner_reads_the_trail_on_the_page_as_in_the_api_but_does_not_
         await http_login(http, demo_email(LEAD))
         page = await http.get(f"/projects/{pid}/audit", params={"verify": "1"})
         assert 'id="verify-result"' in page.text
+
+
+async def test_a_refused_change_says_why_in_the_readers_language(live: Live):
+    app = live.coopflow
+    project = await start(app)
+    pid = project["id"]
+    task = next(t for t in project["tasks"] if t["status"] == "open")
+    said = {"de": ("Bitte eine Begründung angeben", "Ein Projekt behält mindestens einen Partner"),
+            "mk": ("Наведете причина", "Проектот задржува барем еден партнер")}
+    for lang, (no_reason, last_partner) in said.items():
+        async with httpx.AsyncClient(base_url=live.url, cookies={"coopflow_lang": lang}) as http:
+            await http_login(http, demo_email(LEAD))
+            csrf = csrf_of((await http.get(f"/projects/{pid}")).text)
+            page = await http.post(f"/projects/{pid}/changes", follow_redirects=True, data={
+                "csrf": csrf, "kind": "extend_deadline", "task_id": task["id"], "due_date": "2099-01-01",
+                "reason": " "})
+            assert no_reason in page.text, page.text[-2000:]
+            if lang == "de":  # two of three withdraw: the last one may not
+                for partner in PARTNERS[1:]:
+                    await app.change_project(actor(app, LEAD), pid, kind="withdraw_partner", org=partner,
+                                             reason="left")
+            page = await http.post(f"/projects/{pid}/changes", follow_redirects=True, data={
+                "csrf": csrf, "kind": "withdraw_partner", "org": PARTNERS[0], "reason": "left"})
+            assert last_partner in page.text
+    assert len(list(app.list_events(actor(app, LEAD), pid, type="PartnerWithdrawn"))) == 2, "refusals wrote nothing"
