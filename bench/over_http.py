@@ -1,6 +1,7 @@
-"""A task completion over HTTP against a bare Temporal update, at the same concurrency, in one run.
+"""A task completion over HTTP (named over_http.py: a bench/http.py would shadow the standard library's
+`http` for every script in this folder) against a bare Temporal update, at the same concurrency, in one run.
 
-    python bench/http.py [--completions 600] [--concurrency 5] [--rounds 3]
+    python bench/over_http.py [--completions 600] [--concurrency 5] [--rounds 3]
 
 The production shape: `coopflow web` and `coopflow worker` each in a process of their own, a
 Temporal dev server (SQLite, WAL) and a SQLite store. Clients complete tasks through
@@ -23,9 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# the project's root instead of this file's folder, which would shadow the standard library's `http`
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.remove(str(Path(__file__).resolve().parent))
 
 import httpx
 from temporalio.contrib.pydantic import pydantic_data_converter
