@@ -1,5 +1,4 @@
-"""A task completion over HTTP (named over_http.py: a bench/http.py would shadow the standard library's
-`http` for every script in this folder) against a bare Temporal update, at the same concurrency, in one run.
+"""A task completion over HTTP against a bare Temporal update, at the same concurrency, in one run.
 
     python bench/over_http.py [--completions 600] [--concurrency 5] [--rounds 3]
 
@@ -9,6 +8,8 @@ Temporal dev server (SQLite, WAL) and a SQLite store. Clients complete tasks thr
 validation, update, store write, answer); only that request is timed. The baseline sends bare
 Temporal updates that each await an activity writing a row (the same durable work, no HTTP, no
 domain), its worker in a process of its own too; the reference does the same with a local activity.
+
+(Not bench/http.py: that would shadow the standard library's `http` for every script in this folder.)
 """
 
 from __future__ import annotations
