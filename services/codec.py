@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
-from domain import InvalidRequest
+from domain import DomainError, InvalidRequest
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -83,9 +83,30 @@ class EncryptionCodec(PayloadCodec):
             key_id = p.metadata.get(KEY_ID, b"").decode()
             cipher = self.ciphers.get(key_id)
             if cipher is None:
-                raise ValueError(f"payload sealed with key {key_id!r}, which COOPFLOW_CODEC_KEYS no longer lists")
+                raise CodecKeysMissing(f"Temporal holds payloads sealed with the key {key_id!r}, which "
+                                       "COOPFLOW_CODEC_KEYS does not list (keep old keys after the current one).")
             opened.append(Payload.FromString(cipher.decrypt(p.data[:NONCE], p.data[NONCE:], None)))
         return opened
+
+
+class CodecKeysMissing(DomainError):
+    code = "codec_keys_missing"
+
+
+class PlainCodec(PayloadCodec):
+    """Without keys: payloads go out in clear, and a sealed one met in a history is a clear error
+    (a process started without the keys the others seal with), not an unknown encoding."""
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        for p in payloads:
+            if p.metadata.get("encoding") == ENCODING:
+                key_id = p.metadata.get(KEY_ID, b"").decode()
+                raise CodecKeysMissing(f"Temporal holds payloads sealed with the key {key_id!r}, and this process "
+                                       "has no COOPFLOW_CODEC_KEYS: set the same keys as the workers and web.")
+        return list(payloads)
 
 
 def data_converter(codec_keys: str) -> DataConverter:
@@ -94,6 +115,6 @@ def data_converter(codec_keys: str) -> DataConverter:
 
     keys = parse_keys(codec_keys)
     if not keys:
-        return pydantic_data_converter
+        return dataclasses.replace(pydantic_data_converter, payload_codec=PlainCodec())
     return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(keys),
                                failure_converter_class=DefaultFailureConverterWithEncodedAttributes)

@@ -21,7 +21,8 @@ from store import StoreUnavailable, is_unavailable
 STATUS = {"not_found": 404, "forbidden": 403, "not_assigned": 403, "task_closed": 409, "invalid_data": 422,
           "invalid_request": 422, "unauthorized": 401, "too_many_attempts": 429, "temporal_unavailable": 503,
           "store_unavailable": 503, "schema_outdated": 503, "payload_too_large": 413,
-          "unsupported_media_type": 415, "idempotency_conflict": 409}
+          "unsupported_media_type": 415, "idempotency_conflict": 409,
+          "codec_keys_missing": 500}
 RETRY_AFTER = {"Retry-After": "5"}  # seconds: what a 503 suggests to a script before it tries again
 log = structlog.get_logger("coopflow.web")
 

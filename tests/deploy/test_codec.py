@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from domain import InvalidRequest
 from services.app import Coopflow
-from services.codec import EncryptionCodec, data_converter, new_key, parse_keys
+from services.codec import CodecKeysMissing, EncryptionCodec, data_converter, new_key, parse_keys
 from services.seed import demo_email
 from tests.utils.app import LEAD, PARTNERS, actor, start
 from worker import build_worker
@@ -43,8 +43,10 @@ async def test_payloads_are_sealed_and_keys_rotate():
     assert await rotated.decode([sealed]) == [plain]
     assert (await rotated.encode([plain]))[0].metadata["encryption-key-id"] == b"new"
     assert await rotated.decode([plain]) == [plain], "what was never sealed passes through"
-    with pytest.raises(ValueError, match="no longer lists"):
+    with pytest.raises(CodecKeysMissing, match="does not list"):
         await EncryptionCodec(new).decode([sealed])
+    with pytest.raises(CodecKeysMissing, match="has no COOPFLOW_CODEC_KEYS"):
+        await data_converter("").payload_codec.decode([sealed])  # type: ignore[union-attr]
     tampered = Payload(metadata=sealed.metadata, data=sealed.data[:-1] + bytes([sealed.data[-1] ^ 1]))
     with pytest.raises(InvalidTag):  # GCM refuses a changed ciphertext
         await EncryptionCodec(old).decode([tampered])
@@ -84,6 +86,14 @@ async def test_the_raw_history_holds_no_form_value_and_no_personal_data(sealed_a
     for needle in [SECRET, "Ljiljana", "Petrovi", "4711.25", *people]:
         assert needle.encode() not in raw, f"{needle!r} is in the history in clear text"
     assert b"binary/encrypted" in raw, "the payloads are sealed (the test would pass on an empty history)"
+
+    verified = await app.verify_against_history(actor(app, "auditor"), pid)
+    assert verified["ok"] and verified["history"]["available"], "the auditor's check reads through the codec"
+    keyless = Coopflow(engine=app.engine, task_queue=app.task_queue, client=await Client.connect(
+        temporal_client.service_client.config.target_host, namespace=temporal_client.namespace,
+        data_converter=data_converter("")))
+    with pytest.raises(CodecKeysMissing, match="sealed with the key 'k1'"):
+        await keyless.verify_against_history(actor(app, "auditor"), pid)
 
     described = await handle.describe()
     visible = [described.id, described.run_id or "", repr(described.typed_search_attributes),
