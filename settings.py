@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from activities.sender import Smtp
+    from services.notes import Signer
 
 
 class Settings(BaseSettings):
@@ -62,6 +63,13 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
     mail_from: str = "coopflow@localhost"
+    # documents: the largest upload, and the folder of their content (default: $data_dir/documents)
+    max_document_mb: float = Field(default=20.0, gt=0, le=1024)
+    document_dir: Path | None = None
+    # signed checkpoints: PRIVATE+KEY+<name>+<key id>+<key> (`coopflow audit new-key`); empty: a key
+    # generated once in $data_dir/signing.key; its name is coopflow/<deployment> (default: the public URL's host)
+    signing_key: str = ""
+    deployment: str = ""
 
     @property
     def cookies_secure(self) -> bool:
@@ -76,6 +84,21 @@ class Settings(BaseSettings):
             return None
         return Smtp(self.smtp_host, self.smtp_port, self.smtp_user, self.smtp_password, self.smtp_starttls,
                     self.mail_from)
+
+    @property
+    def max_document_bytes(self) -> int:
+        return int(self.max_document_mb * 1024 * 1024)
+
+    @property
+    def documents_path(self) -> Path:
+        return self.document_dir or self.data_dir / "documents"
+
+    def signer(self) -> Signer:
+        """The deployment's signing key (``COOPFLOW_SIGNING_KEY``, or the one kept in the data dir)."""
+        from services.signing import load_signer
+
+        return load_signer(signing_key=self.signing_key, data_dir=self.data_dir, deployment=self.deployment,
+                           public_url=self.public_url)
 
     @property
     def store_url(self) -> str:

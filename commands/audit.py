@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from commands.common import JsonOpt, Runtime, output, run
 from domain import InvalidRequest, verify_chain
+
+if TYPE_CHECKING:
+    from services.notes import Verifier
 
 audit_app = typer.Typer(help="Read, verify and export the audit trail.", no_args_is_help=True)
 ProjectArg = Annotated[str, typer.Argument(metavar="PROJECT")]
@@ -47,6 +50,10 @@ def events(
 def _verdict(r: dict[str, Any]) -> str:
     if r["ok"]:
         text = f"OK: {r['count']} events, the chain is unbroken. Head {r['head']}"
+        if "documents" in r:
+            text += f"\n{r['documents']} documents present and unchanged."
+        for c in ([r["checkpoint"]] if "checkpoint" in r else []) + r.get("checkpoints", []):
+            text += f"\nCheckpoint {c['origin']} at {c['size']} events: signature and tree head hold."
         if "history" in r:
             h = r["history"]
             text += ("\n" + h["reason"]) if not h["available"] else (
@@ -61,7 +68,12 @@ def _verdict(r: dict[str, Any]) -> str:
 def verify(
     project_id: OptionalProject = None,
     all_: Annotated[bool, typer.Option("--all", help="Verify every project (a summary, with progress).")] = False,
-    file: Annotated[Path | None, typer.Option("--file", help="Verify a JSONL export offline: no database.")] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="Verify a JSONL export or a bundle (.zip, with its documents) offline: no database.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="A signed checkpoint (note file) the trail must match; needs --key.")] = None,
+    key: Annotated[str | None, typer.Option(
+        "--key", help="The verifier key (`coopflow audit public-key`), or a file holding it.")] = None,
     against_history: Annotated[bool, typer.Option(
         "--against-history", help="Also compare with the workflow's events and the updates in its history.")] = False,
     as_: AsOptional = None,
@@ -70,12 +82,15 @@ def verify(
     """Recompute the hash chain; exit code 1 when it is broken."""
     if [project_id is not None, all_, file is not None].count(True) != 1:
         raise typer.BadParameter("give exactly one of PROJECT, --all or --file")
+    if checkpoint is not None and key is None:
+        raise typer.BadParameter("a checkpoint is checked with the verifier key: add --key", param_hint="--key")
+    note = read_text_file(checkpoint, "checkpoint") if checkpoint is not None else None
+    verifier = _verifier(key) if key is not None else None
     if file is not None:
-        from services.audit import read_export
-
-        if not file.exists():
-            raise InvalidRequest(f"There is no file {file}.")
-        result = verify_chain(read_export(file))
+        result = _verify_file(file, note, verifier)
+    elif note is not None and verifier is not None:
+        rt = Runtime()
+        result = rt.app_without_temporal().verify_with_checkpoint(rt.actor(as_), project_id or "", note, str(verifier))
     elif all_:
         result = _verify_all(Runtime(), as_, against_history)
     elif against_history:
@@ -89,6 +104,38 @@ def verify(
     output(json_, result, _summary if all_ else _verdict)
     if not result["ok"]:
         raise typer.Exit(1)
+
+
+def read_text_file(path: Path, what: str) -> str:
+    if not path.is_file():
+        raise InvalidRequest(f"There is no {what} file {path}.")
+    return path.read_text(encoding="utf-8")
+
+
+def _verifier(key: str) -> Verifier:
+    from services.notes import Verifier
+
+    path = Path(key)
+    return Verifier.parse(path.read_text(encoding="utf-8") if "+" not in key and path.is_file() else key)
+
+
+def _verify_file(file: Path, note: str | None, verifier: Verifier | None) -> dict[str, Any]:
+    import zipfile
+
+    from services.audit import read_export
+    from services.proofs import check_checkpoint, verify_bundle
+
+    if not file.exists():
+        raise InvalidRequest(f"There is no file {file}.")
+    if zipfile.is_zipfile(file):
+        return verify_bundle(file, verifier=verifier, note=note)
+    events = list(read_export(file))
+    result = verify_chain(events)
+    if note is not None and verifier is not None:
+        result["checkpoint"] = check_checkpoint(events, note, verifier)
+        result["problems"] += result["checkpoint"]["problems"]
+        result["ok"] = not result["problems"]
+    return result
 
 
 def _verify_all(rt: Runtime, as_: str | None, against_history: bool) -> dict[str, Any]:
@@ -123,17 +170,29 @@ def _summary(r: dict[str, Any]) -> str:
 @audit_app.command("export")
 def export(
     project_id: ProjectArg,
-    format_: Annotated[str, typer.Option("--format", help="jsonl (verifiable offline) or csv.")] = "jsonl",
+    format_: Annotated[str, typer.Option(
+        "--format", help="jsonl (verifiable offline), csv, or bundle (a zip with the documents and checkpoints).")
+    ] = "jsonl",
     output_file: Annotated[Path | None, typer.Option("--output", help="Write here instead of stdout.")] = None,
     as_: AsOptional = None,
 ) -> None:
     """Every event of a project with actor, role, organisation, task and data; streamed."""
     from services.audit import write_csv, write_jsonl
 
-    if format_ not in ("jsonl", "csv"):
-        raise typer.BadParameter("use jsonl or csv", param_hint="--format")
+    if format_ not in ("jsonl", "csv", "bundle"):
+        raise typer.BadParameter("use jsonl, csv or bundle", param_hint="--format")
     rt = Runtime()
     app = rt.app_without_temporal()
+    if format_ == "bundle":
+        if output_file is None:
+            raise typer.BadParameter("a bundle is a zip file: give --output P.zip", param_hint="--output")
+        partial = output_file.with_name(output_file.name + ".partial")
+        with partial.open("wb") as out:
+            counts = app.export_bundle(rt.actor(as_), project_id, out)
+        partial.replace(output_file)
+        print(f"Exported {counts['events']} events, {counts['documents']} documents and {counts['checkpoints']} "
+              f"checkpoints of {project_id} to {output_file}.", file=sys.stderr)
+        return
     trail = app.list_events(rt.actor(as_), project_id)
     if output_file is None:
         write_jsonl(trail, sys.stdout) if format_ == "jsonl" else write_csv(trail, sys.stdout, app.user_emails())
@@ -143,3 +202,85 @@ def export(
         count = write_jsonl(trail, out) if format_ == "jsonl" else write_csv(trail, out, app.user_emails())
     partial.replace(output_file)
     print(f"Exported {count} events of {project_id} to {output_file}.", file=sys.stderr)
+
+
+@audit_app.command("checkpoint")
+def checkpoint(
+    project_id: OptionalProject = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every project you may verify.")] = False,
+    output_file: Annotated[Path | None, typer.Option(
+        "--output", help="Also write the note to this file (one project).")] = None,
+    as_: AsOptional = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Sign the trail now as a C2SP checkpoint (kept append-only) and print the signed note."""
+    if (project_id is None) == (not all_):
+        raise typer.BadParameter("give PROJECT or --all")
+    rt = Runtime()
+    app = rt.app_without_temporal()
+    actor = rt.actor(as_)
+    found = app.checkpoint_all(actor) if all_ else [app.checkpoint(actor, project_id or "")]
+    if output_file is not None and len(found) == 1:
+        output_file.write_text(found[0]["note"], encoding="utf-8")
+    output(json_, found if all_ else found[0], lambda _: "\n".join(c["note"] for c in found) or "No projects.")
+
+
+@audit_app.command("public-key")
+def public_key(json_: JsonOpt = False) -> None:
+    """The verifier key of this deployment's checkpoints, to keep and give to auditors and funders."""
+    key = Runtime().settings.signer().verifier
+    output(json_, {"key": str(key), "name": key.name, "key_id": key.id.hex()}, str(key))
+
+
+@audit_app.command("new-key")
+def new_key(
+    name: Annotated[str, typer.Option("--name", help="The key's name, coopflow/<deployment>.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Print a new signing key for COOPFLOW_SIGNING_KEY (keep it secret) and its verifier key."""
+    from services.notes import Signer
+
+    signer = Signer.generate(name)
+    output(json_, {"signing_key": str(signer), "key": str(signer.verifier)},
+           f"COOPFLOW_SIGNING_KEY={signer}\nverifier key: {signer.verifier}")
+
+
+@audit_app.command("prove")
+def prove(
+    project_id: ProjectArg,
+    seq: Annotated[int, typer.Argument(metavar="SEQ", help="The event's seq.")],
+    checkpoint: Annotated[Path | None, typer.Option(
+        "--checkpoint", help="Prove against this signed checkpoint (default: the latest kept, or a new one).")] = None,
+    as_: AsOptional = None,
+) -> None:
+    """Print one event with its RFC 6962 inclusion proof and the signed checkpoint (JSON), for
+    `coopflow audit verify-proof`; the rest of the trail stays out of it."""
+    rt = Runtime()
+    note = read_text_file(checkpoint, "checkpoint") if checkpoint is not None else None
+    proof = rt.app_without_temporal().prove(rt.actor(as_), project_id, seq, note)
+    output(True, proof, "")
+
+
+@audit_app.command("verify-proof")
+def verify_proof(
+    proof_file: Annotated[Path, typer.Argument(metavar="PROOF", help="A proof from `coopflow audit prove`.")],
+    key: Annotated[str, typer.Option("--key", help="The verifier key, or a file holding it.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Check an event's inclusion proof offline (exit 1 when it does not hold)."""
+    import json
+
+    from services.proofs import verify_proof as check
+
+    try:
+        proof = json.loads(read_text_file(proof_file, "proof"))
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"{proof_file} is not JSON ({exc.msg}).") from None
+    if not isinstance(proof, dict):
+        raise InvalidRequest(f"{proof_file} is not a coopflow proof.")
+    result = check(proof, _verifier(key))
+    output(json_, result, lambda r: (
+        f"OK: event {r['seq']} ({r['type']}) is in {r['origin']} at size {r['tree_size']}; the signature holds."
+        if r["ok"] else "\n".join([f"BROKEN: event {r['seq']}:"] + [f"  {p}" for p in r["problems"]])))
+    if not result["ok"]:
+        raise typer.Exit(1)

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from domain.documents import document_value
 from domain.errors import InvalidData
 from domain.limits import MAX_LIST_ITEM_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, shown, text_problem
 from domain.template import FormField
@@ -115,7 +116,8 @@ def _bool(value: Any) -> bool:
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {"text": _text, "text_list": _text_list, "language_list": _languages,
-            "int": _int, "decimal": _decimal, "date": _date, "bool": _bool}
+            "int": _int, "decimal": _decimal, "date": _date, "bool": _bool,
+            "file": document_value}
 
 
 def _check(field: FormField, value: Any) -> Any:

@@ -14,7 +14,7 @@ from domain.errors import TemplateError
 KEY = r"^[a-z0-9_]+$"
 Assignee = Literal["coordinator", "each_partner", "any_partner", "auditor"]
 StepKind = Literal["submission", "decision", "signature", "review"]
-FieldType = Literal["text", "text_list", "language_list", "int", "decimal", "date", "bool"]
+FieldType = Literal["text", "text_list", "language_list", "int", "decimal", "date", "bool", "file"]
 Then = Literal["continue", "next_phase", "end_project", "reopen", "reopen_subject", "extend"]
 Titles = dict[str, str]
 

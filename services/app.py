@@ -2,7 +2,8 @@
 
 ``Coopflow`` is one object with one method per use case; the methods live in modules by topic:
 ``identity.py`` (who calls), ``projects.py``, ``tasks.py``, ``changes.py`` (changes to a running
-project), ``trail.py`` (the audit trail, incidents, mail), on the shared resources and checks of
+project), ``trail.py`` (the audit trail, incidents, mail), ``documents.py``, ``checkpoints.py`` (signed
+checkpoints, proofs, bundles), on the shared resources and checks of
 ``base.py``.
 """
 
@@ -18,12 +19,15 @@ from temporalio.client import Client
 
 from services.base import UPDATE_TIMEOUT, check_project_id
 from services.changes import Changes
+from services.checkpoints import Checkpoints
+from services.documents import Documents
 from services.identity import Identity
 from services.projects import Projects
 from services.tasks import Tasks
 from services.trail import Trail
 from store import incidents as store_incidents
 from store import read
+from store.documents import FolderStorage
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["UPDATE_TIMEOUT", "Coopflow", "check_project_id"]
 
 
-class Coopflow(Identity, Projects, Tasks, Changes, Trail):
+class Coopflow(Identity, Projects, Tasks, Changes, Trail, Documents, Checkpoints):
     """Use cases over one store (engine), one Temporal client and the template registry."""
 
     @classmethod
@@ -39,7 +43,9 @@ class Coopflow(Identity, Projects, Tasks, Changes, Trail):
         """The application layer with the deployment's settings (task queue, waits)."""
         return cls(engine=engine, client=client, task_queue=settings.task_queue,
                    update_timeout=settings.update_timeout, write_timeout=settings.write_timeout,
-                   workflow_task_timeout=settings.workflow_task_timeout)
+                   workflow_task_timeout=settings.workflow_task_timeout,
+                   documents=FolderStorage(settings.documents_path), max_document_bytes=settings.max_document_bytes,
+                   signer=settings.signer)
 
     async def health(self) -> dict[str, Any]:
         """``ok`` or ``unavailable`` for Temporal and for the store, and the open incidents."""

@@ -6,7 +6,9 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -27,8 +29,10 @@ from domain import (
 )
 from domain.limits import shown
 from services import access
+from services.notes import Signer
 from store import EventFilter, StoreUnavailable, iter_events, read, web_state
 from store import incidents as store_incidents
+from store.documents import DocumentStorage, FolderStorage
 from templates import TemplateRegistry
 
 UPDATE_TIMEOUT = 30.0  # seconds a caller waits for Temporal before hearing why not
@@ -41,13 +45,29 @@ class AppBase:
 
     def __init__(self, *, engine: Engine, client: Client, task_queue: str,
                  templates: TemplateRegistry | None = None, update_timeout: float = UPDATE_TIMEOUT,
-                 write_timeout: float = 10.0, workflow_task_timeout: float = 10.0) -> None:
+                 write_timeout: float = 10.0, workflow_task_timeout: float = 10.0,
+                 documents: DocumentStorage | None = None, max_document_bytes: int = 20 * 1024 * 1024,
+                 signer: Signer | Callable[[], Signer] | None = None) -> None:
         self.engine, self.client, self.task_queue = engine, client, task_queue
+        # where documents' bytes live; the default suits one machine (the data dir's default place)
+        self.documents: DocumentStorage = documents or FolderStorage(Path(".coopflow") / "documents")
+        self.max_document_bytes = max_document_bytes
+        self._signer = signer
         self.update_timeout = update_timeout  # how long a caller waits for Temporal before a 503
         self.write_timeout = write_timeout  # how long one attempt of a store write may take
         self.workflow_task_timeout = workflow_task_timeout
         self.templates = templates or TemplateRegistry()
         self._pinned: dict[tuple[str, int], Template] = {}  # versions no longer installed here
+
+    @property
+    def signer(self) -> Signer:
+        """The deployment's signing key, loaded (or made) when first needed; without one configured,
+        a key for this process only."""
+        if self._signer is None:
+            self._signer = Signer.generate("coopflow/local")
+        elif not isinstance(self._signer, Signer):
+            self._signer = self._signer()
+        return self._signer
 
     def template_of(self, project: dict[str, Any]) -> Template:
         """The template version the project pinned: installed here, or else as its first event recorded it."""

@@ -27,6 +27,7 @@ from domain.checks import check_completion, check_kind, check_may_complete, chec
 from domain.limits import MAX_KEY_CHARS, shown
 from services import access
 from services.base import TASK_ID, AppBase, check_project_id, update_error
+from services.documents import resolve_documents
 from services.metrics import COMPLETIONS, REFUSALS
 from services.temporal import TemporalUnavailable, call_until
 from store import StoreUnavailable, read, web_state
@@ -121,6 +122,7 @@ class Tasks(AppBase):
             if data is not None and not isinstance(data, dict):
                 raise error_from_code("invalid_data", "The data must be an object of field names and values.",
                                       {"data": "must be an object"})
+            data = resolve_documents(self.engine, project_id, step, data)
             command = CompleteTask(task_id=task_id, actor=actor, data=data or {}, outcome=outcome,
                                    comment=comment, request_id=request_id)
             # what the workflow's validator will say of the input, said here first: input Temporal cannot

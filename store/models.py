@@ -161,3 +161,28 @@ class OutboxMail(SQLModel, table=True):
     lease_until: float = 0  # a sender working on it; others leave it alone until then
     sent_at: str | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Document(SQLModel, table=True):
+    """A document uploaded to a project; its content lives in the document storage under ``sha256``.
+
+    A completion may name it only in its own project: (project_id, sha256) is the key.
+    """
+
+    project_id: str = Field(primary_key=True)
+    sha256: str = Field(primary_key=True)
+    name: str
+    size: int
+    media_type: str
+    uploaded_by: str  # a user id
+    uploaded_at: str
+
+
+class Checkpoint(SQLModel, table=True):
+    """A signed note over a project's trail at one size (append-only, like ``audit_event``)."""
+
+    project_id: str = Field(primary_key=True)
+    tree_size: int = Field(primary_key=True)
+    root_hash: str  # hex, the RFC 6962 head over the first tree_size events' hashes
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: str

@@ -1,0 +1,116 @@
+"""Use cases: signed checkpoints of a trail, inclusion proofs of single events, and bundles."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zipfile
+from typing import IO, Any
+
+from domain import Actor, InvalidRequest, NotFound
+from domain.merkle import inclusion_proof, trail_leaves
+from services import access
+from services.audit import write_jsonl
+from services.base import AppBase
+from services.notes import Verifier, open_checkpoint
+from services.proofs import BUNDLE_EVENTS, BUNDLE_PROJECT, check_checkpoint, referenced_documents
+from services.signing import checkpoint_trail
+from store import iter_events
+from store.checkpoints import checkpoints, latest_checkpoint
+
+
+class Checkpoints(AppBase):
+    def public_key(self) -> str:
+        """The verifier key of this deployment's checkpoints: ``<name>+<hex key id>+<base64 key>``."""
+        return str(self.signer.verifier)
+
+    def checkpoint(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        """Sign the project's trail now (auditors, the lead); kept append-only with the others."""
+        access.check_may_verify(actor, self._project(actor, project_id))
+        return checkpoint_trail(self.engine, self.signer, project_id)
+
+    def checkpoints(self, actor: Actor, project_id: str) -> list[dict[str, Any]]:
+        """The project's checkpoints, oldest first, for those who may read its trail."""
+        self._project(actor, project_id)
+        return checkpoints(self.engine, project_id)
+
+    def checkpoint_status(self, actor: Actor, project_id: str) -> dict[str, Any] | None:
+        """The latest checkpoint checked against the trail in the store now, or None when there is none."""
+        self._project(actor, project_id)
+        last = latest_checkpoint(self.engine, project_id)
+        if last is None:
+            return None
+        events = list(iter_events(self.engine, project_id))
+        return {**check_checkpoint(events, last["note"], self.signer.verifier, project_id),
+                "created_at": last["created_at"]}
+
+    def verify_with_checkpoint(self, actor: Actor, project_id: str, note: str, vkey: str) -> dict[str, Any]:
+        """The chain's check, and the trail against a checkpoint kept outside the database."""
+        result = self.verify(actor, project_id)  # type: ignore[attr-defined]
+        events = list(iter_events(self.engine, project_id))
+        result["checkpoint"] = check_checkpoint(events, note, Verifier.parse(vkey), project_id)
+        result["problems"] += result["checkpoint"]["problems"]
+        result["ok"] = not result["problems"]
+        return result
+
+    def prove(self, actor: Actor, project_id: str, seq: int, note: str | None = None) -> dict[str, Any]:
+        """One event with its RFC 6962 inclusion proof in a signed checkpoint (``note``, else the latest
+        kept checkpoint that covers it, else a new one)."""
+        self._project(actor, project_id)
+        events = list(iter_events(self.engine, project_id))
+        if note is None:
+            last = latest_checkpoint(self.engine, project_id)
+            note = last["note"] if last and last["tree_size"] >= seq else self.checkpoint(actor, project_id)["note"]
+        size = open_checkpoint(note, self.signer.verifier).size
+        if not 1 <= seq <= min(size, len(events)):
+            raise NotFound(f"Project '{project_id}' has no event {seq} under a checkpoint of {size} events.",
+                           {"seq": "out of range"})
+        leaves = trail_leaves([e["hash"] for e in events[:size]])
+        return {"project_id": project_id, "event": events[seq - 1], "leaf_index": seq - 1, "tree_size": size,
+                "inclusion_proof": [base64.b64encode(h).decode() for h in inclusion_proof(leaves, seq - 1)],
+                "checkpoint": note}
+
+    def export_bundle(self, actor: Actor, project_id: str, out: IO[bytes]) -> dict[str, int]:
+        """A zip of the trail (``events.jsonl``), every document it names (``documents/<sha256>``), the
+        kept checkpoints (``checkpoints/<size>.note``) and ``project.json``."""
+        project = self._project(actor, project_id)
+        events = list(iter_events(self.engine, project_id))
+        documents = 0
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            with bundle.open(BUNDLE_EVENTS, "w") as raw, _Text(raw) as text:
+                write_jsonl(events, text)
+            bundle.writestr(BUNDLE_PROJECT, json.dumps({k: project[k] for k in (
+                "id", "title", "template", "lead", "partners", "status")}, ensure_ascii=False, indent=1))
+            for sha256 in sorted({doc["sha256"] for _, _, doc in referenced_documents(events)}):
+                content = self.documents.open(sha256)
+                if content is None:
+                    continue  # the verifier names it as missing
+                with bundle.open(f"documents/{sha256}", "w") as target:
+                    for chunk in content:
+                        target.write(chunk)
+                documents += 1
+            kept = checkpoints(self.engine, project_id)
+            for row in kept:
+                bundle.writestr(f"checkpoints/{row['tree_size']:08d}.note", row["note"])
+        return {"events": len(events), "documents": documents, "checkpoints": len(kept)}
+
+    def checkpoint_all(self, actor: Actor) -> list[dict[str, Any]]:
+        if actor.role != "auditor" and actor.user != access.OPERATOR_USER and actor.role != "coordinator":
+            raise InvalidRequest("Only auditors and coordinators sign checkpoints.")
+        return [self.checkpoint(actor, p["id"]) for p in self.verifiable_projects(actor)]  # type: ignore[attr-defined]
+
+
+class _Text:
+    """A text stream over a zip member, closed with it."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        import io
+
+        self._wrapper = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+
+    def __enter__(self) -> IO[str]:
+        return self._wrapper
+
+    def __exit__(self, *_: object) -> None:
+        self._wrapper.flush()
+        self._wrapper.detach()

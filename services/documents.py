@@ -1,0 +1,149 @@
+"""Use cases: uploading a document to a project, downloading it, and naming it in a completion."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.engine import Engine
+
+from domain import Actor, DomainError, Forbidden, InvalidData, NotFound, format_time
+from domain.documents import MEDIA_TYPES, SHA256, safe_name
+from domain.limits import shown
+from domain.template import Step
+from services.base import AppBase
+from store.documents import TooLarge, add_document, get_document
+
+ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
+_TEXT_CONTROLS = set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D}
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+
+
+def sniff(path: Path, name: str) -> str | None:
+    """The document's type from its content (magic bytes, and the members of an office zip), or None."""
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"PK\x03\x04"):
+        return _office(path)
+    if _is_text(path):
+        return "text/csv" if name.lower().endswith(".csv") else "text/plain"
+    return None
+
+
+def _office(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            if "mimetype" in names and z.read("mimetype").strip() == ODT_MIMETYPE:
+                return "application/vnd.oasis.opendocument.text"
+            if "[Content_Types].xml" in names:
+                if "word/document.xml" in names:
+                    return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+                if "xl/workbook.xml" in names:
+                    return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError):
+        return None
+    return None
+
+
+def _is_text(path: Path) -> bool:
+    """UTF-8 text without control characters (tabs, line and page breaks allowed)."""
+    data = path.read_bytes()
+    if any(b in _TEXT_CONTROLS for b in data):
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _with_extension(name: str, media_type: str) -> str:
+    """The name, with the extension of its real type when it claims another (a PDF named .png ends .pdf)."""
+    extension = MEDIA_TYPES[media_type]
+    aliases = {".jpg": (".jpg", ".jpeg"), ".txt": (".txt", ".text", ".md")}.get(extension, (extension,))
+    if name.lower().endswith(aliases):
+        return name
+    return safe_name(name.rsplit(".", 1)[0] + extension) if "." in name else safe_name(name + extension)
+
+
+def resolve_documents(engine: Engine, project_id: str, step: Step, data: Any) -> Any:
+    """A completion names its documents by sha256; the event keeps each one's record. A document
+    that was not uploaded to this project is refused before Temporal sees the completion."""
+    if not isinstance(data, dict):
+        return data
+    resolved, errors = dict(data), {}
+    for field in step.form:
+        value = data.get(field.name)
+        if field.type != "file" or value in (None, "", {}):
+            continue
+        sha256 = value.get("sha256") if isinstance(value, dict) else value
+        found = get_document(engine, project_id, sha256) if isinstance(sha256, str) and SHA256.fullmatch(
+            sha256) else None
+        if found is None:
+            errors[field.name] = "names no document uploaded to this project"
+        else:
+            resolved[field.name] = {k: found[k] for k in ("sha256", "name", "size", "media_type")}
+    if errors:
+        listed = "; ".join(f"{k} {v}" for k, v in errors.items())
+        raise InvalidData(f"Some fields are not valid: {listed}.", errors)
+    return resolved
+
+
+class Documents(AppBase):
+    def upload_document(self, actor: Actor, project_id: str, source: IO[bytes], filename: str) -> dict[str, Any]:
+        """Keep a document for a project (its members): ``{sha256, name, size, media_type}``.
+
+        Refused, keeping nothing: over ``max_document_bytes`` (413), a type not taken (415, by content).
+        """
+        project = self._project(actor, project_id)
+        if actor.org != project["lead"] and actor.org not in project["partners"]:
+            raise Forbidden("Only the organisations of the project can add documents to it.")
+        limit = self.max_document_bytes
+        try:
+            sha256, size, staged = self.documents.put(source, limit)
+        except TooLarge:
+            raise PayloadTooLarge(f"The document is larger than {limit // (1024 * 1024)} MB.",
+                                  {"file": f"at most {limit} bytes"}) from None
+        try:
+            name = safe_name(filename or "document")
+            media_type = sniff(staged, name)
+            if media_type is None:
+                raise UnsupportedMediaType(
+                    f"{shown(name)} is not a document coopflow takes: PDF, PNG, JPEG, ODT, DOCX, XLSX, TXT or CSV "
+                    "(recognised by its content, not its name).", {"file": "unsupported type"})
+            if size == 0:
+                raise InvalidData("The document is empty.", {"file": "is empty"})
+            self.documents.keep(staged, sha256)
+        except BaseException:
+            self.documents.discard(staged)
+            raise
+        found = add_document(self.engine, project_id=project_id, sha256=sha256, name=_with_extension(name, media_type),
+                             size=size, media_type=media_type, uploaded_by=actor.user,
+                             uploaded_at=format_time(datetime.now(UTC)))
+        return {k: found[k] for k in ("sha256", "name", "size", "media_type")}
+
+    def document(self, actor: Actor, project_id: str, sha256: str) -> tuple[dict[str, Any], Iterator[bytes]]:
+        """A project's document for its members and auditors (404 for everyone else): its record and bytes."""
+        self._project(actor, project_id)
+        found = get_document(self.engine, project_id, sha256) if SHA256.fullmatch(sha256) else None
+        content = self.documents.open(sha256) if found else None
+        if found is None or content is None:
+            raise NotFound(f"Project '{project_id}' has no document {shown(sha256)}.")
+        return {k: found[k] for k in ("sha256", "name", "size", "media_type")}, content

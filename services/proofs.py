@@ -1,0 +1,129 @@
+"""Offline checks an auditor runs with nothing but files: a trail against a signed checkpoint, one
+event's inclusion proof, and a bundle's documents."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from domain import InvalidRequest, chain_hash, verify_chain
+from domain.documents import DOCUMENT_KEYS, SHA256
+from domain.merkle import leaf_hash, root_from_inclusion
+from services.notes import Checkpoint, Verifier, open_checkpoint
+from services.signing import trail_head
+
+BUNDLE_EVENTS = "events.jsonl"
+BUNDLE_PROJECT = "project.json"
+
+
+def check_checkpoint(events: Sequence[Mapping[str, Any]], note: str, verifier: Verifier,
+                     project_id: str | None = None) -> dict[str, Any]:
+    """Whether the signed checkpoint holds for this trail: its signature, its origin (the project),
+    and the RFC 6962 head over the trail's first ``size`` events. Raises ``NoteError`` for a bad note."""
+    checkpoint = open_checkpoint(note, verifier)
+    result: dict[str, Any] = {"origin": checkpoint.origin, "size": checkpoint.size,
+                              "root": checkpoint.root.hex(), "problems": []}
+    if project_id is not None and checkpoint.origin.rsplit("/", 1)[-1] != project_id:
+        result["problems"].append({"seq": None, "reason": f"the checkpoint is for {checkpoint.origin}, "
+                                   f"not for project {project_id}"})
+    elif len(events) < checkpoint.size:
+        result["problems"].append({"seq": len(events) + 1, "reason": f"missing: the checkpoint signed "
+                                   f"{checkpoint.size} events, the trail has {len(events)}"})
+    elif trail_head([str(e.get("hash")) for e in events[:checkpoint.size]]) != checkpoint.root:
+        result["problems"].append({"seq": None, "reason": f"rewritten: the tree head of the first {checkpoint.size} "
+                                   "events differs from the one the checkpoint signed"})
+    result["ok"] = not result["problems"]
+    return result
+
+
+def verify_proof(proof: Mapping[str, Any], verifier: Verifier) -> dict[str, Any]:
+    """Check one event's inclusion proof offline: the checkpoint's signature, the event's own hash,
+    and the RFC 6962 audit path from it to the signed head."""
+    try:
+        event, note, path = proof["event"], proof["checkpoint"], proof["inclusion_proof"]
+        checkpoint = open_checkpoint(note, verifier)
+        index, size = int(proof["leaf_index"]), int(proof["tree_size"])
+        hashes = [base64.b64decode(p, validate=True) for p in path]
+        body = {k: v for k, v in event.items() if k != "hash"}
+        own = chain_hash(str(event["prev_hash"]), body)
+        leaf = bytes.fromhex(str(event["hash"]))
+    except (KeyError, TypeError, ValueError, binascii.Error, AttributeError):
+        raise InvalidRequest("This is not a coopflow proof (event, checkpoint, leaf_index, tree_size, "
+                             "inclusion_proof).") from None
+    problems = []
+    if own != event["hash"]:
+        problems.append("the event's contents do not match its hash")
+    if index != event.get("seq", 0) - 1 or size != checkpoint.size:
+        problems.append("the proof's position or size does not match the event and the checkpoint")
+    if root_from_inclusion(leaf_hash(leaf), index, size, hashes) != checkpoint.root:
+        problems.append("the inclusion proof does not lead to the checkpoint's tree head")
+    return {"ok": not problems, "seq": event.get("seq"), "type": event.get("type"), "origin": checkpoint.origin,
+            "tree_size": checkpoint.size, "problems": problems}
+
+
+def referenced_documents(events: Iterable[Mapping[str, Any]]) -> list[tuple[int, str, dict[str, Any]]]:
+    """Every document an event's data names: (seq, field, {sha256, name, size, media_type})."""
+    found = []
+    for e in events:
+        data = e.get("data")
+        for field, value in (data.items() if isinstance(data, dict) else ()):
+            if isinstance(value, dict) and set(value) == set(DOCUMENT_KEYS) and SHA256.fullmatch(
+                    str(value["sha256"])):
+                found.append((e.get("seq", 0), field, value))
+    return found
+
+
+def verify_bundle(path: Any, *, verifier: Verifier | None = None, note: str | None = None) -> dict[str, Any]:
+    """The chain of a bundle's events, every document they name (present, unchanged), and with a
+    verifier key the bundle's checkpoints (and ``note``) against its events."""
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            names = set(bundle.namelist())
+            if BUNDLE_EVENTS not in names:
+                raise InvalidRequest(f"{path} is not a coopflow bundle: it has no {BUNDLE_EVENTS}.")
+            events = _events(bundle.read(BUNDLE_EVENTS).decode("utf-8"))
+            project = json.loads(bundle.read(BUNDLE_PROJECT)) if BUNDLE_PROJECT in names else {}
+            result = verify_chain(events)
+            checked = set()
+            for seq, field, doc in referenced_documents(events):
+                member = f"documents/{doc['sha256']}"
+                if member in checked:
+                    continue
+                checked.add(member)
+                if member not in names:
+                    result["problems"].append({"seq": seq, "reason": f"document missing: {doc['name']} ({field}, "
+                                               f"sha256 {doc['sha256']}) is not in the bundle"})
+                elif hashlib.sha256(bundle.read(member)).hexdigest() != doc["sha256"]:
+                    result["problems"].append({"seq": seq, "reason": f"document changed: {doc['name']} ({field}) "
+                                               f"does not match its sha256 {doc['sha256']}"})
+            notes = [bundle.read(n).decode("utf-8") for n in sorted(names) if n.startswith("checkpoints/")]
+    except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"{path} is not a readable coopflow bundle ({exc}).") from None
+    result["documents"] = len(checked)
+    if verifier is not None:
+        result["checkpoints"] = []
+        for text in [*notes, *([note] if note else [])]:
+            checked_note = check_checkpoint(events, text, verifier, project.get("id"))
+            result["checkpoints"].append(checked_note)
+            result["problems"] += checked_note["problems"]
+    result["ok"] = not result["problems"]
+    return result
+
+
+def _events(text: str) -> list[dict[str, Any]]:
+    events = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InvalidRequest(f"{BUNDLE_EVENTS}, line {number}: not a JSON event ({exc.msg}).") from None
+    return events
+
+
+__all__ = ["Checkpoint", "check_checkpoint", "referenced_documents", "verify_bundle", "verify_proof"]

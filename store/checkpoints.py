@@ -1,0 +1,45 @@
+"""Signed checkpoints of projects' trails, kept append-only (the database refuses UPDATE and DELETE)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+
+from store.db import writer_lock
+from store.models import Checkpoint
+
+C = Checkpoint.__table__  # type: ignore[attr-defined]
+
+
+def add_checkpoint(engine: Engine, *, project_id: str, tree_size: int, root_hash: str, note: str,
+                   created_at: str) -> bool:
+    """Keep a checkpoint; False when one at that size is kept already (the first stays)."""
+    insert: Any = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    with writer_lock(engine), engine.begin() as conn:
+        done = conn.execute(insert(C).on_conflict_do_nothing(), {
+            "project_id": project_id, "tree_size": tree_size, "root_hash": root_hash, "note": note,
+            "created_at": created_at})
+    return bool(done.rowcount)
+
+
+def checkpoints(engine: Engine, project_id: str) -> list[dict[str, Any]]:
+    """The project's checkpoints, oldest (smallest) first."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(C).where(C.c.project_id == project_id).order_by(C.c.tree_size)).mappings()
+        return [dict(r) for r in rows]
+
+
+def latest_checkpoint(engine: Engine, project_id: str) -> dict[str, Any] | None:
+    found = checkpoints(engine, project_id)
+    return found[-1] if found else None
+
+
+def latest_sizes(engine: Engine) -> dict[str, int]:
+    """Each project's largest checkpointed size."""
+    with engine.connect() as conn:
+        return {r[0]: r[1] for r in conn.execute(select(C.c.project_id, func.max(C.c.tree_size))
+                                                 .group_by(C.c.project_id))}
