@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -20,8 +21,11 @@ from temporalio.worker import (
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import AuditActivities
+from activities.checkpoints import CheckpointActivities
 from activities.sender import MailSender, Smtp
+from services.notes import Signer
 from workflows import ProjectWorkflow
+from workflows.checkpoints import CheckpointWorkflow
 
 log = structlog.get_logger("coopflow.worker")
 
@@ -49,20 +53,25 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent: int = 100,
-                 faults: str = "", sticky_timeout: float = 10.0, public_url: str = "http://127.0.0.1:8000") -> Worker:
+                 faults: str = "", sticky_timeout: float = 10.0, public_url: str = "http://127.0.0.1:8000",
+                 signer: Signer | Callable[[], Signer] | None = None) -> Worker:
     """A worker for every coopflow workflow and activity on ``task_queue``.
 
     ``faults`` (``COOPFLOW_FAULTS``) makes it crash on purpose, see ``faults.py``;
-    ``sticky_timeout`` is how long a workflow waits for this worker before another takes it.
+    ``sticky_timeout`` is how long a workflow waits for this worker before another takes it;
+    ``signer`` signs checkpoints (the deployment's key; without one, a key of this worker alone: tests).
     """
-    audit = AuditActivities(engine, public_url)
+    key = signer() if callable(signer) else signer or Signer.generate("coopflow/local")
+    audit = AuditActivities(engine, public_url, signer=key)
+    checkpoints = CheckpointActivities(engine, key)
     interceptors: list[Interceptor] = [LoggingInterceptor()]
     if faults:
         from faults import FaultInterceptor, Faults
 
         interceptors.append(FaultInterceptor(Faults(faults)))
     return Worker(
-        client, task_queue=task_queue, workflows=[ProjectWorkflow], activities=[audit.record_events],
+        client, task_queue=task_queue, workflows=[ProjectWorkflow, CheckpointWorkflow],
+        activities=[audit.record_events, checkpoints.checkpoint_active_projects],
         activity_executor=ThreadPoolExecutor(max_workers=16), interceptors=interceptors,
         max_concurrent_workflow_tasks=max_concurrent, max_concurrent_local_activities=max_concurrent,
         max_concurrent_activities=16, workflow_runner=workflow_runner(),
@@ -72,11 +81,11 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
 
 async def run_worker(client: Client, engine: Engine, task_queue: str, stop: asyncio.Event, *,
                      faults: str = "", sticky_timeout: float = 10.0, public_url: str = "http://127.0.0.1:8000",
-                     smtp: Smtp | None = None) -> None:
+                     smtp: Smtp | None = None, signer: Signer | Callable[[], Signer] | None = None) -> None:
     """Run until ``stop`` is set, then finish what is in flight and return; with ``smtp``, the mail
     sender runs beside it."""
     worker = build_worker(client, engine, task_queue, faults=faults, sticky_timeout=sticky_timeout,
-                          public_url=public_url)
+                          public_url=public_url, signer=signer)
     log.info("worker started", task_queue=task_queue)
     async with worker:
         if smtp is not None:

@@ -15,10 +15,13 @@ from temporalio.exceptions import ApplicationError
 from activities.contracts import RECORD_EVENTS, STORE_REFUSED, RecordEvents
 from activities.mail import compose, recipients_needed
 from domain import Event, Template, format_time
+from services.notes import Signer
+from services.signing import checkpoint_trail
 from store import ChainConflict, is_unavailable, iter_events, record_batch, record_incident
 from store.outbox import org_names, people_of
 
 log = structlog.get_logger("coopflow.activities")
+ENDINGS = ("ProjectEnded", "ProjectCancelled")
 
 
 def write_latency() -> MetricHistogramTimedelta:
@@ -30,8 +33,10 @@ def write_latency() -> MetricHistogramTimedelta:
 class AuditActivities:
     """Store activities; registered as bound methods so they share the engine."""
 
-    def __init__(self, engine: Engine, public_url: str = "http://127.0.0.1:8000") -> None:
+    def __init__(self, engine: Engine, public_url: str = "http://127.0.0.1:8000", *,
+                 signer: Signer | None = None) -> None:
         self._engine = engine
+        self._signer = signer  # signs a checkpoint when a project ends
         self._public_url = public_url
         self._templates: dict[tuple[str, int], Template] = {}  # each version as a project pinned it
 
@@ -54,6 +59,15 @@ class AuditActivities:
             self._templates[key] = Template.model_validate(first.data["template"])
         return self._templates[key]
 
+    def _checkpoint(self, project_id: str) -> None:
+        """The project's last checkpoint, right after the write that ended it (a retry of the write makes it
+        if a crash came between). A failure here is logged, never the write's: the daily one follows."""
+        assert self._signer is not None
+        try:
+            checkpoint_trail(self._engine, self._signer, project_id)
+        except Exception:
+            log.exception("the closing checkpoint could not be made", project_id=project_id)
+
     @activity.defn(name=RECORD_EVENTS)
     def record_events(self, batch: RecordEvents) -> int:
         """Append the batch idempotently; returns how many events were new to the store.
@@ -74,6 +88,8 @@ class AuditActivities:
             written = record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
                                    resolves_incident=batch.resolves_incident, mails=self._mails(batch))
             write_latency().record(timedelta(seconds=time.monotonic() - began))
+            if self._signer is not None and any(e.type in ENDINGS for e in batch.events):
+                self._checkpoint(batch.project["id"])
             return written
         except Exception as error:
             if is_unavailable(error):

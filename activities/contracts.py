@@ -20,3 +20,5 @@ class RecordEvents(BaseModel):
     events: list[Event]
     tasks: list[dict[str, Any]]
     resolves_incident: bool = False
+
+CHECKPOINT_PROJECTS = "checkpoint_active_projects"

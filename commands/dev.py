@@ -40,6 +40,7 @@ def dev(
     from services.app import Coopflow
     from services.devstack import DevServer, MailSink, default_env, free_port, install_stop_handlers, port_in_use
     from services.seed import seed_demo
+    from services.temporal import ensure_checkpoint_schedule
     from web.app import create_app
     from web.server import serve
     from worker import run_worker
@@ -68,13 +69,14 @@ def dev(
             sink.start()
         client = await server.wait_ready(settings)
         users = seed_demo(rt.engine)
+        await ensure_checkpoint_schedule(client, settings.task_queue)
         coopflow = Coopflow.configured(settings, engine=rt.engine, client=client)
         web = create_app(coopflow=coopflow, settings=settings, mail_sink=sink)
         env = default_env(data_dir, temporal_port)
         store = rt.engine.url.render_as_string(hide_password=True)
         await asyncio.gather(run_worker(client, rt.engine, settings.task_queue, stop, faults=settings.faults,
                                         sticky_timeout=settings.sticky_timeout, public_url=settings.public_url,
-                                        smtp=settings.smtp()), serve(
+                                        smtp=settings.smtp(), signer=settings.signer), serve(
             web, "127.0.0.1", port, stop, ready=lambda: _welcome(json_, store, server, users, env, port)))
 
     try:
@@ -137,7 +139,7 @@ def worker(json_: JsonOpt = False) -> None:
                f"coopflow worker on task queue {rt.settings.task_queue}")
         await run_worker(client, rt.engine, rt.settings.task_queue, stop, faults=rt.settings.faults,
                          sticky_timeout=rt.settings.sticky_timeout, public_url=rt.settings.public_url,
-                         smtp=rt.settings.smtp())
+                         smtp=rt.settings.smtp(), signer=rt.settings.signer)
 
     _until_stopped(body)
 

@@ -17,21 +17,24 @@ def temporal_setup(
         min=1, max=3650, help="How long Temporal keeps a closed project's history, if the namespace is created.")] = 30,
     json_: JsonOpt = False,
 ) -> None:
-    """Create the namespace (COOPFLOW_TEMPORAL_NAMESPACE) if missing and register coopflow's search
-    attributes on it. Safe to run again; run it once per cluster before the first worker starts."""
+    """Create the namespace (COOPFLOW_TEMPORAL_NAMESPACE) if missing, register coopflow's search
+    attributes on it and create (or update) the daily checkpoint schedule. Safe to run again; run it
+    once per cluster before the first worker starts."""
     from services.temporal import connect, setup_namespace
 
     settings = Runtime().settings
 
     async def go() -> dict[str, object]:
-        return await setup_namespace(await connect(settings), retention_days=retention_days)
+        return await setup_namespace(await connect(settings), retention_days=retention_days,
+                                     task_queue=settings.task_queue)
 
     done = run(go())
     added = done["search_attributes_added"]
     text = (f"Temporal at {settings.temporal_address}, namespace {done['namespace']}: "
             + ("created; " if done["namespace_created"] else "exists; ")
             + (f"search attributes added: {', '.join(added)}." if added  # type: ignore[arg-type]
-               else "search attributes already registered."))
+               else "search attributes already registered.")
+            + f" Daily checkpoint schedule {done['checkpoint_schedule']}.")
     output(json_, {"address": settings.temporal_address, **done}, text)
 
 

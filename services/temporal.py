@@ -136,9 +136,11 @@ async def call_until(deadline: float, call: Callable[[timedelta], Awaitable[T]],
         "repeat the request with the same Idempotency-Key to get its answer, or try again in a minute.")
 
 
-async def setup_namespace(client: Client, *, retention_days: int = 30, wait: float = 30.0) -> dict[str, Any]:
+async def setup_namespace(client: Client, *, retention_days: int = 30, wait: float = 30.0,
+                          task_queue: str | None = None) -> dict[str, Any]:
     """Make the configured namespace ready for coopflow: create it if it is missing (self-hosted
-    clusters), then register coopflow's search attributes that it lacks. Safe to run again."""
+    clusters), register coopflow's search attributes that it lacks and, given the task queue, the
+    daily checkpoint schedule. Safe to run again."""
     from google.protobuf.duration_pb2 import Duration as PbDuration
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
@@ -180,4 +182,38 @@ async def setup_namespace(client: Client, *, retention_days: int = 30, wait: flo
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=namespace, search_attributes=missing))
         done["search_attributes_added"] = sorted(missing)
+    if task_queue is not None:
+        done["checkpoint_schedule"] = await ensure_checkpoint_schedule(client, task_queue)
     return done
+
+
+CHECKPOINT_CRON = "30 2 * * *"  # every day at 02:30 UTC
+
+
+async def ensure_checkpoint_schedule(client: Client, task_queue: str) -> str:
+    """Create the daily checkpoint schedule, or bring an existing one up to date: "created" or "updated"."""
+    from temporalio.client import (
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleAlreadyRunningError,
+        ScheduleOverlapPolicy,
+        SchedulePolicy,
+        ScheduleSpec,
+        ScheduleUpdate,
+        ScheduleUpdateInput,
+    )
+
+    from workflows.checkpoints import SCHEDULE_ID, CheckpointWorkflow
+
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(CheckpointWorkflow.run, id="coopflow-checkpoints", task_queue=task_queue),
+        spec=ScheduleSpec(cron_expressions=[CHECKPOINT_CRON]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
+    try:
+        await client.create_schedule(SCHEDULE_ID, schedule)
+        return "created"
+    except ScheduleAlreadyRunningError:
+        def same(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+        await client.get_schedule_handle(SCHEDULE_ID).update(same)
+        return "updated"

@@ -16,8 +16,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from services.app import Coopflow
+from services.notes import Signer
 from services.seed import seed_demo
 from store import make_engine, upgrade
+from store.documents import FolderStorage
 from worker import build_worker
 from workflows import SEARCH_ATTRIBUTES
 
@@ -79,9 +81,22 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     return request.getfixturevalue(f"{request.param}_engine")
 
 
+@pytest.fixture(scope="session")
+def signer() -> Signer:
+    """The deployment's signing key in tests: one for the application layer and the workers."""
+    return Signer.generate("coopflow/test.example")
+
+
+@pytest.fixture(scope="session")
+def document_folder(tmp_path_factory: pytest.TempPathFactory) -> FolderStorage:
+    return FolderStorage(tmp_path_factory.mktemp("documents"))
+
+
 @pytest.fixture
-async def app(temporal_client: Client, engine: Engine) -> AsyncIterator[Coopflow]:
+async def app(temporal_client: Client, engine: Engine, signer: Signer,
+              document_folder: FolderStorage) -> AsyncIterator[Coopflow]:
     """The application layer with its own worker on a fresh task queue."""
     task_queue = f"tq-{uuid.uuid4()}"
-    async with build_worker(temporal_client, engine, task_queue):
-        yield Coopflow(engine=engine, client=temporal_client, task_queue=task_queue)
+    async with build_worker(temporal_client, engine, task_queue, signer=signer):
+        yield Coopflow(engine=engine, client=temporal_client, task_queue=task_queue, signer=signer,
+                       documents=document_folder)

@@ -4,10 +4,12 @@ envelope, and the OpenAPI description says so for each route."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import DomainError
@@ -173,3 +175,42 @@ def list_events(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
 def verify(project_id: str, actor: ApiActor, coopflow: CoopflowDep) -> dict[str, Any]:
     """The hash chain recomputed: ok, count, head and each problem with its seq."""
     return coopflow.verify(actor, project_id)
+
+
+class DocumentRecord(BaseModel):
+    sha256: str
+    name: str
+    size: int
+    media_type: str
+
+
+@router.post("/projects/{project_id}/documents", status_code=201, tags=["documents"],
+             responses=errors(403, 404, 413, 415))
+async def upload_document(project_id: str, file: UploadFile, actor: ApiActor, coopflow: CoopflowDep) -> DocumentRecord:
+    """Upload a document (multipart, field ``file``) for a completion to name by its sha256. Members of the
+    project only; PDF, PNG, JPEG, ODT, DOCX, XLSX, TXT or CSV by content; at most COOPFLOW_MAX_DOCUMENT_MB."""
+    found = await asyncio.to_thread(coopflow.upload_document, actor, project_id, file.file, file.filename or "")
+    return DocumentRecord(**found)
+
+
+@router.get("/projects/{project_id}/documents/{sha256}", tags=["documents"], response_class=StreamingResponse,
+            responses={**errors(404), 200: {"content": {"application/octet-stream": {}},
+                                            "description": "the document, as an attachment"}})
+def download_document(project_id: str, sha256: str, actor: ApiActor, coopflow: CoopflowDep) -> StreamingResponse:
+    """A document of the project (its members and auditors), as an attachment."""
+    return document_response(*coopflow.document(actor, project_id, sha256))
+
+
+def document_response(record: dict[str, Any], content: Any) -> StreamingResponse:
+    """A document as a download: never shown inline, never sniffed, its name safe in both header forms."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in record["name"])
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(record['name'], safe='')}"
+    return StreamingResponse(content, media_type=record["media_type"], headers={
+        "Content-Disposition": disposition, "Content-Length": str(record["size"]),
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+@router.get("/projects/{project_id}/checkpoints", tags=["audit"], responses=errors(404))
+def list_checkpoints(project_id: str, actor: ApiActor, coopflow: CoopflowDep) -> list[dict[str, Any]]:
+    """The project's signed checkpoints (C2SP notes), oldest first."""
+    return coopflow.checkpoints(actor, project_id)

@@ -44,7 +44,7 @@ def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = 
     app.state.settings = settings
     app.state.sessions = Sessions(secret or load_secret(settings.secret_key, settings.data_dir))
     app.state.secure_cookies = settings.cookies_secure
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, upload_bytes=coopflow.max_document_bytes if coopflow else settings.max_document_bytes)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(api.router)

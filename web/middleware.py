@@ -1,7 +1,8 @@
 """ASGI middleware: request bodies bounded before anything reads them, security headers on answers.
 
 Bodies (see ``domain.limits`` for the fields):
-The API refuses a body over ``API_BODY_BYTES`` with 413 ``payload_too_large``. A page form may
+The API refuses a body over ``API_BODY_BYTES`` with 413 ``payload_too_large``; a document upload
+may be as large as ``COOPFLOW_MAX_DOCUMENT_MB`` (checked exactly as it is stored). A page form may
 be larger (a few long texts, for the domain to refuse field by field next to each field), up
 to ``FORM_BODY_BYTES``; beyond that the page gets an empty form and ``too_large(request)``
 tells it the size, so that it answers in the reader's language instead of a bare error.
@@ -16,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_BODY_BYTES = 1024 * 1024
 FORM_BODY_BYTES = 4 * 1024 * 1024
+UPLOAD_OVERHEAD = 64 * 1024  # a multipart body's boundaries and headers around the document
 _TOO_LARGE = "coopflow.body_too_large"
 
 
@@ -33,14 +35,17 @@ def too_large(request: Request) -> int | None:
 class BodyLimit:
     """ASGI middleware: counts what a request sends (Content-Length or not) against its limit."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, upload_bytes: int = 20 * 1024 * 1024) -> None:
         self.app = app
+        self.upload_bytes = upload_bytes + UPLOAD_OVERHEAD
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
         api = scope["path"].startswith("/api")
         limit = API_BODY_BYTES if api else FORM_BODY_BYTES
+        if _uploads(scope):  # a document's own limit is checked exactly where it is stored
+            limit = max(limit, self.upload_bytes)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             if api:
@@ -71,6 +76,14 @@ class BodyLimit:
                 return await _refuse(send, error.size)
             scope[_TOO_LARGE] = error.size
             await self.app(scope, _empty_body, send)
+
+
+def _uploads(scope: Scope) -> bool:
+    """A document upload: the API's documents route, or a page's multipart form."""
+    if scope["path"].startswith("/api"):
+        return scope["path"].endswith("/documents")
+    return any(name == b"content-type" and value.startswith(b"multipart/form-data")
+               for name, value in scope.get("headers", []))
 
 
 async def _empty_body() -> Message:
