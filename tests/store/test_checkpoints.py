@@ -58,7 +58,8 @@ def test_a_consistent_rewrite_passes_the_chain_and_fails_the_checkpoint(engine: 
     assert app.verify(AUDITOR, pid)["ok"]  # the chain alone cannot tell
     after = app.verify_with_checkpoint(AUDITOR, pid, note, vkey)
     assert not after["ok"] and "rewritten" in after["problems"][0]["reason"]
-    assert app.checkpoint_status(AUDITOR, pid)["ok"] is False  # the audit page's status says so too
+    status = app.checkpoint_status(AUDITOR, pid)  # the audit page's status says so too
+    assert status is not None and status["ok"] is False
     with pytest.raises(NoteError, match="does not hold"):
         app.verify_with_checkpoint(AUDITOR, pid, note.replace(f"\n{count}\n", f"\n{count - 1}\n"), vkey)
 
