@@ -18,6 +18,11 @@ from services.base import AppBase
 from store.documents import TooLarge, add_document, get_document
 
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
+_KINDS = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image",
+          "application/vnd.oasis.opendocument.text": "an ODT text",
+          "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "a DOCX document",
+          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "an XLSX spreadsheet",
+          "text/plain": "plain text", "text/csv": "CSV text"}
 _TEXT_CONTROLS = set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D}
 
 
@@ -74,13 +79,19 @@ def _is_text(path: Path) -> bool:
     return True
 
 
-def _with_extension(name: str, media_type: str) -> str:
-    """The name, with the extension of its real type when it claims another (a PDF named .png ends .pdf)."""
+def _named(name: str, media_type: str) -> str:
+    """The name with its type's extension: added when it has none; a name that claims another type than
+    the content has (a PDF named .png, a program named .pdf) is refused."""
     extension = MEDIA_TYPES[media_type]
     aliases = {".jpg": (".jpg", ".jpeg"), ".txt": (".txt", ".text", ".md")}.get(extension, (extension,))
-    if name.lower().endswith(aliases):
-        return name
-    return safe_name(name.rsplit(".", 1)[0] + extension) if "." in name else safe_name(name + extension)
+    stem, dot, claimed = name.rpartition(".")
+    if not dot or not stem:
+        return safe_name(name + extension)
+    if f".{claimed.lower()}" not in aliases:
+        raise UnsupportedMediaType(
+            f"{shown(name)} is named .{shown(claimed, 10)} but its content is {_KINDS[media_type]}: rename it to "
+            f"{extension}, or upload the document its name promises.", {"file": "content does not match its name"})
+    return name
 
 
 def resolve_documents(engine: Engine, project_id: str, step: Step, data: Any) -> Any:
@@ -130,11 +141,12 @@ class Documents(AppBase):
                     "(recognised by its content, not its name).", {"file": "unsupported type"})
             if size == 0:
                 raise InvalidData("The document is empty.", {"file": "is empty"})
+            name = _named(name, media_type)
             self.documents.keep(staged, sha256)
         except BaseException:
             self.documents.discard(staged)
             raise
-        found = add_document(self.engine, project_id=project_id, sha256=sha256, name=_with_extension(name, media_type),
+        found = add_document(self.engine, project_id=project_id, sha256=sha256, name=name,
                              size=size, media_type=media_type, uploaded_by=actor.user,
                              uploaded_at=format_time(datetime.now(UTC)))
         return {k: found[k] for k in ("sha256", "name", "size", "media_type")}

@@ -67,14 +67,22 @@ def verify_proof(proof: Mapping[str, Any], verifier: Verifier) -> dict[str, Any]
 
 
 def referenced_documents(events: Iterable[Mapping[str, Any]]) -> list[tuple[int, str, dict[str, Any]]]:
-    """Every document an event's data names: (seq, field, {sha256, name, size, media_type})."""
-    found = []
+    """Every document an event's data names, wherever in it: (seq, field, {sha256, name, size, media_type})."""
+    found: list[tuple[int, str, dict[str, Any]]] = []
+
+    def walk(seq: int, field: str, value: Any) -> None:
+        if isinstance(value, dict):
+            if set(value) == set(DOCUMENT_KEYS) and SHA256.fullmatch(str(value["sha256"])):
+                found.append((seq, field, value))
+                return
+            for key, inner in value.items():
+                walk(seq, str(key), inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(seq, field, inner)
+
     for e in events:
-        data = e.get("data")
-        for field, value in (data.items() if isinstance(data, dict) else ()):
-            if isinstance(value, dict) and set(value) == set(DOCUMENT_KEYS) and SHA256.fullmatch(
-                    str(value["sha256"])):
-                found.append((e.get("seq", 0), field, value))
+        walk(e.get("seq", 0), "data", e.get("data"))
     return found
 
 

@@ -1,0 +1,152 @@
+"""Documents over the API: upload, name in a completion, download; who may; what is refused."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.app import Coopflow
+from services.proofs import verify_bundle
+from store import iter_events
+from tests.api.conftest import OTHER_LEAD, auth
+from tests.utils.app import LEAD, start
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64 + b"This program cannot be run"
+
+
+def docx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document/>")
+    return out.getvalue()
+
+
+async def upload(http: httpx.AsyncClient, token: str, pid: str, name: str, content: bytes) -> httpx.Response:
+    return await http.post(f"/api/projects/{pid}/documents", headers=auth(token), files={"file": (name, content)})
+
+
+async def at_signing(app: Coopflow) -> str:
+    """A v3 project whose partners are to sign the agreement (each with a signed copy)."""
+    from tests.utils.app import play
+
+    project = await start(app)
+    assert project["template"] == {"id": "cooperation", "version": 3}
+    await play(app, project["id"], until_step="sign_agreement")
+    return str(project["id"])
+
+
+def open_task(app: Coopflow, pid: str, step: str, org: str) -> str:
+    from tests.utils.app import actor
+
+    tasks = app.show_project(actor(app, LEAD), pid)["tasks"]
+    return next(t["id"] for t in tasks if t["step"] == step and t["assignee"] == org and t["status"] == "open")
+
+
+async def test_a_partner_uploads_completes_with_it_and_downloads_it(http: httpx.AsyncClient, tokens: dict[str, str],
+                                                                   app: Coopflow, tmp_path: Path):
+    pid = await at_signing(app)
+    caritas = tokens["caritas-rs"]
+    response = await upload(http, caritas, pid, "../../Vereinbarung unterzeichnet.pdf", PDF)
+    assert response.status_code == 201, response.text
+    record = response.json()
+    assert record == {"sha256": record["sha256"], "name": "Vereinbarung unterzeichnet.pdf", "size": len(PDF),
+                      "media_type": "application/pdf"}
+    task = open_task(app, pid, "sign_agreement", "caritas-rs")
+    done = await http.post(f"/api/projects/{pid}/tasks/{task}/complete", headers=auth(caritas), json={
+        "data": {"signatory": "Director", "signed_copy": {"sha256": record["sha256"]}}})
+    assert done.status_code == 200, done.text
+    event = next(e for e in iter_events(app.engine, pid) if e["task_id"] == task and e["type"] == "StepCompleted")
+    assert event["data"]["form"]["signed_copy"] == record  # the chain covers the document
+
+    for who in ("caritas-rs", "horizon-civitas-mk", "stadt-dortmund", "audit-office"):
+        got = await http.get(f"/api/projects/{pid}/documents/{record['sha256']}", headers=auth(tokens[who]))
+        assert got.status_code == 200 and got.content == PDF
+        assert got.headers["content-disposition"].startswith('attachment; filename="Vereinbarung_unterzeichnet.pdf"')
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert got.headers["content-type"] == "application/pdf"
+    other = await http.get(f"/api/projects/{pid}/documents/{record['sha256']}", headers=auth(tokens[OTHER_LEAD]))
+    assert other.status_code == 404 and other.json()["error"]["code"] == "not_found"
+    unknown = await http.get(f"/api/projects/{pid}/documents/{'0' * 64}", headers=auth(caritas))
+    assert unknown.status_code == 404
+    assert (await upload(http, tokens[OTHER_LEAD], pid, "x.pdf", PDF)).status_code == 404
+
+    # the bundle carries it, and an offline check finds it unchanged; changed or missing, it is named
+    bundle = tmp_path / "p.zip"
+    with bundle.open("wb") as out:
+        assert app.export_bundle(app.actor_for_email("audit@demo.coopflow.example"), pid, out)["documents"] == 1
+    assert verify_bundle(bundle)["ok"]
+    member = f"documents/{record['sha256']}"
+    for broken, word in ((rebuilt(bundle, {member: PDF + b"%changed"}), "document changed"),
+                         (rebuilt(bundle, {member: None}), "document missing")):
+        result = verify_bundle(broken)
+        assert not result["ok"]
+        assert any(word in p["reason"] and "Vereinbarung unterzeichnet.pdf" in p["reason"] for p in result["problems"])
+
+
+def rebuilt(bundle: Path, changes: dict[str, bytes | None]) -> Path:
+    """A copy of the bundle with members replaced (bytes) or left out (None)."""
+    target = bundle.with_name(f"{bundle.stem}-{len(list(bundle.parent.iterdir()))}.zip")
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(target, "w") as out:
+        for name in source.namelist():
+            if name in changes:
+                if changes[name] is not None:
+                    out.writestr(name, changes[name])  # type: ignore[arg-type]
+            else:
+                out.writestr(name, source.read(name))
+    return target
+
+
+@pytest.mark.parametrize(("name", "content", "status", "code"), [
+    ("scan.png", PDF, 415, "unsupported_media_type"),  # a PDF renamed .png
+    ("agreement.pdf", EXE, 415, "unsupported_media_type"),  # a program renamed .pdf
+    ("image.pdf", PNG, 415, "unsupported_media_type"),
+    ("empty.txt", b"", 422, "invalid_data"),
+])
+async def test_types_are_checked_by_content(http: httpx.AsyncClient, tokens: dict[str, str], app: Coopflow,
+                                            name: str, content: bytes, status: int, code: str):
+    pid = (await start(app))["id"]
+    response = await upload(http, tokens[LEAD], pid, name, content)
+    assert response.status_code == status and response.json()["error"]["code"] == code, response.text
+    assert response.json()["error"]["details"] == {"file": response.json()["error"]["details"]["file"]}
+
+
+async def test_office_documents_and_text_are_taken(http: httpx.AsyncClient, tokens: dict[str, str], app: Coopflow):
+    pid = (await start(app))["id"]
+    for name, content, media_type in (
+            ("plan.docx", docx(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            ("budget.csv", b"Posten;Betrag\nReisen;1200\n", "text/csv"),
+            ("notes", "Übersicht\n".encode(), "text/plain"), ("photo.png", PNG, "image/png")):
+        response = await upload(http, tokens[LEAD], pid, name, content)
+        assert response.status_code == 201 and response.json()["media_type"] == media_type, response.text
+    assert response.json()["name"] == "photo.png"
+
+
+async def test_a_document_over_the_limit_is_413_and_kept_nowhere(http: httpx.AsyncClient, tokens: dict[str, str],
+                                                                 app: Coopflow):
+    pid = (await start(app))["id"]
+    app.max_document_bytes = 1000
+    response = await upload(http, tokens[LEAD], pid, "long.txt", b"a" * 1001)
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+    assert (await upload(http, tokens[LEAD], pid, "short.txt", b"a" * 1000)).status_code == 201
+
+
+async def test_a_completion_naming_an_unknown_document_is_refused_and_writes_nothing(
+        http: httpx.AsyncClient, tokens: dict[str, str], app: Coopflow):
+    pid = await at_signing(app)
+    other = (await start(app))["id"]  # a document of another project does not count
+    elsewhere = (await upload(http, tokens["caritas-rs"], other, "copy.pdf", PDF)).json()
+    before = len(list(iter_events(app.engine, pid)))
+    task = open_task(app, pid, "sign_agreement", "caritas-rs")
+    for value in ({"sha256": "f" * 64}, {"sha256": elsewhere["sha256"]}, "not-a-hash"):
+        response = await http.post(f"/api/projects/{pid}/tasks/{task}/complete", headers=auth(tokens["caritas-rs"]),
+                                   json={"data": {"signatory": "Director", "signed_copy": value}})
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["details"] == {"signed_copy": "names no document uploaded to this project"}
+    assert len(list(iter_events(app.engine, pid))) == before
