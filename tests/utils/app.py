@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from domain import Actor
@@ -25,8 +26,9 @@ async def start(app: Coopflow, **kwargs: Any) -> dict[str, Any]:
 
 
 async def play(app: Coopflow, project_id: str, *, loops: bool = True, until_step: str | None = None,
-               max_moves: int = 500) -> list[dict[str, Any]]:
-    """Complete tasks by the scripted lifecycle; returns what each completion returned."""
+               max_moves: int = 500, documents: bool = False) -> list[dict[str, Any]]:
+    """Complete tasks by the scripted lifecycle; returns what each completion returned. With ``documents``
+    every file field gets a document, uploaded by the one who completes the task."""
     done = []
     for _ in range(max_moves):
         tasks = app.show_project(actor(app, LEAD), project_id)["tasks"]
@@ -34,6 +36,19 @@ async def play(app: Coopflow, project_id: str, *, loops: bool = True, until_step
         if move is None or move[0]["step"] == until_step:
             return done
         task, data, outcome = move
+        if documents:
+            data = {**(data or {}), **attach(app, project_id, task)}
         done.append(await app.complete_task(actor(app, task["assignee"]), project_id, task["id"],
                                             data=data, outcome=outcome))
     raise AssertionError("the lifecycle did not end")
+
+
+def attach(app: Coopflow, project_id: str, task: dict[str, Any]) -> dict[str, Any]:
+    """A small text document for each file field of the task's form, named by its sha256."""
+    found = {}
+    for field in (f for f in task["form"] if f["type"] == "file"):
+        content = f"{field['name']} of {task['step']} ({task['id']}) in {project_id}\n".encode()
+        record = app.upload_document(actor(app, task["assignee"]), project_id, io.BytesIO(content),
+                                     f"{field['name']}.txt")
+        found[field["name"]] = {"sha256": record["sha256"]}
+    return found

@@ -5,7 +5,8 @@ keep replaying after every change (use ``workflow.patched`` when behaviour chang
 current code's with ``COOPFLOW_RECORD_HISTORY=<label> pytest tests/workflow/test_replay.py``
 (files ``<label>-run<n>.json``; ``lifecycle-v1`` wrote through a local activity, ``lifecycle-v1.2``
 through a regular one, ``lifecycle-v2`` runs template v2 with reminders, a change and a request for
-more time).
+more time, ``lifecycle-v3`` template v3 with a document in every file field). The fresh run starts on
+the newest version of the default template.
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ def replayer() -> Replayer:
 async def test_fresh_lifecycle_histories_replay(app: Coopflow, request: pytest.FixtureRequest):
     project = await start(app, history_limit=60)
     pid = project["id"]
+    assert project["template"] == {"id": "cooperation", "version": app.templates.latest("cooperation").version}
     lead = actor(app, LEAD)
-    await play(app, pid, loops=True, until_step="letter_of_intent")
+    await play(app, pid, loops=True, until_step="letter_of_intent", documents=True)
     # the changes and requests for more time are in the corpus too
     letter = next(t for t in app.show_project(lead, pid)["tasks"] if t["step"] == "letter_of_intent")
     due = format_time(parse_time(letter["due_at"]) + timedelta(days=7))
     await app.change_project(lead, pid, kind="extend_deadline", reason="holidays", task_id=letter["id"], due_at=due)
     await app.request_extension(actor(app, letter["assignee"]), pid, letter["id"], reason="board", due_at=format_time(
         parse_time(due) + timedelta(days=7)))
-    await play(app, pid, loops=True)
+    await play(app, pid, loops=True, documents=True)
     histories = [await app.client.get_workflow_handle(w.id, run_id=w.run_id).fetch_history()
                  async for w in app.client.list_workflows(f"WorkflowId = 'project-{project['id']}'")]
     assert len(histories) >= 2
