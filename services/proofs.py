@@ -115,7 +115,7 @@ def verify_bundle(path: Any, *, verifier: Verifier | None = None, note: str | No
     result["documents"] = len(checked)
     if verifier is not None:
         result["checkpoints"] = []
-        for text in [*notes, *([note] if note else [])]:
+        for text in [*notes, *([note] if note and note not in notes else [])]:
             checked_note = check_checkpoint(events, text, verifier, project.get("id"))
             result["checkpoints"].append(checked_note)
             result["problems"] += checked_note["problems"]
