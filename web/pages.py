@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from domain import DomainError, InvalidData, Template
 from services.identity import TooManyAttempts, Unauthorized
@@ -94,6 +95,7 @@ async def logout(request: Request, session: SessionDep) -> Response:
 
 @router.get("/inbox")
 def inbox(request: Request, done: str | None = None) -> Response:
+    """Open tasks; an auditor lands on the projects to audit with their verification, and its tasks."""
     session = require_session(request)
     actor = session[0]
     coopflow = get_coopflow(request)
@@ -105,6 +107,10 @@ def inbox(request: Request, done: str | None = None) -> Response:
         template = coopflow.template_of(project)
         tasks.append({**task, "project_title": project["title"],
                       "step_title": t.pick(template.step(task["step"]).title, task["step"])})
+    if actor.role == "auditor":
+        overview = [{**p, "chain": coopflow.verify(actor, p["id"]), "checkpoint": coopflow.checkpoint_status(
+            actor, p["id"])} for p in projects.values()]
+        return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview)
     return render(request, "inbox.html", tasks=tasks, done=done)
 
 
@@ -149,8 +155,22 @@ async def complete_task(request: Request, project_id: str, task_id: str, _sessio
     if not same(str(form.get("csrf", "")), session[1]["csrf"]):
         return error_page(request, 403, "The form expired. Reload the page and try again.")
     # the decision's own comment is "_comment": a step's form may have a field named "comment"
-    values = {k: (form.getlist(k) if len(form.getlist(k)) > 1 else str(v)) for k, v in form.items()
-              if k not in ("csrf", "outcome", "_comment", "request_id")}
+    plain: dict[str, list[str]] = {}
+    for k, v in form.multi_items():
+        if k not in ("csrf", "outcome", "_comment", "request_id") and not isinstance(v, UploadFile):
+            plain.setdefault(k, []).append(str(v))
+    values: dict[str, Any] = {k: v if len(v) > 1 else v[0] for k, v in plain.items()}
+    try:
+        # each chosen file is uploaded first; the field then names it (and keeps it should the form be refused)
+        for name, upload in ((k, v) for k, v in form.multi_items() if isinstance(v, UploadFile) and v.filename):
+            record = await run_in_threadpool(get_coopflow(request).upload_document, session[0], project_id,
+                                             upload.file, upload.filename or "")
+            values[name] = record["sha256"]
+    except DomainError as exc:
+        if exc.code == "not_found":
+            return error_page(request, 404)
+        return await run_in_threadpool(_task_response, request, session[0], project_id, task_id, values=values,
+                                       errors={name: exc.message}, status=STATUS.get(exc.code, 400))
     try:
         await get_coopflow(request).complete_task(
             session[0], project_id, task_id, data={k: v for k, v in values.items() if v != ""},
@@ -185,6 +205,7 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
         message = translator(request)("task_closed")
     return render(request, "task.html", status=status, project=project, task=task, step=step, template=template,
                   fields=step.form, values=values, errors=errors, message=message,
+                  max_document_mb=round(coopflow.max_document_bytes / 2**20),
                   **task_context(project, task, template),
                   may_ask=task["status"] == "open" and task["assignee"] not in (project["lead"], "auditor")
                   and task["step"] != "extension_decision" and actor.org == task["assignee"],
@@ -215,3 +236,15 @@ def task_context(project: dict[str, Any], task: dict[str, Any], template: Templa
     others = [t for t in tasks if t["step"] == task["step"] and t["id"] != task["id"] and t["status"] == "open"]
     asking = next((t for t in tasks if t["id"] == task.get("subject_task")), None)
     return {"about": about, "earlier": earlier, "others": others, "asking": asking}
+
+
+@router.get("/projects/{project_id}/documents/{sha256}")
+def download(request: Request, project_id: str, sha256: str) -> Response:
+    """A project's document for its members and auditors, as an attachment (not found for anyone else)."""
+    from web.api import document_response
+
+    session = require_session(request)
+    try:
+        return document_response(*get_coopflow(request).document(session[0], project_id, sha256))
+    except DomainError:
+        return error_page(request, 404)

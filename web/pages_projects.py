@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -10,8 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from domain import EVENT_TYPES, DomainError, InvalidRequest
+from domain import EVENT_TYPES, DomainError, InvalidRequest, Template
 from services import access
+from services.audit import write_csv, write_jsonl
 from web.deps import SessionDep, get_coopflow
 from web.pages import error_page
 from web.render import render, require_session, translator
@@ -126,9 +128,12 @@ async def change_project(request: Request, project_id: str, _session: SessionDep
     return RedirectResponse(f"/projects/{project_id}?changed={kind}", status_code=303)
 
 
+PAGE_SIZE = 50  # events on one page of the audit trail
+
+
 @router.get("/projects/{project_id}/audit")
 def audit_page(request: Request, project_id: str, actor_email: str = "", org: str = "", type: str = "",
-               since: str = "", until: str = "", as_of: str = "", verify: str = "") -> Response:
+               since: str = "", until: str = "", as_of: str = "", verify: str = "", page: int = 1) -> Response:
     session = require_session(request)
     coopflow, actor = get_coopflow(request), session[0]
     try:
@@ -146,7 +151,48 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
     except DomainError as exc:
         problem = exc.message
     template = coopflow.template_of(project)
-    return render(request, "audit.html", project=project, template=template, events=events, filters=filters,
+    pages = max(1, -(-len(events) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    query = {k: v for k, v in {**filters, "as_of": as_of}.items() if v}
+    return render(request, "audit.html", project=project, template=template,
+                  events=events[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], total=len(events), filters=filters,
                   event_types=EVENT_TYPES, as_of=as_of, past=past, checked=checked, problem=problem,
                   may_verify=may_verify, assignees={t["id"]: t["assignee"] for t in project["tasks"]},
-                  emails=coopflow.user_emails(), to_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True))
+                  emails=coopflow.user_emails(), page=page, pages=pages,
+                  page_link=lambda n: f"/projects/{project_id}/audit?{urlencode({**query, 'page': n})}",
+                  checkpoint=coopflow.checkpoint_status(actor, project_id), labelled=labelled_data,
+                  to_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True))
+
+
+def labelled_data(e: dict[str, Any], template: Template) -> list[tuple[str, Any]]:
+    """An event's form data as (field, value) with the field's labels (the page picks the reader's language);
+    documents stay records for a link with their hash."""
+    form = e["data"].get("form") if isinstance(e["data"].get("form"), dict) else {}
+    try:
+        fields = {f.name: f for f in template.step(e["step"]).form} if e.get("step") else {}
+    except (KeyError, InvalidRequest):
+        fields = {}
+    return [(fields[k].label if k in fields and fields[k].label else {"en": k}, v) for k, v in form.items()]
+
+
+@router.get("/projects/{project_id}/audit/export")
+def audit_export(request: Request, project_id: str, format: str = "jsonl") -> Response:
+    """The audit page's exports: the trail as JSONL or CSV, or the bundle with documents and checkpoints."""
+    session = require_session(request)
+    coopflow, actor = get_coopflow(request), session[0]
+    if format not in ("jsonl", "csv", "bundle"):
+        return error_page(request, 404)
+    try:
+        events = list(coopflow.list_events(actor, project_id))
+        if format == "bundle":
+            out = io.BytesIO()
+            coopflow.export_bundle(actor, project_id, out)
+            body, media_type = out.getvalue(), "application/zip"
+        else:
+            text = io.StringIO()
+            write_jsonl(events, text) if format == "jsonl" else write_csv(events, text, coopflow.user_emails())
+            body, media_type = text.getvalue().encode(), "text/csv" if format == "csv" else "application/x-ndjson"
+    except DomainError:
+        return error_page(request, 404)
+    name = f"coopflow-{project_id}.{ {'bundle': 'zip'}.get(format, format) }"
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
