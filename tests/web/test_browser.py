@@ -20,7 +20,7 @@ async def login(browser: Profiles, live: Live, org: str) -> Page:
     await page.fill("input[name=email]", demo_email(org))
     await page.fill("input[name=password]", DEMO_PASSWORD)
     await page.click("button[type=submit]")
-    await expect(page.locator("h1")).to_contain_text("Open tasks of")
+    await expect(page.locator("h1")).to_contain_text("Projects to audit" if org == "audit-office" else "Open tasks of")
     return page
 
 
@@ -210,3 +210,49 @@ async def test_changes_more_time_and_what_a_review_is_about_in_the_browser(brows
     await expect(context).to_contain_text("Draft agreement")
     await expect(context).to_contain_text("agreements/2027/cooperation-v1.pdf")
     await expect(context).to_contain_text("Data protection clause included")
+
+
+async def test_a_partner_attaches_its_signed_copy_and_the_auditor_downloads_it(browser: Profiles, live: Live,
+                                                                            tmp_path: Path):
+    """A document through the task form (a refused form keeps it), then as a link with its hash on the
+    audit page, the auditor's landing page saying the trail is whole."""
+    app = live.coopflow
+    project = await start(app)
+    pid = project["id"]
+    await play(app, pid, loops=False, until_step="sign_agreement")
+    task = next(t for t in app.show_project(actor(app, "stadt-dortmund"), pid)["tasks"]
+                if t["step"] == "sign_agreement" and t["assignee"] == PARTNERS[0])
+    signed = tmp_path / "Vereinbarung unterzeichnet.pdf"
+    signed.write_bytes(b"%PDF-1.4\n% signed by Caritas\n%%EOF\n")
+
+    partner = await login(browser, live, PARTNERS[0])
+    await partner.goto(f"{live.url}/projects/{pid}/tasks/{task['id']}")
+    await partner.set_input_files("#f-signed_copy", str(signed))
+    await partner.click("form.card button[type=submit]")  # no signatory: refused, the document is kept
+    await expect(partner.locator("[data-field=signatory] .error")).to_be_visible()
+    await partner.fill("#f-signatory", "Executive director")
+    await partner.click("form.card button[type=submit]")
+    await expect(partner.locator("p.notice")).to_contain_text(task["id"])
+    stored = next(t for t in app.show_project(actor(app, "stadt-dortmund"), pid)["tasks"] if t["id"] == task["id"])
+    document = stored["data"]["signed_copy"]
+    assert document["name"] == "Vereinbarung unterzeichnet.pdf" and document["media_type"] == "application/pdf"
+    app.checkpoint(actor(app, "auditor"), pid)
+
+    auditor = await login(browser, live, "audit-office")
+    row = auditor.locator(f"#audit-overview tr[data-project='{pid}']")
+    await expect(row).to_contain_text("unbroken")
+    await expect(row).to_contain_text("holds")
+    await row.locator("a").click()
+    await expect(auditor.locator("#checkpoint-status")).to_contain_text("holds")
+    link = auditor.locator("table.events a.document")
+    await expect(link).to_have_text("Vereinbarung unterzeichnet.pdf")
+    await expect(auditor.locator("table.events code.sha256")).to_have_text(document["sha256"])
+    async with auditor.expect_download() as info:
+        await link.click()
+    download = await info.value
+    assert download.suggested_filename == "Vereinbarung unterzeichnet.pdf"
+    assert Path(await download.path()).read_bytes() == signed.read_bytes()
+    async with auditor.expect_download() as info:
+        await auditor.get_by_role("link", name="Bundle with documents and checkpoints (ZIP)").click()
+    assert (await info.value).suggested_filename == f"coopflow-{pid}.zip"
+    await shot(auditor, tmp_path, "7-auditor-document")
