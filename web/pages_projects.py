@@ -164,7 +164,7 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
                   to_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True))
 
 
-def labelled_data(e: dict[str, Any], template: Template) -> list[tuple[str, Any]]:
+def labelled_data(e: dict[str, Any], template: Template) -> list[tuple[dict[str, str], Any]]:
     """An event's form data as (field, value) with the field's labels (the page picks the reader's language);
     documents stay records for a link with their hash."""
     form = e["data"].get("form") if isinstance(e["data"].get("form"), dict) else {}
