@@ -228,7 +228,11 @@ def checkpoint(
 @audit_app.command("public-key")
 def public_key(json_: JsonOpt = False) -> None:
     """The verifier key of this deployment's checkpoints, to keep and give to auditors and funders."""
-    key = Runtime().settings.signer().verifier
+    rt = Runtime()
+    settings = rt.settings
+    if not settings.signing_key and not (settings.data_dir / "signing.key").exists() and not settings.database_url:
+        rt.check_store_file()  # run away from the deployment, it would make a key nobody signs with
+    key = settings.signer().verifier
     output(json_, {"key": str(key), "name": key.name, "key_id": key.id.hex()}, str(key))
 
 
