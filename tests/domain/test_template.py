@@ -25,10 +25,16 @@ def problems_of(text: str) -> list[str]:
 
 def test_default_template_matches_the_contract():
     t = TemplateRegistry().latest("cooperation")
-    assert (t.id, t.version) == ("cooperation", 2)
+    assert (t.id, t.version) == ("cooperation", 3)
     assert (t.remind_before, t.escalate_after) == ("P3D", "P3D")
-    v1 = TemplateRegistry().get("cooperation", 1)
-    assert (v1.remind_before, v1.escalate_after) == (None, None) and v1.phases == t.phases
+    v1, v2 = TemplateRegistry().get("cooperation", 1), TemplateRegistry().get("cooperation", 2)
+    assert (v1.remind_before, v1.escalate_after) == (None, None) and v1.phases == v2.phases
+    files = {s.key: [f.name for f in s.form if f.type == "file"] for _, s in t.steps() if s.form}
+    assert {k: v for k, v in files.items() if v} == {
+        "draft_agreement": ["agreement"], "sign_agreement": ["signed_copy"], "countersign_agreement": ["signed_copy"],
+        "progress_report": ["attachment"], "evaluation_report": ["report"]}
+    assert all(not f.required for _, s in t.steps() for f in s.form if f.type == "file")
+    assert [[f for f in s.form if f.type != "file"] for _, s in t.steps()] == [s.form for _, s in v2.steps()]
     assert [p.key for p in t.phases] == ["funding_application", "partner_agreement", "pilot", "evaluation"]
     assert [s.key for _, s in t.steps()] == [
         "concept_note", "letter_of_intent", "application_submitted", "funding_decision",
