@@ -236,6 +236,15 @@ async def test_a_partner_attaches_its_signed_copy_and_the_auditor_downloads_it(b
     stored = next(t for t in app.show_project(actor(app, "stadt-dortmund"), pid)["tasks"] if t["id"] == task["id"])
     document = stored["data"]["signed_copy"]
     assert document["name"] == "Vereinbarung unterzeichnet.pdf" and document["media_type"] == "application/pdf"
+    for other in PARTNERS[1:]:  # the others sign without a copy; the coordinator countersigns what it sees
+        theirs = next(t for t in app.show_project(actor(app, "stadt-dortmund"), pid)["tasks"]
+                      if t["step"] == "sign_agreement" and t["assignee"] == other)
+        await app.complete_task(actor(app, other), pid, theirs["id"], data={"signatory": "Director"})
+    countersign = next(t for t in app.show_project(actor(app, "stadt-dortmund"), pid)["tasks"]
+                       if t["step"] == "countersign_agreement")
+    coordinator = await login(browser, live, "stadt-dortmund")
+    await coordinator.goto(f"{live.url}/projects/{pid}/tasks/{countersign['id']}")
+    await expect(coordinator.locator("#context a.document")).to_have_text("Vereinbarung unterzeichnet.pdf")
     app.checkpoint(actor(app, "auditor"), pid)
 
     auditor = await login(browser, live, "audit-office")
