@@ -107,3 +107,13 @@ def test_the_daily_activity_signs_active_projects_whose_trail_grew(engine: Engin
     ActivityEnvironment().run(activities.checkpoint_active_projects)
     assert len(checkpoints(engine, pid)) == 1  # nothing new: no second checkpoint
 
+
+
+def test_a_checkpoint_by_another_key_shows_as_not_holding(engine: Engine):
+    pid, count = stored_project(engine)
+    application(engine).checkpoint(AUDITOR, pid)
+    other = Coopflow(engine=engine, client=None, task_queue="unused",  # type: ignore[arg-type]
+                     signer=Signer.generate("coopflow/test.example"))
+    status = other.checkpoint_status(AUDITOR, pid)
+    assert status is not None and not status["ok"] and status["size"] == count
+    assert "no signature by the key" in status["problems"][0]["reason"]
