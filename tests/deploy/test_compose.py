@@ -128,7 +128,7 @@ def test_every_secret_is_required(tmp_path: Path) -> None:
     """Without .env the file does not load: no secret has a default."""
     example = env_example()
     for name in ("POSTGRES_PASSWORD", "POSTGRES_TEMPORAL_PASSWORD", "POSTGRES_COOPFLOW_PASSWORD", "COOPFLOW_SECRET_KEY",
-                 "COOPFLOW_CODEC_KEYS"):
+                 "COOPFLOW_CODEC_KEYS", "COOPFLOW_SIGNING_KEY"):
         env_file = tmp_path / f"without-{name}.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in example.items() if k != name), encoding="utf-8")
         result = compose(tmp_path, "config", "--quiet", env_file=env_file)
