@@ -135,7 +135,7 @@ def _default_extension_step() -> Step:
 
 
 class Template(_Model):
-    id: str = Field(pattern=KEY)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     version: int = Field(ge=1)
     title: Titles = {}
     description: Titles = {}
