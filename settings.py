@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from activities.sender import Smtp
@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     codec_origins: str = ""  # origins (comma-separated) of Temporal UIs that may call /codec
     metrics_bind: str = ""  # host:port where a worker serves the Temporal SDK's Prometheus metrics
     metrics_token: str = ""  # /metrics from another machine needs "Authorization: Bearer <this>"
-    template_dirs: list[Path] = []
+    # folders of more templates (``*.yaml``) besides the built-in ones, ``:``-separated
+    template_dirs: Annotated[list[Path], NoDecode] = []
     secret_key: str = ""  # signs session cookies; empty: a key kept in the data dir
     public_url: str = "http://127.0.0.1:8000"  # where people reach the web app (links in mail, cookie security)
     secure_cookies: bool | None = None  # default: true when public_url is https
@@ -61,6 +62,12 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
     mail_from: str = "coopflow@localhost"
+
+    @field_validator("template_dirs", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        """``COOPFLOW_TEMPLATE_DIRS=/a:/b``, as PATH is written (empty parts left out)."""
+        return [part for part in value.split(":") if part.strip()] if isinstance(value, str) else value
 
     @property
     def cookies_secure(self) -> bool:

@@ -24,6 +24,7 @@ from services.tasks import Tasks
 from services.trail import Trail
 from store import incidents as store_incidents
 from store import read
+from templates import TemplateRegistry
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -36,8 +37,9 @@ class Coopflow(Identity, Projects, Tasks, Changes, Trail):
 
     @classmethod
     def configured(cls, settings: Settings, *, engine: Engine, client: Client) -> Coopflow:
-        """The application layer with the deployment's settings (task queue, waits)."""
+        """The application layer with the deployment's settings (task queue, waits, template folders)."""
         return cls(engine=engine, client=client, task_queue=settings.task_queue,
+                   templates=TemplateRegistry(*settings.template_dirs),
                    update_timeout=settings.update_timeout, write_timeout=settings.write_timeout,
                    workflow_task_timeout=settings.workflow_task_timeout)
 
