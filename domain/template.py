@@ -163,6 +163,9 @@ class Template(_Model):
         """The steps whose completions name the assignees of a later step (their data is kept)."""
         return {s.named_in.step for _, s in self.steps() if s.named_in is not None}
 
+    def has_personal_fields(self) -> bool:
+        return any(f.personal for _, s in self.steps() for f in s.form)
+
     def personal_fields(self, key: str) -> set[str]:
         """The fields of a step that are about a person."""
         return {f.name for f in self.step(key).form if f.personal}
