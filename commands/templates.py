@@ -13,13 +13,13 @@ from domain import TemplateError
 from settings import get_settings
 from templates import TemplateRegistry, load_template_file
 
-templates_app = typer.Typer(help="The templates projects start from; check a template file.",
-                            invoke_without_command=True)
+templates_app = typer.Typer(invoke_without_command=True)
 
 
 @templates_app.callback()
 def templates(ctx: typer.Context, json_: JsonOpt = False) -> None:
-    """The templates projects can start from: the built-in ones and those of COOPFLOW_TEMPLATE_DIRS."""
+    """The templates projects can start from: the built-in ones and those of COOPFLOW_TEMPLATE_DIRS.
+    `coopflow templates check FILE` validates a template file."""
     if ctx.invoked_subcommand is not None:
         return
     found = [t.summary() for t in TemplateRegistry(*get_settings().template_dirs).all_latest()]

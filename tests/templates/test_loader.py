@@ -189,3 +189,10 @@ def test_templates_check_names_each_problem_and_exits_1(tmp_path: Path):
     (tmp_path / "more" / "visit.yaml").write_text(SMALLEST)
     done = run("templates", "--json", env={"COOPFLOW_TEMPLATE_DIRS": str(tmp_path / "more")})
     assert [t["id"] for t in json.loads(done.stdout)] == ["cooperation", "expert-day", "return-referral", "visit"]
+
+
+def test_the_documented_smallest_template_is_valid():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "templates.md").read_text()
+    example = docs.split("## Write a template", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    template = load_template_text(example, "docs/templates.md")
+    assert (template.id, [s.key for _, s in template.steps()]) == ("visit", ["programme", "confirm"])
