@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 
 from domain.durations import parse_duration
 from domain.errors import TemplateError
@@ -25,6 +34,23 @@ Titles = dict[str, str]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Unwritten(_Model):
+    """A model whose ``_UNWRITTEN`` fields are left out of its dump while they have their default:
+    a template's dump is in its projects' first event, hashed, and recomputed when a workflow replays,
+    so a field added later must not change the dump of a template that does not use it."""
+
+    _UNWRITTEN: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unused(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self._UNWRITTEN:
+                if getattr(self, name) == type(self).model_fields[name].default:
+                    data.pop(name, None)
+        return data
 
 
 # the range each kind of duration may take, in days: a deadline of less than an hour or more than
@@ -50,7 +76,9 @@ def _check_duration(value: str, info: ValidationInfo) -> str:
     return check_duration(value, info.field_name or "due")
 
 
-class FormField(_Model):
+class FormField(_Unwritten):
+    _UNWRITTEN = ("personal",)
+
     name: str = Field(pattern=KEY)
     type: FieldType
     required: bool = False
@@ -83,7 +111,9 @@ class NamedIn(_Model):
     field: str = Field(pattern=KEY)
 
 
-class Step(_Model):
+class Step(_Unwritten):
+    _UNWRITTEN = ("named_in",)
+
     key: str = Field(pattern=KEY)
     title: Titles = {}
     assignee: Assignee

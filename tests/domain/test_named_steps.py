@@ -134,3 +134,19 @@ def test_the_named_assignee_survives_a_continued_run():
     assert p.open()[0]["assignee"] == CARITAS
     assert all(not t.data for t in p.state.compacted().tasks.values() if t.step == "record_consent"), \
         "personal data is not carried over"
+
+
+def test_a_template_that_does_not_use_the_new_fields_dumps_as_before():
+    """The dump is in the first event and hashed: a workflow replaying a running project recomputes it."""
+    import base64
+    import json
+    from pathlib import Path
+
+    from domain import Template
+
+    history = json.loads((Path(__file__).parent.parent / "histories" / "lifecycle-v2-run1.json").read_text())
+    payload = history["events"][0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]["data"]
+    recorded = json.loads(base64.b64decode(payload))["start"]["template"]
+    assert Template.model_validate(recorded).model_dump(mode="json") == recorded
+    assert REFERRAL.model_dump(mode="json")["phases"][0]["steps"][2]["named_in"] == {"step": "refer",
+                                                                                    "field": "partner"}
