@@ -5,21 +5,39 @@ and the person's data kept out of workflow ids, search attributes, memo and logs
 from __future__ import annotations
 
 import logging
+import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from domain import InvalidData
 from services.app import Coopflow
 from tests.utils.app import LEAD, PARTNERS, actor
+from workflows import ProjectWorkflow
 
 CARITAS, HORIZON, DIFFERENT = PARTNERS
+HISTORIES = Path(__file__).parent.parent / "histories"
 PERSON = "Zorica Ilievska-Marković"
 BORN = "1987-05-14"
 NEEDS = "Dialysis three times a week"
+
+
+async def replay_and_record(app: Coopflow, pid: str, label: str) -> None:
+    """The project's histories replay against today's code; with COOPFLOW_RECORD_HISTORY set they are
+    written to tests/histories as ``<label>-run<n>.json`` for the replay corpus."""
+    histories = [await app.client.get_workflow_handle(w.id, run_id=w.run_id).fetch_history()
+                 async for w in app.client.list_workflows(f"WorkflowId = 'project-{pid}'")]
+    for history in histories:
+        await Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
+    if os.environ.get("COOPFLOW_RECORD_HISTORY") and "sqlite" in str(app.engine.url):
+        for i, history in enumerate(sorted(histories, key=lambda h: h.events[0].event_time.ToDatetime())):
+            (HISTORIES / f"{label}-run{i + 1}.json").write_text(history.to_json())
 
 
 async def complete(app: Coopflow, pid: str, step: str, data: dict[str, Any], outcome: str | None = None,
@@ -83,6 +101,7 @@ async def test_expert_day_from_start_to_end_with_a_follow_up_waived(app: Coopflo
     assert statuses == [("Brochure in Serbian", 1, "completed"), ("Brochure in Serbian", 2, "completed"),
                         ("Hotline", 1, "waived"), ("Training for counsellors", 1, "completed")]
     assert app.verify(actor(app, "auditor"), pid)["ok"]
+    await replay_and_record(app, pid, "expert-day-v1")
 
 
 async def test_a_table_host_that_submits_late(skipping_env: WorkflowEnvironment, skipping_app: Coopflow):
@@ -107,6 +126,7 @@ async def test_return_referral_declined_then_referred_to_another_partner(app: Co
         pid = await _return_referral(app)
     shown = app.show_project(actor(app, "auditor"), pid)
     assert shown["status"] == "completed"
+    await replay_and_record(app, pid, "return-referral-v1")
 
     # who reads the person's data: the lead, the partner the person went to, auditors; not the others
     def consent(org: str) -> dict[str, Any]:
