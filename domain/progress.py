@@ -55,26 +55,28 @@ class Decision:
                 and not any(x.step == step for x in self.state.scheduled))
 
     def _nothing_to_do(self, step: Step) -> bool:
-        """A named step whose source named no one (it was waived), or the review of a named step none of
-        whose tasks was completed (all waived): done without a task. Other steps always have tasks."""
+        """A named step whose source named no one (it was waived, or they left), or the review of a named
+        step none of whose tasks was completed by an organisation still in the project (all waived, or
+        they left): done without a task. Other steps always have tasks."""
         if step.named_in is not None:
             return self.is_done(step.named_in.step) and not self.named_entries(step)
         source = self.template.step(step.after_each) if step.after_each else None
         if source is None or source.named_in is None:
             return False
-        return self.is_done(source.key) and not any(t.status == "completed" for t in self.current(source.key))
+        members = {self.state.lead, *self.state.partners}
+        return self.is_done(source.key) and not any(
+            t.status == "completed" and t.slot_org() in members for t in self.current(source.key))
 
-    def named_entries(self, step: Step) -> list[dict[str, str]]:
-        """Whom a named step goes to: the entries of the field it is named in, in the source step's latest
-        completion (an ``org`` field: one entry without a title)."""
+    def named_entries(self, step: Step) -> list[tuple[int, dict[str, str]]]:
+        """Whom a named step goes to: the numbered entries of the field it is named in, in the source step's
+        latest completion (an ``org`` field: one entry without a title), but those of organisations no
+        longer in the project (withdrawn since)."""
         assert step.named_in is not None
         done = [t for t in self.current(step.named_in.step) if t.status == "completed"]
-        if not done:
-            return []
-        value = done[-1].data.get(step.named_in.field)
-        if isinstance(value, str):
-            return [{"org": value}]
-        return list(value or [])
+        value = done[-1].data.get(step.named_in.field) if done else None
+        entries = [{"org": value}] if isinstance(value, str) else list(value or [])
+        members = {self.state.lead, *self.state.partners}
+        return [(number, entry) for number, entry in enumerate(entries, start=1) if entry["org"] in members]
 
     # -- changing it -------------------------------------------------------------------
     def open_task(self, step: Step, assignee: str, *, round_: int | None = None,
@@ -99,10 +101,7 @@ class Decision:
 
     def open_step(self, step: Step, occurrence: int | None = None) -> None:
         if step.named_in is not None:
-            members = {self.state.lead, *self.state.partners}
-            for number, entry in enumerate(self.named_entries(step), start=1):
-                if entry["org"] not in members:  # withdrawn since it was named
-                    continue
+            for number, entry in self.named_entries(step):
                 if "title" in entry:  # one task per entry: its number, its entry
                     self.open_task(step, entry["org"], occurrence=number, item=entry)
                 else:
