@@ -150,3 +150,22 @@ def test_a_template_that_does_not_use_the_new_fields_dumps_as_before():
     assert Template.model_validate(recorded).model_dump(mode="json") == recorded
     assert REFERRAL.model_dump(mode="json")["phases"][0]["steps"][2]["named_in"] == {"step": "refer",
                                                                                     "field": "partner"}
+
+
+def test_a_referred_partner_that_leaves_opens_nothing_more_and_the_lead_closes():
+    p = Project(template=REFERRAL)
+    p.complete(p.open("record_consent")[0], CONSENT)
+    p.complete(p.open("refer")[0], {"partner": CARITAS, "needs": "Housing"})
+    p.complete(p.open("accept_referral")[0], {}, "accept")
+    p.change("withdraw_partner", org=CARITAS)
+    assert [t["step"] for t in p.open()] == ["closure"]
+
+
+def test_an_action_review_whose_subject_left_is_done():
+    p = expert_day_to_the_day([{"org": CARITAS, "title": "Housing"}])
+    p.complete(p.open("table_results")[0], {"results": "Proposals"})
+    p.complete(p.open("documentation")[0], {"summary": "Done"})
+    p.complete(p.open("define_actions")[0], {"actions": [{"org": CARITAS, "title": "Brochure"}]})
+    p.complete(p.open("follow_up_action")[0], {"what_was_done": "Printed"})
+    p.change("withdraw_partner", org=CARITAS)
+    assert p.state.status == "completed"
