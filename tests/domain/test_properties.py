@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -57,8 +58,14 @@ def change_move(p: Project, data: st.DataObject) -> None:
 @given(partners=st.integers(1, 3), reports=st.integers(1, 3), data=st.data())
 def test_random_valid_sequences_keep_every_invariant(partners: int, reports: int, data: st.DataObject):
     p = Project(partners=PARTNERS[:partners], parameters={"report_count": reports, "report_every": "P1M"})
+    play_randomly(p, data, 80, lambda step: dict(SAMPLE_DATA.get(step, {})))
+
+
+def play_randomly(p: Project, data: st.DataObject, most: int, form: Callable[[str], dict[str, object]]) -> None:
+    """Up to ``most`` random moves (a tick, a change, a completion with ``form(step)``), checking the
+    invariants after each."""
     check_invariants(p)
-    for _ in range(data.draw(st.integers(5, 80), label="moves")):
+    for _ in range(data.draw(st.integers(5, most), label="moves")):
         if p.state.status != "active":
             break
         open_tasks = p.open()
@@ -70,7 +77,7 @@ def test_random_valid_sequences_keep_every_invariant(partners: int, reports: int
         else:
             task = data.draw(st.sampled_from(open_tasks), label="task")
             outcome = data.draw(st.sampled_from(task["outcomes"]), label="outcome") if task["outcomes"] else None
-            p.complete(task, dict(SAMPLE_DATA.get(task["step"], {})), outcome)
+            p.complete(task, form(task["step"]), outcome)
         check_invariants(p)
 
 
@@ -103,18 +110,4 @@ def test_random_sequences_of_the_named_templates_keep_every_invariant(template: 
     from templates import TemplateRegistry
 
     p = Project(partners=PARTNERS[:partners], template=TemplateRegistry().latest(template))
-    check_invariants(p)
-    for _ in range(data.draw(st.integers(5, 60), label="moves")):
-        if p.state.status != "active":
-            break
-        open_tasks = p.open()
-        roll = data.draw(st.integers(0, 9), label="tick, change or complete?")
-        if not open_tasks or roll == 0:
-            p.tick(p.now + timedelta(days=data.draw(st.integers(1, 40), label="days")))
-        elif roll == 1:
-            change_move(p, data)
-        else:
-            task = data.draw(st.sampled_from(open_tasks), label="task")
-            outcome = data.draw(st.sampled_from(task["outcomes"]), label="outcome") if task["outcomes"] else None
-            p.complete(task, named_data(p, task["step"], data), outcome)
-        check_invariants(p)
+    play_randomly(p, data, 60, lambda step: named_data(p, step, data))
