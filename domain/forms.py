@@ -132,7 +132,7 @@ def _assignment(value: Any) -> dict[str, str]:
         value = dict(zip(("org", "title", "due"), parts, strict=False))
     if not isinstance(value, Mapping) or set(value) - {"org", "title", "due"}:
         raise ValueError("must be a list of entries with org, title and perhaps due")
-    entry = {"org": _org(value.get("org")), "title": _text(value.get("title", ""))[:MAX_LIST_ITEM_CHARS]}
+    entry = {"org": _org(value.get("org")), "title": _storable(_text(value.get("title", "")), MAX_LIST_ITEM_CHARS)}
     if not entry["title"]:
         raise ValueError("has an entry without a title")
     if value.get("due"):

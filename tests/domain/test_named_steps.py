@@ -169,3 +169,19 @@ def test_an_action_review_whose_subject_left_is_done():
     p.complete(p.open("follow_up_action")[0], {"what_was_done": "Printed"})
     p.change("withdraw_partner", org=CARITAS)
     assert p.state.status == "completed"
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("caritas-rs | " + "x" * 1001, "is too long"), ("Caritas RS | Housing", "must be an organisation id"),
+    ([{"org": "caritas-rs", "title": "x", "due": "2027-13-01"}], "must be a date"),
+    ([{"org": "caritas-rs", "title": "x", "extra": 1}], "must be a list of entries"),
+    ("caritas-rs | x | 2027-01-01 | more", "is not written 'organisation | title | YYYY-MM-DD'"),
+    ([{"org": "caritas-rs", "title": "x"}] * 101, "has too many entries"), ("caritas-rs | ", "without a title"),
+    (42, "must be a list of entries")])
+def test_a_bad_list_of_assignments_names_what_is_wrong(value: object, says: str):
+    from domain import validate_form
+
+    field = next(f for f in EXPERT_DAY.step("define_tables").form if f.name == "tables")
+    with pytest.raises(InvalidData) as info:
+        validate_form([field], {"tables": value})
+    assert says in info.value.details["tables"]
