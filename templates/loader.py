@@ -1,9 +1,9 @@
 """Read templates from YAML, refusing duplicate keys that YAML itself would silently drop.
 
 A template may come from anyone who can write to a configured folder, so reading one is bounded:
-the file's size, the nesting depth, the length of a number, and no aliases (``*name``, the way
-to a "billion laughs"); whatever is wrong is a ``TemplateError`` naming the file, never a crash
-or a hang (``tests/templates/test_loader_fuzz.py``).
+the file's size, the nesting depth, the length of a number, and the number of values with every
+alias (``*name``) written out (the way to a "billion laughs"). Whatever is wrong is a
+``TemplateError`` naming the file, never a crash or a hang (``tests/templates/test_loader.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ BUILTIN_DIR = Path(__file__).parent
 MAX_FILE_BYTES = 256 * 1024  # the largest built-in template is about 20 KB
 MAX_DEPTH = 20  # a template nests about 7 deep
 MAX_NUMBER_CHARS = 20
+MAX_VALUES = 20_000  # scalars, aliases written out; the largest built-in template has about 1,100
 MAX_PROBLEMS = 50  # a file that is not a template at all need not be told 10,000 times
 
 
@@ -44,23 +45,43 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _m
 
 
 def _check_shape(text: str) -> None:
-    """Walk the YAML events (no objects built yet): refuse aliases, deep nesting and overlong numbers."""
-    depth = 0
+    """Walk the YAML events (no objects built yet): refuse deep nesting, overlong numbers, and aliases
+    that would expand to more values than a template has (a "billion laughs")."""
+    sizes: dict[str, int] = {}  # an anchor: how many values its node holds, aliases expanded
+    open_nodes: list[tuple[str | None, int]] = []  # the collections being read: anchor, values so far
+    total = 0
+
+    def add(count: int, line: int) -> None:
+        nonlocal total
+        if open_nodes:
+            anchor, n = open_nodes[-1]
+            open_nodes[-1] = (anchor, n + count)
+        total += count
+        if total > MAX_VALUES:
+            raise TemplateError([f"line {line}: more than {MAX_VALUES} values (with every alias written out)"])
+
     for event in yaml.parse(text, Loader=_StrictLoader):
         line = event.start_mark.line + 1 if event.start_mark else 0
         if isinstance(event, yaml.AliasEvent):
-            raise TemplateError([f"line {line}: aliases (*{shown(event.anchor, 40)}) are not allowed in a "
-                                 "template; write the value out"])
-        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
+            add(sizes.get(event.anchor or "", 1), line)
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            open_nodes.append((event.anchor, 1))
+            if len(open_nodes) > MAX_DEPTH:
                 raise TemplateError([f"line {line}: nested more than {MAX_DEPTH} deep"])
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            depth -= 1
-        elif isinstance(event, yaml.ScalarEvent) and not event.style and len(event.value) > MAX_NUMBER_CHARS \
-                and event.value.lstrip("+-")[:1].isdigit() and " " not in event.value:
-            raise TemplateError([f"line {line}: the number {shown(event.value, 20)} is too long "
-                                 f"(at most {MAX_NUMBER_CHARS} characters)"])
+            anchor, n = open_nodes.pop()
+            if anchor:
+                sizes[anchor] = n
+            if open_nodes:
+                open_nodes[-1] = (open_nodes[-1][0], open_nodes[-1][1] + n)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            add(1, line)
+            if not event.style and len(event.value) > MAX_NUMBER_CHARS and " " not in event.value \
+                    and event.value.lstrip("+-")[:1].isdigit():
+                raise TemplateError([f"line {line}: the number {shown(event.value, 20)} is too long "
+                                     f"(at most {MAX_NUMBER_CHARS} characters)"])
 
 
 def load_template_text(text: str, source: str = "template") -> Template:
