@@ -131,6 +131,9 @@ class Step(_Unwritten):
     def outcome(self, name: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.name == name), None)
 
+    def form_field(self, name: str) -> FormField:
+        return next(f for f in self.form if f.name == name)
+
 
 class Phase(_Model):
     key: str = Field(pattern=KEY)

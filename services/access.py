@@ -67,7 +67,7 @@ def counterparts(project: dict[str, Any], template: Template) -> set[str]:
     named: set[str] = set()
     for _, step in template.steps():
         source = step.named_in
-        if source is None or next(f for f in template.step(source.step).form if f.name == source.field).type != "org":
+        if source is None or template.step(source.step).form_field(source.field).type != "org":
             continue
         done = [t for t in project.get("tasks", []) if t["step"] == source.step and t["status"] == "completed"]
         if done:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain import InvalidData, parse_time
+from domain import InvalidData, InvalidRequest, parse_time
 from templates import TemplateRegistry
 from tests.utils.domain import LEAD, PARTNERS, Project
 
@@ -152,13 +152,27 @@ def test_a_template_that_does_not_use_the_new_fields_dumps_as_before():
                                                                                     "field": "partner"}
 
 
-def test_a_referred_partner_that_leaves_opens_nothing_more_and_the_lead_closes():
+def test_the_partner_a_person_is_referred_to_cannot_simply_leave():
     p = Project(template=REFERRAL)
     p.complete(p.open("record_consent")[0], CONSENT)
     p.complete(p.open("refer")[0], {"partner": CARITAS, "needs": "Housing"})
-    p.complete(p.open("accept_referral")[0], {}, "accept")
+    for _ in range(2):  # pending, then accepted
+        with pytest.raises(InvalidRequest, match="refer to another partner first, or cancel"):
+            p.change("withdraw_partner", org=CARITAS)
+        if p.open("accept_referral"):
+            p.complete(p.open("accept_referral")[0], {}, "accept")
+    p.change("withdraw_partner", org=HORIZON)  # another partner may
+    assert [t["step"] for t in p.open()] == ["reintegration_plan"]
+
+
+def test_a_partner_that_declined_may_leave():
+    p = Project(template=REFERRAL)
+    p.complete(p.open("record_consent")[0], CONSENT)
+    p.complete(p.open("refer")[0], {"partner": CARITAS, "needs": "Housing"})
+    p.complete(p.open("accept_referral")[0], {}, "decline")
+    p.complete(p.open("refer")[0], {"partner": HORIZON, "needs": "Housing"})
     p.change("withdraw_partner", org=CARITAS)
-    assert [t["step"] for t in p.open()] == ["closure"]
+    assert [(t["step"], t["assignee"]) for t in p.open()] == [("accept_referral", HORIZON)]
 
 
 def test_an_action_review_whose_subject_left_is_done():
