@@ -15,7 +15,8 @@ from commands.db import db_app
 from commands.dev import dev, web, worker
 from commands.incidents import incident_app
 from commands.mail import mail_app
-from commands.projects import project_app, task_app, tasks, templates
+from commands.projects import project_app, task_app, tasks
+from commands.templates import templates_app
 from commands.temporal import temporal_app
 from domain import DomainError
 
@@ -26,7 +27,6 @@ app.command()(dev)
 app.command()(worker)
 app.command()(web)
 app.command()(tasks)
-app.command()(templates)
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
@@ -36,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(incident_app, name="incident")
 app.add_typer(mail_app, name="mail")
 app.add_typer(temporal_app, name="temporal")
+app.add_typer(templates_app, name="templates")
 
 
 def _error(message: str, details: object = None) -> int:

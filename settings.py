@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from activities.sender import Smtp
@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     metrics_bind: str = ""  # host:port where a worker serves the Temporal SDK's Prometheus metrics
     otel_endpoint: str = ""  # OTLP/HTTP traces endpoint; empty: no tracing (needs the otel extra)
     metrics_token: str = ""  # /metrics from another machine needs "Authorization: Bearer <this>"
-    template_dirs: list[Path] = []
+    # folders of more templates (``*.yaml``) besides the built-in ones, ``:``-separated
+    template_dirs: Annotated[list[Path], NoDecode] = []
     secret_key: str = ""  # signs session cookies; empty: a key kept in the data dir
     public_url: str = "http://127.0.0.1:8000"  # where people reach the web app (links in mail, cookie security)
     secure_cookies: bool | None = None  # default: true when public_url is https
@@ -70,6 +71,12 @@ class Settings(BaseSettings):
     # generated once in $data_dir/signing.key; its name is coopflow/<deployment> (default: the public URL's host)
     signing_key: str = ""
     deployment: str = ""
+
+    @field_validator("template_dirs", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        """``COOPFLOW_TEMPLATE_DIRS=/a:/b``, as PATH is written (empty parts left out)."""
+        return [part for part in value.split(":") if part.strip()] if isinstance(value, str) else value
 
     @property
     def cookies_secure(self) -> bool:

@@ -1,4 +1,4 @@
-"""`coopflow project …`, `coopflow tasks`, `coopflow task complete`, `coopflow templates`."""
+"""`coopflow project …`, `coopflow tasks`, `coopflow task complete`."""
 
 from __future__ import annotations
 
@@ -102,14 +102,6 @@ def complete(
 
     task = run(go())
     output(json_, task, lambda t: "Completed " + task_line(t))
-
-
-def templates(json_: JsonOpt = False) -> None:
-    """The templates projects can start from."""
-    rt = Runtime()
-    found = [t.summary() for t in rt.app_without_temporal().templates.all_latest()]
-    output(json_, found, lambda ts: "\n".join(
-        f"{t['id']} v{t['version']}  {t['title'].get('en', '')}: {' → '.join(t['phases'])}" for t in ts))
 
 
 @project_app.command("change")

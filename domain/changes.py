@@ -88,6 +88,20 @@ def check_partner_task(state: ProjectState, task: TaskState) -> None:
                              {"task_id": "is not a partner's task"})
 
 
+def check_not_the_counterpart(d: Decision, org: str) -> None:
+    """The organisation an org field named for steps still to be done (the partner a person is referred
+    to) cannot simply leave: the project would lose its counterpart. Refer to another partner first,
+    or cancel the project."""
+    for _, step in d.template.steps():
+        source = step.named_in
+        if source is None or d.template.step(source.step).form_field(source.field).type != "org":
+            continue
+        if not d.is_done(step.key) and any(entry["org"] == org for _, entry in d.named_entries(step)):
+            raise InvalidRequest(f"'{org}' is the organisation this project's {step.key} is for, which is still to "
+                                 "be done: it cannot withdraw; refer to another partner first, or cancel the "
+                                 "project.", {"org": "is the project's counterpart"})
+
+
 def decide_change(state: ProjectState, c: ChangeProject, now: datetime) -> list[Event]:
     check_active(state)
     check_may_change(state, c.actor)
@@ -130,6 +144,7 @@ def decide_change(state: ProjectState, c: ChangeProject, now: datetime) -> list[
         if len(state.partners) == 1:
             raise InvalidRequest("A project keeps at least one partner: add another before this one withdraws.",
                                  {"org": "is the last partner"})
+        check_not_the_counterpart(d, org)
         d.emit("PartnerWithdrawn", phase=state.phase, data={"org": org, "reason": reason})
         d.supersede_open(where=lambda t: t.assignee == org or t.subject_org == org)
         d.advance()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from types import UnionType
 from typing import Any
 
@@ -138,6 +139,25 @@ def check_storable(field: str, value: str | None, max_chars: int, error: type[Do
     problem = text_problem(value, max_chars) if value is not None else None
     if problem:
         raise error(f"The {field.replace('_', ' ')} {problem}.", {field: problem})
+
+
+def check_named_orgs(state: ProjectState, step: Step, form: dict[str, Any], now: datetime) -> None:
+    """The organisations an org or assignments field names are in the project; their due dates are ahead."""
+    members = {state.lead, *state.partners}
+    latest = (now + timedelta(days=5 * 366)).date().isoformat()
+    errors: dict[str, str] = {}
+    for field in step.form:
+        value = form.get(field.name)
+        if field.type == "org" and value is not None and value not in members:
+            errors[field.name] = f"'{value}' is not an organisation of this project"
+        for entry in (value or []) if field.type == "assignments" else []:
+            if entry["org"] not in members:
+                errors[field.name] = f"'{entry['org']}' is not an organisation of this project"
+            elif "due" in entry and not now.date().isoformat() <= entry["due"] <= latest:
+                errors[field.name] = f"the due date {entry['due']} is not between today and five years from now"
+    if errors:
+        listed = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        raise InvalidData(f"Some fields are not valid: {listed}.", errors)
 
 
 def check_completion_size(body: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from domain.changes import decide_change, decide_extension
 from domain.checks import (
     check_completion,
+    check_named_orgs,
     check_parameters,
     check_partners,
     check_storable,
@@ -76,6 +77,7 @@ def _complete(state: ProjectState, c: CompleteTask, now: datetime) -> list[Event
     assert state.template is not None
     step = state.template.step(task.step)
     body = check_completion(state.partners, task, step, c)
+    check_named_orgs(state, step, body["form"], now)
     d = Decision(state, now, c.actor)
     d.emit("DecisionRecorded" if step.kind == "decision" else "StepCompleted",
            phase=task.phase, step=task.step, task_id=task.id, data=body)

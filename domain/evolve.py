@@ -51,6 +51,7 @@ def _opened(s: ProjectState, e: Event) -> None:
         id=e.task_id, phase=e.phase, step=e.step, kind=d["kind"], assignee=d["assignee"],
         subject_org=d.get("subject_org"), round=d["round"], occurrence=d.get("occurrence"),
         opened_at=e.at, due_at=d["due_at"], subject_task=d.get("subject_task"), requested_due=d.get("requested_due"),
+        item=d.get("item"),
     )
     s.scheduled = [x for x in s.scheduled if (x.step, x.occurrence) != (e.step, d.get("occurrence"))]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -115,9 +116,44 @@ def _bool(value: Any) -> bool:
     raise ValueError("must be true or false")
 
 
+_ORG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+def _org(value: Any) -> str:
+    if not isinstance(value, str) or not _ORG.fullmatch(value.strip()):
+        raise ValueError("must be an organisation id such as caritas-rs")
+    return value.strip()
+
+
+def _assignment(value: Any) -> dict[str, str]:
+    if isinstance(value, str):  # a line of a text box: "org | title | YYYY-MM-DD" (the date may be left out)
+        parts = [p.strip() for p in value.split("|")]
+        if len(parts) not in (2, 3):
+            raise ValueError("has an entry that is not written 'organisation | title | YYYY-MM-DD'")
+        value = dict(zip(("org", "title", "due"), parts, strict=False))
+    if not isinstance(value, Mapping) or set(value) - {"org", "title", "due"}:
+        raise ValueError("must be a list of entries with org, title and perhaps due")
+    entry = {"org": _org(value.get("org")), "title": _storable(_text(value.get("title", "")), MAX_LIST_ITEM_CHARS)}
+    if not entry["title"]:
+        raise ValueError("has an entry without a title")
+    if value.get("due"):
+        entry["due"] = _date(value["due"])
+    return entry
+
+
+def _assignments(value: Any) -> list[dict[str, str]]:
+    if isinstance(value, str):
+        value = [line for line in _storable(value, MAX_LIST_ITEMS * MAX_LIST_ITEM_CHARS).splitlines() if line.strip()]
+    if not isinstance(value, list):
+        raise ValueError("must be a list of entries with org, title and perhaps due")
+    if len(value) > MAX_LIST_ITEMS:
+        raise ValueError(f"has too many entries: at most {MAX_LIST_ITEMS} (this has {len(value)})")
+    return [_assignment(v) for v in value]
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {"text": _text, "text_list": _text_list, "language_list": _languages,
-            "int": _int, "decimal": _decimal, "date": _date, "bool": _bool,
-            "file": document_value}
+            "int": _int, "decimal": _decimal, "date": _date, "bool": _bool, "file": document_value,
+            "org": _org, "assignments": _assignments}
 
 
 def _check(field: FormField, value: Any) -> Any:

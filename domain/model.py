@@ -90,6 +90,7 @@ class TaskState(BaseModel):
     on_behalf_of: str | None = None  # the partner whose task this was before it was reassigned
     subject_task: str | None = None  # for a decision on more time: the task that asks for it
     requested_due: str | None = None  # … and the due date asked for
+    item: dict[str, str] | None = None  # for a task of a named step: its entry (org, title, perhaps due)
 
     def slot_org(self) -> str:
         """The organisation whose share of a step this is (unchanged when the task is reassigned)."""
@@ -125,10 +126,12 @@ class ProjectState(BaseModel):
     def compacted(self) -> ProjectState:
         """What a continued run needs: closed tasks keep who, when and the outcome, not their form data.
 
-        No rule reads a closed task's data, the store keeps all of it, and the state carried to
+        No rule reads a closed task's data (but the steps that name a later step's assignees: kept), the
+        store keeps all of it, and the state carried to
         the next run must stay far below Temporal's payload limit however long the project runs.
         """
-        tasks = {k: t if t.status == "open" else t.model_copy(update={"data": {}, "comment": None})
+        keep = self.template.naming_sources() if self.template is not None else set()  # they name later assignees
+        tasks = {k: t if t.status == "open" or t.step in keep else t.model_copy(update={"data": {}, "comment": None})
                  for k, t in self.tasks.items()}
         return self.model_copy(update={"tasks": tasks})
 

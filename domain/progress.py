@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.durations import Duration, parse_duration
 from domain.evolve import apply_in_place
-from domain.model import Actor, Event, ProjectState, TaskState, chain_hash, format_time
+from domain.model import Actor, Event, ProjectState, TaskState, chain_hash, format_time, parse_time
 from domain.template import EXTENSION_STEP, Outcome, Phase, Step, Template
 from domain.template_checks import descendants
 
@@ -49,16 +49,46 @@ class Decision:
 
     def is_done(self, step: str) -> bool:
         tasks = self.current(step)
+        if not tasks and self._nothing_to_do(self.template.step(step)):
+            return True
         return (bool(tasks) and all(t.status != "open" for t in tasks)
                 and not any(x.step == step for x in self.state.scheduled))
+
+    def _nothing_to_do(self, step: Step) -> bool:
+        """A named step whose source named no one (it was waived, or they left), or the review of a named
+        step none of whose tasks was completed by an organisation still in the project (all waived, or
+        they left): done without a task. Other steps always have tasks."""
+        if step.named_in is not None:
+            return self.is_done(step.named_in.step) and not self.named_entries(step)
+        source = self.template.step(step.after_each) if step.after_each else None
+        if source is None or source.named_in is None:
+            return False
+        members = {self.state.lead, *self.state.partners}
+        return self.is_done(source.key) and not any(
+            t.status == "completed" and t.slot_org() in members for t in self.current(source.key))
+
+    def named_entries(self, step: Step) -> list[tuple[int, dict[str, str]]]:
+        """Whom a named step goes to: the numbered entries of the field it is named in, in the source step's
+        latest completion (an ``org`` field: one entry without a title), but those of organisations no
+        longer in the project (withdrawn since)."""
+        assert step.named_in is not None
+        done = [t for t in self.current(step.named_in.step) if t.status == "completed"]
+        value = done[-1].data.get(step.named_in.field) if done else None
+        entries = [{"org": value}] if isinstance(value, str) else list(value or [])
+        members = {self.state.lead, *self.state.partners}
+        return [(number, entry) for number, entry in enumerate(entries, start=1) if entry["org"] in members]
 
     # -- changing it -------------------------------------------------------------------
     def open_task(self, step: Step, assignee: str, *, round_: int | None = None,
                   subject_org: str | None = None, occurrence: int | None = None, **more: Any) -> None:
-        """Open one task; ``more`` (a decision on more time: ``subject_task``, ``requested_due``) goes
-        into the event only when given, so that the events of earlier versions stay as they were."""
+        """Open one task; ``more`` (a decision on more time: ``subject_task``, ``requested_due``; a named
+        step's entry: ``item``, whose due date, if still ahead, is the task's) goes into the event only
+        when given, so that the events of earlier versions stay as they were."""
         s = self.state
         due = parse_duration(step.due).after(self.now)
+        item_due = (more.get("item") or {}).get("due")
+        if item_due and parse_time(f"{item_due}T23:59:59Z") > self.now:  # its own due date, while still ahead
+            due = parse_time(f"{item_due}T23:59:59Z")
         self.emit("StepOpened", phase=s.phase, step=step.key, task_id=f"t{len(s.tasks) + 1}", data={
             "kind": step.kind, "assignee": assignee, "subject_org": subject_org,
             "round": round_ if round_ is not None else s.rounds.get(step.key, 1),
@@ -70,6 +100,13 @@ class Decision:
                 "any_partner": ["any_partner"], "auditor": ["auditor"]}[step.assignee]
 
     def open_step(self, step: Step, occurrence: int | None = None) -> None:
+        if step.named_in is not None:
+            for number, entry in self.named_entries(step):
+                if "title" in entry:  # one task per entry: its number, its entry
+                    self.open_task(step, entry["org"], occurrence=number, item=entry)
+                else:
+                    self.open_task(step, entry["org"])
+            return
         if step.recurrence is not None and occurrence is None:
             occurrence = 1
             count, every = self.recurrence(step)
@@ -96,7 +133,8 @@ class Decision:
         while self.state.status == "active":
             phase = self.phase()
             ready = [st for st in phase.steps if st.after_each is None and not self.current(st.key)
-                     and all(self.is_done(dep) for dep in st.after)]
+                     and all(self.is_done(dep) for dep in st.after)
+                     and (st.named_in is None or self.named_entries(st))]
             for step in ready:
                 self.open_step(step)
             if not ready:
@@ -184,4 +222,6 @@ class Decision:
         subject = [t for t in self.current(source.key)
                    if t.slot_org() == review.subject_org and t.occurrence == review.occurrence]
         last_round = max((t.round for t in subject), default=review.round)
-        self.open_task(source, review.subject_org or "", round_=last_round + 1, occurrence=review.occurrence)
+        item = subject[-1].item if subject else None
+        more: dict[str, Any] = {"item": item} if item else {}  # a named step's task keeps its entry
+        self.open_task(source, review.subject_org or "", round_=last_round + 1, occurrence=review.occurrence, **more)

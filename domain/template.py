@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 
 from domain.durations import parse_duration
 from domain.errors import TemplateError
 
 KEY = r"^[a-z0-9_]+$"
-Assignee = Literal["coordinator", "each_partner", "any_partner", "auditor"]
+# ``named``: the organisation (or organisations, one task each) named in a field of an earlier completion
+Assignee = Literal["coordinator", "each_partner", "any_partner", "auditor", "named"]
 StepKind = Literal["submission", "decision", "signature", "review"]
-FieldType = Literal["text", "text_list", "language_list", "int", "decimal", "date", "bool", "file"]
+# ``file``: a document's record; ``org``: one organisation of the project; ``assignments``: entries of
+# an organisation, a title and perhaps a due date, one task each for a step ``named_in`` that field
+FieldType = Literal["text", "text_list", "language_list", "int", "decimal", "date", "bool", "file", "org",
+                    "assignments"]
+NAMING_TYPES = ("org", "assignments")
 Then = Literal["continue", "next_phase", "end_project", "reopen", "reopen_subject", "extend"]
 Titles = dict[str, str]
 
@@ -23,18 +37,56 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_duration(value: str) -> str:
-    parse_duration(value)
+class _Unwritten(_Model):
+    """A model whose ``_UNWRITTEN`` fields are left out of its dump while they have their default:
+    a template's dump is in its projects' first event, hashed, and recomputed when a workflow replays,
+    so a field added later must not change the dump of a template that does not use it."""
+
+    _UNWRITTEN: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unused(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self._UNWRITTEN:
+                if getattr(self, name) == type(self).model_fields[name].default:
+                    data.pop(name, None)
+        return data
+
+
+# the range each kind of duration may take, in days: a deadline of less than an hour or more than
+# five years, or a report every few seconds, is a mistake (and far-away dates overflow the calendar)
+DURATION_RANGES: dict[str, tuple[float, float, str]] = {
+    "due": (1 / 24, 5 * 366, "from one hour (PT1H) to five years (P5Y)"),
+    "every": (1, 366, "from one day (P1D) to one year (P1Y)"),
+    "remind_before": (1 / 24, 366, "from one hour (PT1H) to one year (P1Y)"),
+    "escalate_after": (1 / 24, 366, "from one hour (PT1H) to one year (P1Y)"),
+    "parameter": (1 / 24, 5 * 366, "from one hour (PT1H) to five years (P5Y)"),
+}
+
+
+def check_duration(value: str, kind: str) -> str:
+    """``value`` if it is an ISO 8601 duration in the range of its kind, else ``ValueError``."""
+    low, high, said = DURATION_RANGES[kind]
+    if not low <= parse_duration(value).approx_days() <= high:
+        raise ValueError(f"{value} is out of range: {kind} must be {said}")
     return value
 
 
-class FormField(_Model):
+def _check_duration(value: str, info: ValidationInfo) -> str:
+    return check_duration(value, info.field_name or "due")
+
+
+class FormField(_Unwritten):
+    _UNWRITTEN = ("personal",)
+
     name: str = Field(pattern=KEY)
     type: FieldType
     required: bool = False
     min: Decimal | None = None
     max: Decimal | None = None
     must_be_true: bool = False
+    personal: bool = False  # about a person: shown only to the organisations involved and auditors
     label: Titles = {}
 
 
@@ -53,7 +105,16 @@ class Recurrence(_Model):
     every: str
 
 
-class Step(_Model):
+class NamedIn(_Model):
+    """Where a ``named`` step finds its assignees: a field (``org`` or ``assignments``) of an earlier step."""
+
+    step: str = Field(pattern=KEY)
+    field: str = Field(pattern=KEY)
+
+
+class Step(_Unwritten):
+    _UNWRITTEN = ("named_in",)
+
     key: str = Field(pattern=KEY)
     title: Titles = {}
     assignee: Assignee
@@ -64,11 +125,15 @@ class Step(_Model):
     form: list[FormField] = []
     outcomes: list[Outcome] = []
     recurrence: Recurrence | None = None
+    named_in: NamedIn | None = None  # for ``assignee: named``
 
     _due = field_validator("due")(_check_duration)
 
     def outcome(self, name: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.name == name), None)
+
+    def form_field(self, name: str) -> FormField:
+        return next(f for f in self.form if f.name == name)
 
 
 class Phase(_Model):
@@ -104,7 +169,7 @@ def _default_extension_step() -> Step:
 
 
 class Template(_Model):
-    id: str = Field(pattern=KEY)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     version: int = Field(ge=1)
     title: Titles = {}
     description: Titles = {}
@@ -115,7 +180,8 @@ class Template(_Model):
     escalate_after: str | None = None  # the lead's coordinators are told when a task is this long overdue
     extension_step: Step | None = None  # the decision on a request for more time (a default when left out)
 
-    _remind = field_validator("remind_before", "escalate_after")(lambda v: v if v is None else _check_duration(v))
+    _remind = field_validator("remind_before", "escalate_after")(
+        lambda v, info: v if v is None else _check_duration(v, info))
 
     def steps(self) -> Iterator[tuple[Phase, Step]]:
         for phase in self.phases:
@@ -126,6 +192,17 @@ class Template(_Model):
         if key == EXTENSION_STEP:
             return self.extension()
         return next(s for _, s in self.steps() if s.key == key)
+
+    def naming_sources(self) -> set[str]:
+        """The steps whose completions name the assignees of a later step (their data is kept)."""
+        return {s.named_in.step for _, s in self.steps() if s.named_in is not None}
+
+    def has_personal_fields(self) -> bool:
+        return any(f.personal for _, s in self.steps() for f in s.form)
+
+    def personal_fields(self, key: str) -> set[str]:
+        """The fields of a step that are about a person."""
+        return {f.name for f in self.step(key).form if f.personal}
 
     def extension(self) -> Step:
         """The decision on a request for more time: the template's own, or the default."""
@@ -151,12 +228,30 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out or "(top)"
 
 
+MAX_PHASES = 20
+MAX_STEPS = 200  # in all phases together: far more than any cooperation has, and quick to check
+
+
+def _count_problems(data: Mapping[str, Any]) -> list[str]:
+    """Too many phases or steps, told before the (slow) validation of each."""
+    phases = data.get("phases")
+    if not isinstance(phases, list):
+        return []
+    if len(phases) > MAX_PHASES:
+        return [f"phases: at most {MAX_PHASES} phases (this has {len(phases)})"]
+    steps = sum(len(p["steps"]) for p in phases if isinstance(p, Mapping) and isinstance(p.get("steps"), list))
+    return [f"phases: at most {MAX_STEPS} steps in all (this has {steps})"] if steps > MAX_STEPS else []
+
+
 def parse_template(data: Mapping[str, Any], source: str = "template") -> Template:
     """Validate template data; every problem is reported as ``path: message``."""
+    too_many = _count_problems(data)
+    if too_many:
+        raise TemplateError(too_many, source)
     try:
         template = Template.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{_path(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        problems = [f"{_path(tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
         raise TemplateError(problems, source) from None
     from domain.template_checks import check_template
 

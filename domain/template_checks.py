@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from domain.durations import parse_duration
-from domain.template import EXTENSION_STEP, Phase, Step, Template
+from domain.template import EXTENSION_STEP, NAMING_TYPES, Phase, Step, Template, check_duration
 
 
 def check_template(t: Template) -> list[str]:
@@ -20,9 +19,14 @@ def check_template(t: Template) -> list[str]:
                 problems.append(f"{path}.key: duplicate step '{step.key}' (also at {seen[step.key]})")
             seen.setdefault(step.key, path)
             problems += _check_step(t, phase, step, path)
+            problems += _check_named(t, pi, phase, step, path)
         problems += _check_cycles(phase, where)
     for name, param in t.parameters.items():
-        problems += _check_parameter(name, param.type, param.default, f"parameters.{name}.default")
+        problems += _check_parameter(name, param.type, param.default, f"parameters.{name}.default", "parameter")
+        low, high = param.min, param.max
+        if param.type == "int" and isinstance(param.default, int) and not (
+                (low is None or low <= param.default) and (high is None or param.default <= high)):
+            problems.append(f"parameters.{name}.default: is outside min and max")
     if t.extension_step is not None:
         ext = t.extension_step
         if ext.key != EXTENSION_STEP:
@@ -92,21 +96,46 @@ def _check_recurrence(t: Template, step: Step, path: str) -> list[str]:
             elif param.type != kind:
                 problems.append(f"{path}.recurrence.{attr}: parameter '{value[1:]}' is not of type {kind}")
         else:
-            problems += _check_parameter(attr, kind, value, f"{path}.recurrence.{attr}")
+            problems += _check_parameter(attr, kind, value, f"{path}.recurrence.{attr}", "every")
     if step.assignee != "each_partner":
         problems.append(f"{path}.recurrence: only each_partner steps recur")
     return problems
 
 
-def _check_parameter(name: str, kind: str, value: object, path: str) -> list[str]:
+MAX_COUNT = 1000  # occurrences of a recurring step, or an int parameter's default
+
+
+def _check_parameter(name: str, kind: str, value: object, path: str, duration_kind: str) -> list[str]:
     if kind == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
-        return [] if ok else [f"{path}: {name} must be a whole number of at least 1"]
+        ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_COUNT
+        return [] if ok else [f"{path}: {name} must be a whole number from 1 to {MAX_COUNT}"]
     try:
-        parse_duration(str(value))
+        check_duration(str(value), duration_kind)
     except ValueError as exc:
         return [f"{path}: {exc}"]
     return []
+
+
+def _check_named(t: Template, pi: int, phase: Phase, step: Step, path: str) -> list[str]:
+    """A ``named`` step takes its assignees from a required org or assignments field of a step before it."""
+    if step.named_in is None:
+        return [f"{path}.named_in: a step with assignee 'named' says where: named_in: {{step, field}}"] \
+            if step.assignee == "named" else []
+    if step.assignee != "named":
+        return [f"{path}.named_in: only a step with assignee 'named' has named_in"]
+    source = step.named_in
+    earlier = {s.key for p in t.phases[:pi] for s in p.steps} | _ancestors(phase, step.key)
+    if source.step not in earlier:
+        return [f"{path}.named_in.step: '{source.step}' is not a step of an earlier phase nor one this step "
+                "opens after"]
+    field = next((f for f in t.step(source.step).form if f.name == source.field), None)
+    if field is None or field.type not in NAMING_TYPES or not field.required:
+        return [f"{path}.named_in.field: '{source.field}' is not a required org or assignments field of "
+                f"'{source.step}'"]
+    problems = []
+    if step.recurrence is not None or step.after_each is not None:
+        problems.append(f"{path}: a named step neither recurs nor opens after_each")
+    return problems
 
 
 def _ancestors(phase: Phase, key: str) -> set[str]:

@@ -37,6 +37,7 @@ def task_view(state: ProjectState, task: TaskState) -> dict[str, Any]:
         "outcome": task.outcome, "data": task.data, "comment": task.comment,
         **({"on_behalf_of": task.on_behalf_of} if task.on_behalf_of else {}),
         **({"subject_task": task.subject_task, "requested_due": task.requested_due} if task.subject_task else {}),
+        **({"item": task.item} if task.item else {}),
         "outcomes": [o.name for o in step.outcomes], "form": [form_view(f) for f in step.form],
     }
 

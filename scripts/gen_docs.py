@@ -26,9 +26,14 @@ def cli_reference() -> str:
 
     def walk(command: Any, path: list[str]) -> None:
         if hasattr(command, "commands"):  # a group (Typer carries its own copy of click)
+            if getattr(command, "invoke_without_command", False) and len(path) > 1:
+                describe(command, path)  # a group that is a command too (`coopflow templates`)
             for name in sorted(command.commands):
                 walk(command.commands[name], [*path, name])
             return
+        describe(command, path)
+
+    def describe(command: Any, path: list[str]) -> None:
         usage = " ".join(command.collect_usage_pieces(command.context_class(command, info_name=" ".join(path))))
         lines.extend([f"## `{' '.join(path)}`", "", (command.help or "").strip(), "", "```",
                       f"{' '.join(path)} {usage}".rstrip(), "```", ""])

@@ -28,6 +28,7 @@ from services.trail import Trail
 from store import incidents as store_incidents
 from store import read
 from store.documents import FolderStorage
+from templates import TemplateRegistry
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -40,8 +41,9 @@ class Coopflow(Identity, Projects, Tasks, Changes, Trail, Documents, Checkpoints
 
     @classmethod
     def configured(cls, settings: Settings, *, engine: Engine, client: Client) -> Coopflow:
-        """The application layer with the deployment's settings (task queue, waits)."""
+        """The application layer with the deployment's settings (task queue, waits, template folders)."""
         return cls(engine=engine, client=client, task_queue=settings.task_queue,
+                   templates=TemplateRegistry(*settings.template_dirs),
                    update_timeout=settings.update_timeout, write_timeout=settings.write_timeout,
                    workflow_task_timeout=settings.workflow_task_timeout,
                    documents=FolderStorage(settings.documents_path), max_document_bytes=settings.max_document_bytes,

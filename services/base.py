@@ -90,14 +90,16 @@ class AppBase:
         """The project as it is, or as it was at ``as_of``, rebuilt from the stored events."""
         if as_of is None:
             check_project_id(project_id)
-            return access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True),
-                                        project_id)
+            project = access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True),
+                                           project_id)
+            return access.redacted_project(actor, project, self.template_of(project))
         self._project(actor, project_id)
         until = moment(as_of, "as_of", end=True)
         events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, EventFilter(until=until))]
         if not events:
             raise NotFound(f"Project '{project_id}' did not exist yet at {as_of}.", {"as_of": as_of})
-        return {**project_view(fold(events)), "as_of": until}
+        past = {**project_view(fold(events)), "as_of": until}
+        return access.redacted_project(actor, past, self.template_of(past))
 
     def _paused(self, project_id: str) -> StoreUnavailable | None:
         """The error for a caller whose change waits on an incident: accepted, kept, not yet in the store."""

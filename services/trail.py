@@ -15,7 +15,7 @@ from domain.limits import shown
 from services import access, audit
 from services.base import AppBase, moment, update_error
 from services.temporal import call_until
-from store import EventFilter, accounts, iter_events, outbox
+from store import EventFilter, accounts, iter_events, outbox, read
 from store import incidents as store_incidents
 from workflows import ProjectWorkflow, workflow_id
 
@@ -46,8 +46,9 @@ class Trail(AppBase):
     def list_events(self, actor: Actor, project_id: str, *, by_email: str | None = None, org: str | None = None,
                     type: str | None = None, since: str | None = None, until: str | None = None
                     ) -> Iterator[dict[str, Any]]:
-        """The project's events in seq order, narrowed by the auditor's filters."""
-        self._project(actor, project_id)
+        """The project's events in seq order, narrowed by the auditor's filters (personal fields left out
+        for those who may not read them)."""
+        project = self._project(actor, project_id)
         user = None
         if org is not None:
             check_org_id(org, "org")
@@ -62,7 +63,12 @@ class Trail(AppBase):
                 raise InvalidRequest(f"There is no user with e-mail {shown(by_email)}.", {"actor": "unknown"}) from None
         where = EventFilter(actor_user=user, org=org, type=type, since=moment(since, "since"),
                             until=moment(until, "until", end=True))
-        return iter_events(self.engine, project_id, where)
+        events = iter_events(self.engine, project_id, where)
+        template = self.template_of(project)
+        if access.may_verify(actor, project) or not template.has_personal_fields():
+            return events
+        project = read.get_project(self.engine, project_id, with_tasks=True) or project
+        return access.redacted_events(actor, project, template, events)
 
     def verify(self, actor: Actor, project_id: str) -> dict[str, Any]:
         """The hash chain recomputed, and its end checked against what the project recorded."""

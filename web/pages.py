@@ -214,7 +214,8 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
 
 def task_context(project: dict[str, Any], task: dict[str, Any], template: Template) -> dict[str, Any]:
     """What a task is about (the submissions it comes after, or the one it reviews, or the task that asks
-    for more time), its earlier rounds, and who else owes the same step."""
+    for more time, and the one that named its assignee), its earlier rounds, and who else owes the same
+    step."""
     tasks = project["tasks"]
 
     def slot(t: dict[str, Any]) -> tuple[Any, ...]:
@@ -231,6 +232,9 @@ def task_context(project: dict[str, Any], task: dict[str, Any], template: Templa
             if t["step"] in step.after:
                 latest[(t["step"], *slot(t))] = t
         about = list(latest.values())
+    if step.named_in:  # the completion that named its assignee: the list of tables, the referral
+        named_by = [t for t in tasks if t["step"] == step.named_in.step and t["status"] == "completed"][-1:]
+        about = named_by + [t for t in about if t not in named_by]
     earlier = [t for t in tasks if t["step"] == task["step"] and t["id"] != task["id"] and t["round"] < task["round"]
                and slot(t) == slot(task)]
     others = [t for t in tasks if t["step"] == task["step"] and t["id"] != task["id"] and t["status"] == "open"]

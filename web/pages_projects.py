@@ -70,6 +70,12 @@ async def start_project(request: Request, _session: SessionDep) -> Response:
     if every:
         parameters["report_every"] = every
     try:
+        # the form offers the report settings for every template: only those the chosen one has count
+        known = get_coopflow(request).templates.latest(template).parameters
+        parameters = {k: v for k, v in parameters.items() if k in known}
+    except DomainError:
+        pass  # an unknown template is refused below, with the form again
+    try:
         project = await get_coopflow(request).start_project(
             session[0], title=title, partners=partners, template=template, parameters=parameters)
     except DomainError as exc:

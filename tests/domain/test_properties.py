@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -57,8 +58,14 @@ def change_move(p: Project, data: st.DataObject) -> None:
 @given(partners=st.integers(1, 3), reports=st.integers(1, 3), data=st.data())
 def test_random_valid_sequences_keep_every_invariant(partners: int, reports: int, data: st.DataObject):
     p = Project(partners=PARTNERS[:partners], parameters={"report_count": reports, "report_every": "P1M"})
+    play_randomly(p, data, 80, lambda step: dict(SAMPLE_DATA.get(step, {})))
+
+
+def play_randomly(p: Project, data: st.DataObject, most: int, form: Callable[[str], dict[str, object]]) -> None:
+    """Up to ``most`` random moves (a tick, a change, a completion with ``form(step)``), checking the
+    invariants after each."""
     check_invariants(p)
-    for _ in range(data.draw(st.integers(5, 80), label="moves")):
+    for _ in range(data.draw(st.integers(5, most), label="moves")):
         if p.state.status != "active":
             break
         open_tasks = p.open()
@@ -70,5 +77,37 @@ def test_random_valid_sequences_keep_every_invariant(partners: int, reports: int
         else:
             task = data.draw(st.sampled_from(open_tasks), label="task")
             outcome = data.draw(st.sampled_from(task["outcomes"]), label="outcome") if task["outcomes"] else None
-            p.complete(task, dict(SAMPLE_DATA.get(task["step"], {})), outcome)
+            p.complete(task, form(task["step"]), outcome)
         check_invariants(p)
+
+
+NAMED_SAMPLES = {  # the new templates' steps: what a person would enter (the lists are drawn)
+    "plan_day": {"day_date": "2027-03-10", "venue": "Rathaus", "target_audience": "Counsellors"},
+    "confirm_speaker": {"speaker": "N. N.", "topic": "Housing"},
+    "hold_day": {"held_on": "2027-03-10"}, "table_results": {"results": "Proposals"},
+    "documentation": {"summary": "Done"}, "follow_up_action": {"what_was_done": "Done"},
+    "record_consent": {"person_name": "N. N.", "consent": True, "consent_on": "2027-01-04"},
+    "reintegration_plan": {"plan": "Flat"}, "follow_up_3_months": {"situation": "ok"},
+    "follow_up_6_months": {"situation": "ok"}, "closure": {"summary": "Closed"},
+}
+
+
+def named_data(p: Project, step: str, data: st.DataObject) -> dict[str, object]:
+    members = [p.state.lead, *p.state.partners]
+    if step in ("define_tables", "define_actions"):
+        orgs = data.draw(st.lists(st.sampled_from(members), min_size=1, max_size=4), label="named")
+        field = "tables" if step == "define_tables" else "actions"
+        return {field: [{"org": org, "title": f"entry {i}"} for i, org in enumerate(orgs)]}
+    if step == "refer":
+        return {"partner": data.draw(st.sampled_from(p.state.partners), label="referred"), "needs": "Housing"}
+    return dict(NAMED_SAMPLES.get(step, {}))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(template=st.sampled_from(["expert-day", "return-referral"]), partners=st.integers(1, 3), data=st.data())
+def test_random_sequences_of_the_named_templates_keep_every_invariant(template: str, partners: int,
+                                                                      data: st.DataObject):
+    from templates import TemplateRegistry
+
+    p = Project(partners=PARTNERS[:partners], template=TemplateRegistry().latest(template))
+    play_randomly(p, data, 60, lambda step: named_data(p, step, data))

@@ -265,3 +265,46 @@ async def test_a_partner_attaches_its_signed_copy_and_the_auditor_downloads_it(b
         await auditor.get_by_role("link", name="Bundle with documents and checkpoints (ZIP)").click()
     assert (await info.value).suggested_filename == f"coopflow-{pid}.zip"
     await shot(auditor, tmp_path, "7-auditor-document")
+
+
+async def test_coordinator_runs_an_expert_day_in_the_browser(browser: Profiles, live: Live, tmp_path: Path):
+    """The template chosen on the new-project page, the day planned, the tables typed one a line: one
+    task per table, each in its host's inbox with its topic."""
+    page = await login(browser, live, "stadt-dortmund")
+    await page.get_by_role("link", name="New project", exact=True).click()
+    await expect(page.locator("small[data-template=expert-day]")).to_contain_text("thematic tables")
+    await page.select_option("#f-template", "expert-day")
+    await page.fill("#f-title", "Expert day on return")
+    for org in PARTNERS:
+        await page.check(f"input[name=partners][value={org}]")
+    await page.click("button[type=submit]")
+    await expect(page.locator("h1")).to_have_text("Expert day on return")
+    project_id = page.url.rsplit("/", 1)[-1]
+
+    def task_of(step: str, org: str = "stadt-dortmund") -> str:
+        tasks = live.coopflow.show_project(actor(live.coopflow, "stadt-dortmund"), project_id)["tasks"]
+        return next(t["id"] for t in tasks if t["step"] == step and t["assignee"] == org and t["status"] == "open")
+
+    await page.goto(f"{live.url}/projects/{project_id}/tasks/{task_of('plan_day')}")
+    await page.fill("#f-day_date", "2027-03-10")
+    await page.fill("#f-venue", "Rathaus Dortmund")
+    await page.fill("#f-target_audience", "Return counsellors")
+    await page.click("button[type=submit]")
+    await page.goto(f"{live.url}/projects/{project_id}/tasks/{task_of('define_tables')}")
+    await page.fill("#f-tables", f"{PARTNERS[0]} | Housing\n{PARTNERS[1]} | Work and training | 2030-01-31")
+    await shot(page, tmp_path, "5-tables")
+    await page.click("button[type=submit]")
+    for org in PARTNERS:
+        await live.coopflow.complete_task(actor(live.coopflow, org), project_id, task_of("confirm_speaker", org),
+                                          data={"speaker": "N. N.", "topic": "Housing"})
+    await page.goto(f"{live.url}/projects/{project_id}/tasks/{task_of('hold_day')}")
+    await page.fill("#f-held_on", "2027-03-10")
+    await page.click("button[type=submit]")
+
+    host = await login(browser, live, PARTNERS[1])
+    await host.goto(f"{live.url}/projects/{project_id}/tasks/{task_of('table_results', PARTNERS[1])}")
+    await expect(host.locator("p.meta").first).to_contain_text("Work and training")
+    await expect(host.locator("#context")).to_contain_text("Housing")  # the tables, as the lead wrote them
+    await host.fill("#f-results", "Three proposals")
+    await host.click("button[type=submit]")
+    await expect(host.locator("p.notice")).to_be_visible()

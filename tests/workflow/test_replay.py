@@ -5,8 +5,10 @@ keep replaying after every change (use ``workflow.patched`` when behaviour chang
 current code's with ``COOPFLOW_RECORD_HISTORY=<label> pytest tests/workflow/test_replay.py``
 (files ``<label>-run<n>.json``; ``lifecycle-v1`` wrote through a local activity, ``lifecycle-v1.2``
 through a regular one, ``lifecycle-v2`` runs template v2 with reminders, a change and a request for
-more time, ``lifecycle-v3`` template v3 with a document in every file field). The fresh run starts on
-the newest version of the default template.
+more time, ``lifecycle-v3`` template v3 with a document in every file field; ``expert-day-v1`` and
+``return-referral-v1``, steps named at run time, are recorded by
+``tests/workflow/test_template_lifecycles.py``). The fresh run starts on the newest version of the
+default template.
 """
 
 from __future__ import annotations
