@@ -55,13 +55,15 @@ class Decision:
                 and not any(x.step == step for x in self.state.scheduled))
 
     def _nothing_to_do(self, step: Step) -> bool:
-        """A named step whose source named no one (it was waived, or they left), or the review of a named
-        step none of whose tasks was completed by an organisation still in the project (all waived, or
-        they left): done without a task. Other steps always have tasks."""
+        """A named step whose source named no one (it was waived, or they left), or a review (``after_each``)
+        of a step none of whose tasks was completed by an organisation still in the project (all waived —
+        every progress report of an occurrence, say —, or they left): done without a task. Other steps
+        always have tasks. (Before waiving and withdrawing existed, a step that was done always had a
+        completed task, so this changes nothing for the projects of that time.)"""
         if step.named_in is not None:
             return self.is_done(step.named_in.step) and not self.named_entries(step)
         source = self.template.step(step.after_each) if step.after_each else None
-        if source is None or source.named_in is None:
+        if source is None:
             return False
         members = {self.state.lead, *self.state.partners}
         return self.is_done(source.key) and not any(

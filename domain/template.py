@@ -183,6 +183,19 @@ class Template(_Model):
     _remind = field_validator("remind_before", "escalate_after")(
         lambda v, info: v if v is None else _check_duration(v, info))
 
+    # added with version 2 of the default template (a description, reminders, escalation, requests
+    # for more time); a template that uses none of them dumps as templates did before they existed,
+    # so that the first event of a project started then hashes the same when its workflow replays
+    _V2_FIELDS: ClassVar[tuple[str, ...]] = ("description", "remind_before", "escalate_after", "extension_step")
+
+    @model_serializer(mode="wrap")
+    def _as_before_v2(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and not any(getattr(self, name) for name in self._V2_FIELDS):
+            for name in self._V2_FIELDS:
+                data.pop(name, None)
+        return data
+
     def steps(self) -> Iterator[tuple[Phase, Step]]:
         for phase in self.phases:
             for step in phase.steps:

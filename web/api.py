@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.errors import DomainError
-from domain.limits import MAX_COMMENT_CHARS, MAX_KEY_CHARS, MAX_PARTNERS, MAX_TITLE_CHARS
+from domain.errors import DomainError, InvalidRequest
+from domain.limits import MAX_COMMENT_CHARS, MAX_KEY_CHARS, MAX_PARTNERS, MAX_TITLE_CHARS, shown
 from web.deps import ApiActor, CoopflowDep
 
 
@@ -51,7 +51,27 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
             for status in sorted({401, 422, 500, 503, *statuses})}
 
 
-router = APIRouter(prefix="/api")
+def _query_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def known_query(request: Request) -> None:
+    """A query parameter the route does not take is refused (422, named), not silently ignored: a
+    misspelt filter (``?orgg=``) would otherwise answer as if there were none."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    unknown = sorted(set(request.query_params) - _query_names(dependant))
+    if unknown:
+        raise InvalidRequest(f"This route takes no parameter {', '.join(repr(shown(u)) for u in unknown)}.",
+                             {shown(u): "is not a parameter of this route" for u in unknown})
+
+
+router = APIRouter(prefix="/api", dependencies=[Depends(known_query)])
 OrgId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)]
 KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=MAX_KEY_CHARS,
                                          description="repeat-safe: a repeat gets the first answer")]

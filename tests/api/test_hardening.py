@@ -139,3 +139,16 @@ async def test_answers_carry_security_headers(app: Coopflow):
                 "content-security-policy"]
             assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
             assert headers["referrer-policy"] == "same-origin"
+
+
+async def test_a_query_parameter_the_route_does_not_take_is_refused(http: httpx.AsyncClient, tokens: dict[str, str]):
+    project = await start(http, tokens)
+    lead = auth(tokens[LEAD])
+    answer = await http.get(f"/api/projects/{project['id']}/events", params={"orgg": "caritas-rs"}, headers=lead)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"] == {"orgg": "is not a parameter of this route"}
+    assert (await http.get(f"/api/projects/{project['id']}/events", params={"org": "caritas-rs"},
+                           headers=lead)).status_code == 200
+    assert (await http.get(f"/api/projects/{project['id']}", params={"as_of": "2099-01-01T00:00:00Z"},
+                           headers=lead)).status_code == 200
+    assert (await http.get("/api/tasks", params={"x": "1"}, headers=lead)).status_code == 422

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
@@ -64,6 +64,9 @@ def test_every_answer_is_documented_and_none_is_a_server_error(case: schemathesi
                                 **({"task_id": "t1"} if "task_id" in case.path_parameters else {})}
     # schema-valid is not always acceptable: a partner that does not exist, a closed task, a form that the
     # project's template defines are the domain's to refuse (422, with the field named)
-    response = case.call_and_validate(base_url=served.url, timeout=60, excluded_checks=[positive_data_acceptance],
+    # a multipart upload's file part is bytes whatever schemathesis meant it to be ("an object instead of
+    # a binary string" arrives as a text file): its negative cases are not negative
+    excluded = [positive_data_acceptance, *([negative_data_rejection] if case.path.endswith("/documents") else [])]
+    response = case.call_and_validate(base_url=served.url, timeout=60, excluded_checks=excluded,
                                       headers={"Authorization": f"Bearer {served.tokens[role]}"})
     SEEN[str(response.status_code)] += 1

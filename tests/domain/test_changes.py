@@ -213,3 +213,16 @@ def test_a_request_for_more_time_goes_when_its_task_is_done_or_waived():
     p.change("waive", task_id=second["id"])
     assert not p.open("extension_decision")
     assert [e.type for e in p.events[-4:]] == ["StepCompleted", "StepSuperseded", "StepWaived", "StepSuperseded"]
+
+
+@pytest.mark.parametrize("partners", [1, 2])
+def test_every_report_waived_still_leads_to_the_milestone_review(partners: int):
+    """Found by the property test: with every progress report of an occurrence waived no review opens,
+    and the milestone review waited for reviews that never come."""
+    p = Project(partners=PARTNERS[:partners], parameters={"report_count": 1})
+    p.play(loops=False, until_step="progress_report")
+    for report in p.open("progress_report"):
+        p.change("waive", task_id=report["id"])
+    assert [t["step"] for t in p.open()] == ["milestone_review"]
+    p.complete(p.open()[0], SAMPLE_DATA["milestone_review"], outcome="complete")
+    assert {t["step"] for t in p.open()} == {"self_evaluation"}

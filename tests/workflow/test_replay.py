@@ -13,6 +13,8 @@ default template.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -62,3 +64,18 @@ async def test_fresh_lifecycle_histories_replay(app: Coopflow, request: pytest.F
 async def test_recorded_histories_still_replay(path: Path):
     history = WorkflowHistory.from_json("recorded", path.read_text())
     await replayer().replay_workflow(history)
+
+
+FIRST_RUNS = sorted(HISTORIES.glob("*-run1.json"))
+
+
+@pytest.mark.parametrize("path", FIRST_RUNS, ids=lambda p: p.name)
+def test_every_recorded_template_dumps_as_it_did(path: Path):
+    """A project's first event holds its template's dump, hashed; when its workflow replays, today's
+    code dumps the template again: a field added since must not change a dump that did not have it."""
+    from domain import Template
+
+    history = json.loads(path.read_text())
+    payload = history["events"][0]["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]["data"]
+    recorded = json.loads(base64.b64decode(payload))["start"]["template"]
+    assert Template.model_validate(recorded).model_dump(mode="json") == recorded
