@@ -43,6 +43,9 @@ async def ready(coopflow: CoopflowDep) -> JSONResponse:
 
 
 def _loopback(request: Request) -> bool:
+    """From this machine itself, not relayed by a proxy on it (a proxy says whom it forwards for)."""
+    if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+        return False
     try:
         return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
     except ValueError:

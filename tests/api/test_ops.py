@@ -60,6 +60,11 @@ async def test_metrics_from_another_machine_need_the_token(app: Coopflow):
         assert (await http.get("/metrics")).status_code == 401
         assert (await http.get("/metrics", headers=auth("wrong"))).status_code == 401
         assert (await http.get("/metrics", headers=auth("scrape-me"))).status_code == 200
+    near = httpx.ASGITransport(app=web, client=("127.0.0.1", 4000))
+    async with httpx.AsyncClient(transport=near, base_url="http://test") as http:
+        assert (await http.get("/metrics")).status_code == 200
+        relayed = await http.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert relayed.status_code == 401, "a proxy on this machine relays others: they need the token"
 
 
 @pytest.fixture
