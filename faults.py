@@ -6,7 +6,9 @@ committed but not yet reported back to Temporal. Points, each at most once per p
 - ``workflow_task.kill`` / ``workflow_task.fail``: inside a workflow task that has decided
   events, before Temporal records it (the process dies / the task raises and is retried);
 - ``write.before``: as a store write starts, before it touches the store;
-- ``write.after``: after the store write committed, before Temporal hears of it.
+- ``write.after``: after the store write committed, before Temporal hears of it;
+- ``checkpoint.before``: after the store write that ends a project committed, before its closing
+  checkpoint is signed.
 
 Never set in production: a worker with faults dies on purpose.
 """
@@ -34,7 +36,7 @@ from temporalio.worker import (
 
 from activities import RECORD_EVENTS
 
-POINTS = ("workflow_task.kill", "workflow_task.fail", "write.before", "write.after")
+POINTS = ("workflow_task.kill", "workflow_task.fail", "write.before", "write.after", "checkpoint.before")
 log = structlog.get_logger("coopflow.faults")
 
 

@@ -62,13 +62,16 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
     ``signer`` signs checkpoints (the deployment's key; without one, a key of this worker alone: tests).
     """
     key = signer() if callable(signer) else signer or Signer.generate("coopflow/local")
-    audit = AuditActivities(engine, public_url, signer=key)
-    checkpoints = CheckpointActivities(engine, key)
     interceptors: list[Interceptor] = [LoggingInterceptor()]
+    crash = None
     if faults:
         from faults import FaultInterceptor, Faults
 
-        interceptors.append(FaultInterceptor(Faults(faults)))
+        injected = Faults(faults)
+        interceptors.append(FaultInterceptor(injected))
+        crash = injected.hit
+    audit = AuditActivities(engine, public_url, signer=key, fault=crash)
+    checkpoints = CheckpointActivities(engine, key)
     return Worker(
         client, task_queue=task_queue, workflows=[ProjectWorkflow, CheckpointWorkflow],
         activities=[audit.record_events, checkpoints.checkpoint_active_projects],

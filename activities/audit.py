@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,21 +25,17 @@ log = structlog.get_logger("coopflow.activities")
 ENDINGS = ("ProjectEnded", "ProjectCancelled")
 
 
-def write_latency() -> MetricHistogramTimedelta:
-    """How long a batch's store write took, through the SDK's meter (served with its metrics)."""
-    return activity.metric_meter().create_histogram_timedelta(
-        "coopflow_store_write_latency", "How long writing one batch of events to the store took.", unit="ms")
-
-
 class AuditActivities:
     """Store activities; registered as bound methods so they share the engine."""
 
     def __init__(self, engine: Engine, public_url: str = "http://127.0.0.1:8000", *,
-                 signer: Signer | None = None) -> None:
+                 signer: Signer | None = None, fault: Callable[[str], None] | None = None) -> None:
         self._engine = engine
         self._signer = signer  # signs a checkpoint when a project ends
+        self._fault = fault  # crashes on purpose at a named point (faults.py: tests and bench/chaos.py only)
         self._public_url = public_url
         self._templates: dict[tuple[str, int], Template] = {}  # each version as a project pinned it
+        self._write_latency: MetricHistogramTimedelta | None = None  # made by the first write, then kept
 
     def _mails(self, batch: RecordEvents) -> list[dict[str, Any]]:
         """The mails the batch's events cause (see ``activities/mail.py``), for the same transaction."""
@@ -58,6 +55,14 @@ class AuditActivities:
                 next(iter_events(self._engine, batch.project["id"], batch=1)))
             self._templates[key] = Template.model_validate(first.data["template"])
         return self._templates[key]
+
+    def _latency(self) -> MetricHistogramTimedelta:
+        """How long a batch's store write took, through the SDK's meter (served with its metrics)."""
+        if self._write_latency is None:
+            self._write_latency = activity.metric_meter().create_histogram_timedelta(
+                "coopflow_store_write_latency", "How long writing one batch of events to the store took.",
+                unit="ms")
+        return self._write_latency
 
     def _checkpoint(self, project_id: str) -> None:
         """The project's last checkpoint, right after the write that ended it (a retry of the write makes it
@@ -87,8 +92,10 @@ class AuditActivities:
         try:
             written = record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
                                    resolves_incident=batch.resolves_incident, mails=self._mails(batch))
-            write_latency().record(timedelta(seconds=time.monotonic() - began))
+            self._latency().record(timedelta(seconds=time.monotonic() - began))
             if self._signer is not None and any(e.type in ENDINGS for e in batch.events):
+                if self._fault is not None:
+                    self._fault("checkpoint.before")
                 self._checkpoint(batch.project["id"])
             return written
         except Exception as error:

@@ -28,15 +28,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
-from bench.throughput import address_of, pct, run_baseline, worker_process
-from services.devstack import SQLITE_PRAGMAS, free_port, temporal_binary
+from bench.throughput import Totals, address_of, embedded_stack, pct, run_baseline, worker_process
+from services.devstack import free_port
 from services.scenario import next_move
-from services.seed import demo_email, seed_demo
-from store import accounts, make_engine, upgrade
-from workflows import SEARCH_ATTRIBUTES
+from services.seed import demo_email
+from store import accounts
 
 LEAD = "stadt-dortmund"
 PARTNERS = ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]
@@ -89,10 +86,9 @@ async def run_http(base: str, tokens: dict[str, str], completions: int, c: int) 
     return {"elapsed": time.perf_counter() - began, "completions": len(latencies), "latencies": latencies}
 
 
-def line(name: str, run: dict) -> str:
-    lat = run["latencies"]
-    return (f"{name:<10} {run['completions'] / run['elapsed']:7.1f} completions/s  p50 {pct(lat, .5):6.1f} ms  "
-            f"p95 {pct(lat, .95):6.1f} ms  p99 {pct(lat, .99):6.1f} ms  mean {statistics.mean(lat) * 1000:6.1f} ms")
+def line(name: str, side: Totals) -> str:
+    return (f"{name:<10} {side.rate():7.1f} completions/s  {side.percentiles()}  "
+            f"mean {statistics.mean(side.latencies) * 1000:6.1f} ms")
 
 
 async def main() -> None:
@@ -102,13 +98,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="each side runs this many times, in turn")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
-            search_attributes=SEARCH_ATTRIBUTES, dev_server_database_filename=f"{tmp}/temporal.db",
-            dev_server_extra_args=SQLITE_PRAGMAS, dev_server_log_level="error")
-        engine = make_engine(f"sqlite:///{tmp}/store.db")
-        upgrade(engine)
-        seed_demo(engine)
+        env, engine = await embedded_stack(tmp)
         tokens = {org: accounts.rotate_token(engine, demo_email(org)) for org in [LEAD, *PARTNERS, "audit-office"]}
         tokens["auditor"] = tokens["audit-office"]
         settings = {"COOPFLOW_TEMPORAL_ADDRESS": address_of(env), "COOPFLOW_TASK_QUEUE": "bench-http",
@@ -116,41 +106,34 @@ async def main() -> None:
                     "COOPFLOW_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
         port = free_port()
         web = await web_process(settings, port)
-        ours: list[dict] = []
-        base: list[dict] = []
-        local: list[dict] = []
+        ours, base, local = Totals(), Totals(), Totals()
         try:
             async with worker_process([COOPFLOW, "worker", "--json"], settings):
                 await run_http(f"http://127.0.0.1:{port}", tokens, 40, args.concurrency)  # warm-up
                 for number in range(args.rounds):
                     print(f"round {number + 1}/{args.rounds}: {args.completions} completions over HTTP, "
                           f"{args.concurrency} at a time …", file=sys.stderr)
-                    ours.append(await run_http(f"http://127.0.0.1:{port}", tokens, args.completions,
+                    ours.add(await run_http(f"http://127.0.0.1:{port}", tokens, args.completions,
                                                args.concurrency))
                     print("  baseline: bare update + activity …", file=sys.stderr)
                     projects = max(args.concurrency, args.completions // 20)
-                    base.append(await run_baseline(env, engine, projects, args.concurrency,
-                                                   args.completions // projects, separate=True))
+                    base.add(await run_baseline(env, engine, projects, args.concurrency,
+                                                args.completions // projects, separate=True))
                     print("  reference: bare update + local activity …", file=sys.stderr)
-                    local.append(await run_baseline(env, engine, projects, args.concurrency,
-                                                    args.completions // projects, separate=True, local=True))
+                    local.add(await run_baseline(env, engine, projects, args.concurrency,
+                                                 args.completions // projects, separate=True, local=True))
         finally:
             web.send_signal(signal.SIGTERM)
             web.wait(30)
             await env.shutdown()
 
-    def total(runs: list[dict]) -> dict:
-        return {"elapsed": sum(r["elapsed"] for r in runs), "completions": sum(r["completions"] for r in runs),
-                "latencies": [x for r in runs for x in r["latencies"]]}
-
-    o, b, r = total(ours), total(base), total(local)
     print()
-    print(line("coopflow", o) + "   (HTTP: token, permission, validation, update, store, answer)")
-    print(line("baseline", b) + "   (bare update + activity, same write)")
-    print(line("reference", r) + "   (bare update + local activity)")
-    for name, other in (("baseline", b), ("reference", r)):
-        print(f"vs {name:<9} p50 {pct(o['latencies'], .5) / pct(other['latencies'], .5):.2f}×  "
-              f"p99 {pct(o['latencies'], .99) / pct(other['latencies'], .99):.2f}×")
+    print(line("coopflow", ours) + "   (HTTP: token, permission, validation, update, store, answer)")
+    print(line("baseline", base) + "   (bare update + activity, same write)")
+    print(line("reference", local) + "   (bare update + local activity)")
+    for name, other in (("baseline", base), ("reference", local)):
+        print(f"vs {name:<9} p50 {pct(ours.latencies, .5) / pct(other.latencies, .5):.2f}×  "
+              f"p99 {pct(ours.latencies, .99) / pct(other.latencies, .99):.2f}×")
 
 
 if __name__ == "__main__":

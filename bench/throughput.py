@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -81,6 +82,19 @@ async def worker_process(command: list[str], env: dict[str, str]) -> AsyncIterat
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.to_thread(proc.wait, 30)
+
+
+async def embedded_stack(folder: str) -> tuple[WorkflowEnvironment, Engine]:
+    """What `coopflow dev` runs, in ``folder``: a Temporal dev server on SQLite (WAL) and a SQLite store
+    with the demo organisations and users."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES, dev_server_database_filename=f"{folder}/temporal.db",
+        dev_server_extra_args=SQLITE_PRAGMAS, dev_server_log_level="error")
+    engine = make_engine(f"sqlite:///{folder}/store.db")
+    upgrade(engine)
+    seed_demo(engine)
+    return env, engine
 
 
 @asynccontextmanager
@@ -175,17 +189,11 @@ async def main() -> None:
     args = parser.parse_args()
     partners = PARTNERS[: args.partners]
     with tempfile.TemporaryDirectory() as tmp:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
-            search_attributes=SEARCH_ATTRIBUTES, dev_server_database_filename=f"{tmp}/temporal.db",
-            dev_server_extra_args=SQLITE_PRAGMAS, dev_server_log_level="error")
-        engine = make_engine(f"sqlite:///{tmp}/store.db")
-        upgrade(engine)
-        seed_demo(engine)
+        env, engine = await embedded_stack(tmp)
         try:
             # in rounds, each side in turn, so that drift (the server's database growing, other load)
             # weighs on all sides alike
-            ours, base, local = _Totals(), _Totals(), _Totals()
+            ours, base, local = Totals(), Totals(), Totals()
             size = max(1, args.projects // args.rounds)
             for number in range(args.rounds):
                 n = size if number < args.rounds - 1 else args.projects - size * (args.rounds - 1)
@@ -214,7 +222,7 @@ async def main() -> None:
     print(f"mean       {statistics.mean(ours.latencies) * 1000:.1f} ms per completion")
 
 
-class _Totals:
+class Totals:
     """One side's figures, summed over the rounds."""
 
     def __init__(self) -> None:

@@ -38,19 +38,21 @@ class _Model(BaseModel):
 
 
 class _Unwritten(_Model):
-    """A model whose ``_UNWRITTEN`` fields are left out of its dump while they have their default:
-    a template's dump is in its projects' first event, hashed, and recomputed when a workflow replays,
-    so a field added later must not change the dump of a template that does not use it."""
+    """A model whose ``_UNWRITTEN`` groups of fields are left out of its dump while every field of the
+    group has its default: a template's dump is in its projects' first event, hashed, and recomputed
+    when a workflow replays, so fields added later must not change the dump of a template that does
+    not use them. (Fields added together form one group: templates that use one of them wrote all.)"""
 
-    _UNWRITTEN: ClassVar[tuple[str, ...]] = ()
+    _UNWRITTEN: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     @model_serializer(mode="wrap")
     def _leave_out_unused(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
         if isinstance(data, dict):
-            for name in self._UNWRITTEN:
-                if getattr(self, name) == type(self).model_fields[name].default:
-                    data.pop(name, None)
+            for group in self._UNWRITTEN:
+                if all(getattr(self, name) == type(self).model_fields[name].default for name in group):
+                    for name in group:
+                        data.pop(name, None)
         return data
 
 
@@ -78,7 +80,7 @@ def _check_duration(value: str, info: ValidationInfo) -> str:
 
 
 class FormField(_Unwritten):
-    _UNWRITTEN = ("personal",)
+    _UNWRITTEN = (("personal",),)
 
     name: str = Field(pattern=KEY)
     type: FieldType
@@ -113,7 +115,7 @@ class NamedIn(_Model):
 
 
 class Step(_Unwritten):
-    _UNWRITTEN = ("named_in",)
+    _UNWRITTEN = (("named_in",),)
 
     key: str = Field(pattern=KEY)
     title: Titles = {}
@@ -168,7 +170,11 @@ def _default_extension_step() -> Step:
                                                  "sq": "Refuzo"})])
 
 
-class Template(_Model):
+class Template(_Unwritten):
+    # added with version 2 of the default template: a description, reminders, escalation, requests for
+    # more time (a template of before then dumps as it did)
+    _UNWRITTEN = (("description", "remind_before", "escalate_after", "extension_step"),)
+
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     version: int = Field(ge=1)
     title: Titles = {}
@@ -182,19 +188,6 @@ class Template(_Model):
 
     _remind = field_validator("remind_before", "escalate_after")(
         lambda v, info: v if v is None else _check_duration(v, info))
-
-    # added with version 2 of the default template (a description, reminders, escalation, requests
-    # for more time); a template that uses none of them dumps as templates did before they existed,
-    # so that the first event of a project started then hashes the same when its workflow replays
-    _V2_FIELDS: ClassVar[tuple[str, ...]] = ("description", "remind_before", "escalate_after", "extension_step")
-
-    @model_serializer(mode="wrap")
-    def _as_before_v2(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        if isinstance(data, dict) and not any(getattr(self, name) for name in self._V2_FIELDS):
-            for name in self._V2_FIELDS:
-                data.pop(name, None)
-        return data
 
     def steps(self) -> Iterator[tuple[Phase, Step]]:
         for phase in self.phases:

@@ -97,8 +97,8 @@ async def codec_preflight(request: Request, action: str) -> Response:
     return _cors(request, Response(status_code=204))
 
 
-@router.post("/codec/{action}")
-async def codec(request: Request, action: str, actor: Annotated[Actor, Depends(_codec_staff)]) -> Response:
+@router.post("/codec/{action}", dependencies=[Depends(_codec_staff)])
+async def codec(request: Request, action: str) -> Response:
     """The Temporal UI's remote codec protocol: Payloads as protobuf JSON in, the same out."""
     keys = parse_keys(request.app.state.settings.codec_keys)
     if action not in ("encode", "decode"):

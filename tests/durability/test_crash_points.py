@@ -5,7 +5,9 @@ The points, in the order a completion passes them (see workflows/project.py):
    events but Temporal has not recorded it — nothing may have been written;
 2. ``write.before``: Temporal recorded the task and scheduled the write; the store is untouched;
 3. ``write.after``: the store committed the events, Temporal has not heard of it;
-4. the caller's answer is lost after Temporal completed the update (``test_a_lost_answer…``).
+4. the caller's answer is lost after Temporal completed the update (``test_a_lost_answer…``);
+and, for the write that ends a project, ``checkpoint.before``: the write committed, its closing
+checkpoint not yet signed.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import pytest
 
 from services.app import Coopflow
 from services.scenario import SAMPLE_DATA
+from store.checkpoints import checkpoints
 from tests.durability.conftest import Workers, assert_exactly_once
-from tests.utils.app import LEAD, actor, start
+from tests.utils.app import LEAD, actor, play, start
 
 
 @pytest.mark.parametrize("point", ["workflow_task.kill", "workflow_task.fail", "write.before", "write.after"])
@@ -76,3 +79,29 @@ async def test_repeats_while_the_first_is_under_way_join_it(caller: Coopflow, wo
         answers = await asyncio.gather(*calls)
         assert answers[0] == answers[1] == answers[2] and answers[0]["status"] == "completed"
         await assert_exactly_once(caller, pid, "t1", lead.user)
+
+
+@pytest.mark.parametrize("point", ["checkpoint.before", "write.after"])
+async def test_a_crash_around_the_closing_checkpoint_still_signs_the_ended_trail_once(
+        caller: Coopflow, workers: Workers, point: str):
+    """The write that ends a project is followed by its closing checkpoint, in the same activity: a
+    worker killed before the checkpoint is signed (``checkpoint.before``) or after, before Temporal
+    heard of the write (``write.after``), leaves the retry to write nothing twice and sign once."""
+    auditor = actor(caller, "auditor")
+    async with workers.in_process():
+        project = await start(caller)
+        pid = project["id"]
+        await play(caller, pid, loops=False, until_step="audit_signoff")
+    signoff = next(t for t in caller.show_project(auditor, pid)["tasks"]
+                   if t["step"] == "audit_signoff" and t["status"] == "open")
+    faulty = await workers.process(faults=f"{point}:1")
+    completing = asyncio.create_task(caller.complete_task(
+        auditor, pid, signoff["id"], data=SAMPLE_DATA["audit_signoff"], outcome="approved", request_id="sign-off"))
+    await workers.crashed(faulty)
+    assert not completing.done()
+    async with workers.in_process():
+        await completing
+        events = await assert_exactly_once(caller, pid, signoff["id"], auditor.user)
+    assert events[-1]["type"] == "ProjectEnded"
+    assert [c["tree_size"] for c in checkpoints(caller.engine, pid)].count(len(events)) == 1, \
+        "the ended trail is signed, once"

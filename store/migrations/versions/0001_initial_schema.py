@@ -10,29 +10,12 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from store.migrations.append_only import drop_append_only, make_append_only
+
 revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
-
-
-APPEND_ONLY_PG = """
-CREATE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION 'audit_event is append-only: % is not allowed', TG_OP;
-END $$;
-CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event
-  FOR EACH ROW EXECUTE FUNCTION audit_event_append_only();
-CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event
-  FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only();
-"""
-APPEND_ONLY_SQLITE = [
-    """CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
-       BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: UPDATE is not allowed'); END""",
-    """CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
-       BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: DELETE is not allowed'); END""",
-]
-
 
 def upgrade() -> None:
     op.create_table('audit_event',
@@ -124,18 +107,11 @@ def upgrade() -> None:
 
 
     # no code path updates or deletes an audit event; the database refuses it too
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(APPEND_ONLY_PG)
-    else:
-        for statement in APPEND_ONLY_SQLITE:
-            op.execute(statement)
+    make_append_only("audit_event")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event")
-        op.execute("DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event")
-        op.execute("DROP FUNCTION IF EXISTS audit_event_append_only()")
+    drop_append_only("audit_event")
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_token_hash'))
         batch_op.drop_index(batch_op.f('ix_user_org_id'))
