@@ -6,6 +6,7 @@ import asyncio
 import collections
 import email
 import email.policy
+import logging
 import shutil
 import signal
 import socket
@@ -138,6 +139,7 @@ class MailSink:
     def start(self) -> None:
         from aiosmtpd.controller import Controller
 
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd tells of every connection
         self._controller = Controller(_SinkHandler(self.received), hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
