@@ -37,7 +37,7 @@ from temporalio.worker import Worker
 
 from bench.bare import BareActivities, BareWorkflow
 from services.app import Coopflow
-from services.devstack import SQLITE_PRAGMAS, temporal_binary
+from services.devstack import DEV_SERVER_ARGS, temporal_binary
 from services.scenario import next_move
 from services.seed import demo_email, seed_demo
 from store import make_engine, upgrade
@@ -90,7 +90,7 @@ async def embedded_stack(folder: str) -> tuple[WorkflowEnvironment, Engine]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTES, dev_server_database_filename=f"{folder}/temporal.db",
-        dev_server_extra_args=SQLITE_PRAGMAS, dev_server_log_level="error")
+        dev_server_extra_args=DEV_SERVER_ARGS, dev_server_log_level="error")
     engine = make_engine(f"sqlite:///{folder}/store.db")
     upgrade(engine)
     seed_demo(engine)

@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     from settings import Settings
 
 SQLITE_PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+# The dev server has a single history shard, so every workflow shares one transfer queue, and that
+# queue reads its tasks at most 20 times a second by default: a workflow task that follows an
+# activity (the one that answers a completion once its events are stored) then waits 25 ms on
+# average. Measured on 2 cores: a bare update + activity at one at a time, p50 50 ms → 16 ms; a
+# task completion over HTTP, 46 ms → 26 ms. A cluster spreads workflows over many shards.
+FAST_TRANSFERS = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000"]
+DEV_SERVER_ARGS = [*SQLITE_PRAGMAS, *FAST_TRANSFERS]
 
 
 def temporal_binary() -> str:
@@ -69,7 +76,7 @@ class DevServer:
         args = [temporal_binary(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
                 "--ui-port", str(self.ui_port), "--http-port", str(free_port()),
                 "--metrics-port", str(free_port()), "--db-filename", str(self.data_dir / "temporal.db"),
-                "--ui-disable-news-fetch", "--log-level", "warn", *SQLITE_PRAGMAS]
+                "--ui-disable-news-fetch", "--log-level", "warn", *DEV_SERVER_ARGS]
         for key in SEARCH_ATTRIBUTES:
             args += ["--search-attribute", f"{key.name}=Keyword"]
         # its own process group: Ctrl-C in the terminal reaches us, and we stop it in order

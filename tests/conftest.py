@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from services.app import Coopflow
+from services.devstack import FAST_TRANSFERS
 from services.notes import Signer
 from services.seed import seed_demo
 from store import make_engine, upgrade
@@ -36,7 +37,7 @@ def temporal_cli() -> str:
 # tasks, by default every 30-60 s; the deletion test would wait that long.
 FAST_QUEUES = [arg for key in ("transferProcessorMaxPollInterval", "transferProcessorUpdateAckInterval",
                                "visibilityProcessorMaxPollInterval", "visibilityProcessorUpdateAckInterval")
-               for arg in ("--dynamic-config-value", f'history.{key}="1s"')]
+               for arg in ("--dynamic-config-value", f'history.{key}="1s"')] + FAST_TRANSFERS
 
 
 @pytest.fixture(scope="session")
