@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from temporalio import activity
 from temporalio.common import MetricHistogramTimedelta
 from temporalio.exceptions import ApplicationError
@@ -37,14 +37,14 @@ class AuditActivities:
         self._templates: dict[tuple[str, int], Template] = {}  # each version as a project pinned it
         self._write_latency: MetricHistogramTimedelta | None = None  # made by the first write, then kept
 
-    def _mails(self, batch: RecordEvents) -> list[dict[str, Any]]:
-        """The mails the batch's events cause (see ``activities/mail.py``), for the same transaction."""
+    def _mails(self, batch: RecordEvents, conn: Connection) -> list[dict[str, Any]]:
+        """The mails the batch's events cause (see ``activities/mail.py``), in the write's transaction."""
         assignees = {t["id"]: t["assignee"] for t in batch.tasks}
         orgs = recipients_needed(batch.events, batch.project, assignees)
         if not orgs:
             return []
-        people = people_of(self._engine, orgs)
-        names = org_names(self._engine, orgs | {batch.project["lead"]})
+        people = people_of(conn, orgs)
+        names = org_names(conn, orgs | {batch.project["lead"]})
         return compose(batch.events, project=batch.project, template=self._template(batch), people=people,
                        names=names, public_url=self._public_url, assignees=assignees)
 
@@ -91,7 +91,8 @@ class AuditActivities:
     def _record(self, batch: RecordEvents, began: float) -> int:
         try:
             written = record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
-                                   resolves_incident=batch.resolves_incident, mails=self._mails(batch))
+                                   resolves_incident=batch.resolves_incident,
+                                   mails=lambda conn: self._mails(batch, conn))
             self._latency().record(timedelta(seconds=time.monotonic() - began))
             if self._signer is not None and any(e.type in ENDINGS for e in batch.events):
                 if self._fault is not None:

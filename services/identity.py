@@ -33,8 +33,8 @@ class Identity(AppBase):
         return Actor(user=user.id, org=user.org_id, role=user.role)
 
     def actor_for_token(self, token: str) -> Actor | None:
-        user = accounts.user_by_token(self.engine, token)
-        return Actor(user=user.id, org=user.org_id, role=user.role) if user else None
+        found = accounts.user_by_token(self.engine, token)
+        return Actor(user=found[0], org=found[1], role=found[2]) if found else None
 
     def user_emails(self) -> dict[str, str]:
         return accounts.emails_by_user_id(self.engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +25,9 @@ class ChainConflict(Exception):
 
 def record_batch(engine: Engine, *, project: dict[str, Any], events: list[Event],
                  tasks: list[dict[str, Any]], resolves_incident: bool = False,
-                 mails: Sequence[dict[str, Any]] = ()) -> int:
-    """Write ``events`` not stored yet, upsert the read models and add the ``mails`` they cause to the
-    outbox, in one transaction.
+                 mails: Callable[[Connection], Sequence[dict[str, Any]]] | None = None) -> int:
+    """Write ``events`` not stored yet, upsert the read models and add the mails they cause to the
+    outbox (``mails(conn)``: they are composed with this transaction's connection), in one transaction.
 
     Idempotent: a retry of the same batch writes nothing twice; a different event already
     stored at one of these seqs raises ``ChainConflict`` and writes nothing. Returns how many
@@ -52,8 +52,9 @@ def record_batch(engine: Engine, *, project: dict[str, Any], events: list[Event]
             _sync_partners(conn, pid, project["partners"])
         if tasks:
             conn.execute(sql.task_upsert, [_task_row(pid, t) for t in tasks])
-        if mails:
-            conn.execute(sql.mail_insert, list(mails))
+        composed = list(mails(conn)) if mails is not None else []
+        if composed:
+            conn.execute(sql.mail_insert, composed)
         if resolves_incident:
             conn.execute(delete(Incident).where(col(Incident.project_id) == pid))
     return new

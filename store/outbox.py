@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from store.db import writer_lock
 from store.models import Organisation, OutboxMail, User
@@ -29,25 +29,24 @@ class Person:
     org: str
 
 
-def people_of(engine: Engine, orgs: set[str]) -> dict[str, list[Person]]:
-    """The users of each organisation (and, under "auditor", every auditor)."""
+def people_of(conn: Connection, orgs: set[str]) -> dict[str, list[Person]]:
+    """The users of each organisation (and, under "auditor", every auditor); read with the
+    connection of the write that adds their mails."""
     query = select(U.c.id, U.c.email, U.c.lang, U.c.role, U.c.org_id).where(
         U.c.org_id.in_(orgs - {"auditor"}) | (U.c.role == "auditor") if "auditor" in orgs
         else U.c.org_id.in_(orgs)).order_by(U.c.email)
     found: dict[str, list[Person]] = {org: [] for org in orgs}
-    with engine.connect() as conn:
-        for row in conn.execute(query):
-            person = Person(row.id, row.email, row.lang, row.role, row.org_id)
-            if row.org_id in found:
-                found[row.org_id].append(person)
-            if row.role == "auditor" and "auditor" in found:
-                found["auditor"].append(person)
+    for row in conn.execute(query):
+        person = Person(row.id, row.email, row.lang, row.role, row.org_id)
+        if row.org_id in found:
+            found[row.org_id].append(person)
+        if row.role == "auditor" and "auditor" in found:
+            found["auditor"].append(person)
     return found
 
 
-def org_names(engine: Engine, orgs: set[str]) -> dict[str, str]:
-    with engine.connect() as conn:
-        return {row.id: row.name for row in conn.execute(select(G.c.id, G.c.name).where(G.c.id.in_(orgs)))}
+def org_names(conn: Connection, orgs: set[str]) -> dict[str, str]:
+    return {row.id: row.name for row in conn.execute(select(G.c.id, G.c.name).where(G.c.id.in_(orgs)))}
 
 
 def claim_due(engine: Engine, *, now: float, lease: float, limit: int = 20) -> list[dict[str, Any]]:
