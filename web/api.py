@@ -21,8 +21,9 @@ class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
 
 
-def json_body(request: Request) -> None:
-    """A route that takes a JSON body refuses any other kind (415), before reading it."""
+async def json_body(request: Request) -> None:
+    """A route that takes a JSON body refuses any other kind (415), before reading it. (Dependencies that
+    do no I/O are async: FastAPI would run a plain function in a thread of its pool, for every request.)"""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json" and not kind.endswith("+json"):
         raise UnsupportedMediaType(f"This request needs a JSON body (Content-Type: application/json), not "
@@ -58,7 +59,7 @@ def _query_names(dependant: Any) -> set[str]:
     return names
 
 
-def known_query(request: Request) -> None:
+async def known_query(request: Request) -> None:
     """A query parameter the route does not take is refused (422, named), not silently ignored: a
     misspelt filter (``?orgg=``) would otherwise answer as if there were none."""
     route = request.scope.get("route")

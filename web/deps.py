@@ -18,6 +18,12 @@ def get_coopflow(request: Request) -> Coopflow:
     return app
 
 
+async def _coopflow(request: Request) -> Coopflow:
+    """``get_coopflow`` as a dependency: async, because FastAPI runs a plain function dependency in
+    a thread of its pool, a hop that costs more than this does."""
+    return get_coopflow(request)
+
+
 BEARER = HTTPBearer(auto_error=False, description="the API token of a user (`coopflow user add`, `user token`)")
 
 
@@ -48,6 +54,6 @@ def session_actor(request: Request) -> tuple[Actor, dict[str, str]] | None:
     return request.state.session
 
 
-CoopflowDep = Annotated[Coopflow, Depends(get_coopflow)]
+CoopflowDep = Annotated[Coopflow, Depends(_coopflow)]
 ApiActor = Annotated[Actor, Depends(api_actor)]
 SessionDep = Annotated[tuple[Actor, dict[str, str]] | None, Depends(session_actor)]
