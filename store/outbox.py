@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BindParameter, bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from store.db import writer_lock
@@ -29,14 +29,20 @@ class Person:
     org: str
 
 
+_PERSON = (U.c.id, U.c.email, U.c.lang, U.c.role, U.c.org_id)
+_ORGS: BindParameter[str] = bindparam("orgs", expanding=True)
+# built once: a write that opens tasks asks these, and building a statement costs more than running it
+_PEOPLE = select(*_PERSON).where(U.c.org_id.in_(_ORGS)).order_by(U.c.email)
+_PEOPLE_AND_AUDITORS = select(*_PERSON).where(U.c.org_id.in_(_ORGS) | (U.c.role == "auditor")).order_by(U.c.email)
+_NAMES = select(G.c.id, G.c.name).where(G.c.id.in_(_ORGS))
+
+
 def people_of(conn: Connection, orgs: set[str]) -> dict[str, list[Person]]:
     """The users of each organisation (and, under "auditor", every auditor); read with the
     connection of the write that adds their mails."""
-    query = select(U.c.id, U.c.email, U.c.lang, U.c.role, U.c.org_id).where(
-        U.c.org_id.in_(orgs - {"auditor"}) | (U.c.role == "auditor") if "auditor" in orgs
-        else U.c.org_id.in_(orgs)).order_by(U.c.email)
+    query = _PEOPLE_AND_AUDITORS if "auditor" in orgs else _PEOPLE
     found: dict[str, list[Person]] = {org: [] for org in orgs}
-    for row in conn.execute(query):
+    for row in conn.execute(query, {"orgs": sorted(orgs - {"auditor"})}):
         person = Person(row.id, row.email, row.lang, row.role, row.org_id)
         if row.org_id in found:
             found[row.org_id].append(person)
@@ -46,7 +52,7 @@ def people_of(conn: Connection, orgs: set[str]) -> dict[str, list[Person]]:
 
 
 def org_names(conn: Connection, orgs: set[str]) -> dict[str, str]:
-    return {row.id: row.name for row in conn.execute(select(G.c.id, G.c.name).where(G.c.id.in_(orgs)))}
+    return {row.id: row.name for row in conn.execute(_NAMES, {"orgs": sorted(orgs)})}
 
 
 def claim_due(engine: Engine, *, now: float, lease: float, limit: int = 20) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ async def serve(app: FastAPI, host: str, port: int, stop: asyncio.Event,
     if port_in_use(port):
         raise InvalidRequest(f"Port {port} is in use: choose another one with --port.")
     server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                                    timeout_graceful_shutdown=5))
+                                    timeout_graceful_shutdown=5, http="httptools"))
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
