@@ -24,7 +24,7 @@ from temporalio.worker import (
     WorkflowInstanceDetails,
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
-from temporalio.worker.workflow_sandbox._runner import _Instance
+from temporalio.worker.workflow_sandbox import _runner as sandbox_internals
 
 from activities import AuditActivities
 from activities.checkpoints import CheckpointActivities
@@ -55,20 +55,25 @@ def _compiled(code: str) -> CodeType:
     return compile(code, "<sandbox>", "exec")
 
 
-class _CompiledOnce(_Instance):
+_SDK_INSTANCE: Any = getattr(sandbox_internals, "_Instance", object)
+
+
+class _CompiledOnce(_SDK_INSTANCE):
     """The sandbox runs one of a few fixed snippets of code for each workflow activation and for each
     payload it converts, and compiles the snippet again every time: measured (py-spy) at 12 % of a
     worker's CPU with temporalio 1.35. Compiled once here; what runs, and its restrictions, are the
-    same. (``_Instance`` is the SDK's own, private: the workflow tests fail if it changes.)"""
+    same. ``_Instance`` is the SDK's own and private: should a release change it, ``workflow_runner``
+    falls back to the SDK's sandbox as it is (and tests/workflow/test_sandbox.py fails, to say so)."""
 
     def _run_code(self, code: str, **extra_globals: Any) -> None:
-        super()._run_code(_compiled(code), **extra_globals)  # type: ignore[arg-type]  # exec takes either
+        super()._run_code(_compiled(code), **extra_globals)  # exec takes code or its text
 
 
 @dataclass(frozen=True)
 class _Sandbox(SandboxedWorkflowRunner):
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return _CompiledOnce(det, self.runner_class, self.restrictions)
+        instance: WorkflowInstance = _CompiledOnce(det, self.runner_class, self.restrictions)
+        return instance
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -76,7 +81,10 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     workflow run — much faster, and safe only because no module does anything at import time.
     What keeps workflow code deterministic is our rule (``workflow.now()``, no I/O, ``workflow.patched``
     for changes) and the replay tests that prove it; the sandbox only refuses some calls at run time."""
-    return _Sandbox(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+    restrictions = SandboxRestrictions.default.with_passthrough_all_modules()
+    if callable(getattr(_SDK_INSTANCE, "_run_code", None)):
+        return _Sandbox(restrictions=restrictions)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
 def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent: int = 100,

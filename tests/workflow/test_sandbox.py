@@ -11,6 +11,7 @@ from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import worker
 from worker import workflow_runner
@@ -55,3 +56,9 @@ async def test_the_sandbox_compiles_its_snippets_once_and_still_refuses_io(tempo
         assert refused.application_failure_info.type == "RestrictedWorkflowAccessError"
         assert "__builtins__.open" in refused.message
         await handle.terminate("test over")
+
+
+def test_a_release_without_the_sdk_internals_falls_back_to_its_sandbox(monkeypatch) -> None:
+    monkeypatch.setattr(worker, "_SDK_INSTANCE", object)
+    runner = workflow_runner()
+    assert type(runner) is SandboxedWorkflowRunner  # the SDK's own, not ours: slower, the same rules
