@@ -1,6 +1,7 @@
 """Chaos: projects driven to their end over HTTP while the worker, Temporal and the store fail.
 
-    python bench/chaos.py [--projects 100] [--clients 20] [--kill-every 5] [--store-cut 30] [--json]
+    python bench/chaos.py [--projects 100] [--clients 20] [--kill-every 5] [--store-cut 30]
+                          [--temporal-kill-after N] [--store-cut-after N] [--json]
 
 What runs: a Temporal dev server (SQLite file), one `coopflow worker` and one `coopflow web`
 process, PostgreSQL for the store (a fresh database on --database-url's server) reached through a
@@ -10,13 +11,15 @@ until it is answered. Meanwhile the worker is SIGKILLed every --kill-every secon
 whatever it does; its replacement is started right after the previous kill (starting Python takes
 seconds), so that it already polls when the next kill comes — as a deployment keeps more than one
 worker. The Temporal server is SIGKILLed and restarted once, and the store's line is cut for
---store-cut seconds (the database server itself keeps running).
+--store-cut seconds (the database server itself keeps running); each of the two once the clients
+have been told of so many completions (by default a fifth and two fifths of the way), so that
+they strike in the middle of the run however fast the machine is.
 
 Then it checks, with the faults over: projects finished, completions a client was told of that the
 store lacks (lost), tasks completed twice (doubled), broken chains, disagreements between the store
 and Temporal's histories (`verify --against-history`), client errors by kind, and how long the
 service took to complete anything again after each fault. Exit 1 when any count but client
-errors is not 0.
+errors is not 0, or when a fault did not happen.
 """
 
 from __future__ import annotations
@@ -244,8 +247,10 @@ async def main() -> int:
     parser.add_argument("--projects", type=int, default=100)
     parser.add_argument("--clients", type=int, default=20, help="projects driven at the same time")
     parser.add_argument("--kill-every", type=float, default=5.0, help="seconds between worker kills")
-    parser.add_argument("--temporal-kill-at", type=float, default=20.0, help="seconds into the run")
-    parser.add_argument("--store-cut-at", type=float, default=45.0, help="seconds into the run")
+    parser.add_argument("--temporal-kill-after", type=int, default=None,
+                        help="completions acknowledged before Temporal is killed (default: projects × 5)")
+    parser.add_argument("--store-cut-after", type=int, default=None,
+                        help="completions acknowledged before the store is cut (default: projects × 10)")
     parser.add_argument("--store-cut", type=float, default=30.0, help="seconds the store's line stays cut")
     parser.add_argument("--deadline", type=float, default=1800.0, help="seconds before the run gives up")
     parser.add_argument("--database-url", default=os.environ.get("COOPFLOW_TEST_PG",
@@ -277,10 +282,16 @@ async def main() -> int:
                 await clients.drive(http, number)
             log(f"project {number} finished ({len(clients.acknowledged)} completions so far)")
 
+        async def after(completions: int, job: Any) -> None:
+            while len(clients.acknowledged) < completions:
+                await asyncio.sleep(0.2)
+            log(f"fault after {completions} completions: {job.__qualname__}")
+            await job
+
         async def faults() -> None:
-            schedule = [(args.temporal_kill_at, stack.kill_temporal()), (args.store_cut_at,
-                                                                          stack.cut_store(args.store_cut))]
-            pending = [asyncio.create_task(_at(began + at, job)) for at, job in schedule]
+            schedule = [(args.temporal_kill_after or args.projects * 5, stack.kill_temporal()),
+                        (args.store_cut_after or args.projects * 10, stack.cut_store(args.store_cut))]
+            pending = [asyncio.create_task(after(count, job)) for count, job in schedule]
             try:
                 while True:  # a kill every --kill-every seconds, however long the restart took
                     await asyncio.sleep(max(0.5, args.kill_every - (time.monotonic() - stack.last_kill)))
@@ -320,20 +331,16 @@ async def main() -> int:
         "faults": Counter(f["kind"] for f in stack.faults), "seconds": round(elapsed, 1),
         "disagreement details": found["disagreements"][:20],
     }
+    struck = summary["faults"]
     ok = (found["finished"] == args.projects and not failures
-          and found["lost"] == found["doubled"] == found["broken"] == 0 and not found["disagreements"])
+          and found["lost"] == found["doubled"] == found["broken"] == 0 and not found["disagreements"]
+          and struck["Temporal killed"] == 1 and sum(n for k, n in struck.items() if k.startswith("store cut")) == 1)
     summary["ok"] = ok
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(_text(summary))
     return 0 if ok else 1
-
-
-async def _at(moment: float, job: Any) -> None:
-    await asyncio.sleep(max(0.0, moment - time.monotonic()))
-    log(f"fault: {job.__qualname__}")
-    await job
 
 
 def _text(s: dict[str, Any]) -> str:

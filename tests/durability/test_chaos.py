@@ -15,10 +15,10 @@ from tests.conftest import PG_ADMIN_URL
 CHAOS = Path(__file__).parent.parent.parent / "bench" / "chaos.py"
 
 
-@pytest.mark.timeout(900)  # about 70 s here; CI machines can be several times slower
+@pytest.mark.timeout(900)  # about 50 s here; CI machines can be several times slower
 def test_twenty_projects_through_chaos_lose_and_double_nothing():
     done = subprocess.run([sys.executable, str(CHAOS), "--projects", "20", "--clients", "10", "--store-cut", "15",
-                           "--temporal-kill-at", "15", "--store-cut-at", "30", "--deadline", "900",
+                           "--temporal-kill-after", "100", "--store-cut-after", "250", "--deadline", "900",
                            "--database-url", PG_ADMIN_URL, "--json"],
                           capture_output=True, text=True, timeout=850)
     assert done.stdout, done.stderr[-3000:]
@@ -27,6 +27,7 @@ def test_twenty_projects_through_chaos_lose_and_double_nothing():
     assert (summary["events lost"], summary["events doubled"], summary["chains broken"],
             summary["store-vs-workflow disagreements"]) == (0, 0, 0, 0), summary
     assert summary["completions acknowledged"] > 500
-    kinds = summary["faults"]
-    assert kinds["worker killed"] >= 3 and kinds["Temporal killed"] == 1 and kinds["store cut for 15 s"] == 1
+    kinds = summary["faults"]  # each struck while the clients were still at work
+    assert kinds.get("worker killed", 0) >= 3 and kinds.get("Temporal killed") == 1, kinds
+    assert kinds.get("store cut for 15 s") == 1, kinds
     assert done.returncode == 0 and summary["ok"]
