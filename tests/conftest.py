@@ -34,7 +34,9 @@ def temporal_cli() -> str:
 
 
 # Deleting a closed workflow waits for the server's task queues to acknowledge its close
-# tasks, by default every 30-60 s; the deletion test would wait that long.
+# tasks, by default every 30-60 s; the deletion test would wait that long. And as under
+# `coopflow dev`, the transfer queue reads new tasks without its 20-a-second limit
+# (services/devstack.py: FAST_TRANSFERS).
 FAST_QUEUES = [arg for key in ("transferProcessorMaxPollInterval", "transferProcessorUpdateAckInterval",
                                "visibilityProcessorMaxPollInterval", "visibilityProcessorUpdateAckInterval")
                for arg in ("--dynamic-config-value", f'history.{key}="1s"')] + FAST_TRANSFERS
