@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
+from typing import Any
 
 import httpx
 import pytest
 
 from services.seed import DEMO_PASSWORD, demo_email
+from store import accounts
 from tests.web.conftest import Live, http_login
 
 LEAD = demo_email("stadt-dortmund")
@@ -192,3 +196,35 @@ def test_cookies_are_secure_when_the_public_url_is_https(tmp_path):
     assert get_settings(public_url="https://coopflow.example.org").cookies_secure is True
     assert get_settings(public_url="http://127.0.0.1:8000").cookies_secure is False
     assert get_settings(public_url="https://x.example", secure_cookies=False).cookies_secure is False
+
+
+async def test_the_password_hash_runs_off_the_event_loop(live: Live, monkeypatch: pytest.MonkeyPatch):
+    """argon2 takes tens of milliseconds by design: while one person's log-in is being checked, the
+    server goes on answering everyone else. Here the check is held until another page has been
+    served; were it run on the event loop, nothing else could be served until it gave up."""
+    entered, finished = threading.Event(), threading.Event()
+    release = threading.Event()
+    real = accounts._HASHER
+
+    class Held:
+        def verify(self, stored: str, password: str) -> bool:
+            entered.set()
+            release.wait(30)  # bounded: on the event loop this would stall the server for that long
+            finished.set()
+            return real.verify(stored, password)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    monkeypatch.setattr(accounts, "_HASHER", Held())
+    async with httpx.AsyncClient(base_url=live.url) as person, httpx.AsyncClient(base_url=live.url) as other:
+        page = await person.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        logging_in = asyncio.create_task(person.post("/login", data={
+            "email": LEAD, "password": DEMO_PASSWORD, "csrf": csrf, "next": "/inbox"}))
+        assert await asyncio.to_thread(entered.wait, 30), "the log-in never reached the password check"
+        served = await other.get("/login")  # someone else, while the hash is being checked
+        assert served.status_code == 200
+        assert not finished.is_set(), "the other page waited for the password check: it ran on the event loop"
+        release.set()
+        assert (await logging_in).status_code == 303
