@@ -93,9 +93,13 @@ async def logout(request: Request, session: SessionDep) -> Response:
     return response
 
 
+OVERVIEW_PAGE = 25  # projects an auditor's landing page verifies at a time
+
+
 @router.get("/inbox")
-def inbox(request: Request, done: str | None = None) -> Response:
-    """Open tasks; an auditor lands on the projects to audit with their verification, and its tasks."""
+def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
+    """Open tasks; an auditor lands on the projects to audit with their verification, and its tasks
+    (the projects a page at a time: each is verified from its first event whenever it is shown)."""
     session = require_session(request)
     actor = session[0]
     coopflow = get_coopflow(request)
@@ -108,9 +112,13 @@ def inbox(request: Request, done: str | None = None) -> Response:
         tasks.append({**task, "project_title": project["title"],
                       "step_title": t.pick(template.step(task["step"]).title, task["step"])})
     if actor.role == "auditor":
+        pages = max(1, -(-len(projects) // OVERVIEW_PAGE))
+        page = min(max(page, 1), pages)
+        shown = list(projects.values())[(page - 1) * OVERVIEW_PAGE: page * OVERVIEW_PAGE]
         overview = [{**p, "chain": coopflow.verify(actor, p["id"]), "checkpoint": coopflow.checkpoint_status(
-            actor, p["id"])} for p in projects.values()]
-        return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview)
+            actor, p["id"])} for p in shown]
+        return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview, page=page,
+                      pages=pages)
     return render(request, "inbox.html", tasks=tasks, done=done)
 
 

@@ -84,3 +84,38 @@ async def test_a_refused_change_says_why_in_the_readers_language(live: Live):
                 "csrf": csrf, "kind": "withdraw_partner", "org": PARTNERS[0], "reason": "left"})
             assert last_partner in page.text
     assert len(list(app.list_events(actor(app, LEAD), pid, type="PartnerWithdrawn"))) == 2, "refusals wrote nothing"
+
+
+async def test_the_auditors_landing_page_verifies_a_page_of_projects_at_a_time(live: Live):
+    """Each project on it is verified from its first event whenever it is shown: 25 at a time, not
+    every project the auditor may audit."""
+    import uuid
+
+    from domain import summary_view, task_view
+    from store import record_batch
+    from tests.utils.domain import Project
+    from web.pages import OVERVIEW_PAGE
+
+    for _ in range(OVERVIEW_PAGE + 1):  # more than a page, whatever other tests left in this store
+        p = Project(partners=["caritas-rs"])
+        p.state = p.state.model_copy(update={"id": f"page-{uuid.uuid4().hex[:8]}"})
+        record_batch(live.coopflow.engine, project=summary_view(p.state), events=p.events,
+                     tasks=[task_view(p.state, t) for t in p.state.tasks.values()])
+    auditor = actor(live.coopflow, "auditor")
+    assert live.coopflow.verify(auditor, p.state.id)["ok"]  # whole trails: nothing here looks tampered
+    total = len(live.coopflow.list_projects(auditor))
+    pages = -(-total // OVERVIEW_PAGE)
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, demo_email("audit-office"))
+        seen: list[str] = []
+        for number in range(1, pages + 1):
+            page = await http.get("/inbox", params={"page": number})
+            assert page.status_code == 200
+            rows = re.findall(r'<tr data-project="([^"]+)" class', page.text)
+            assert len(rows) == (OVERVIEW_PAGE if number < pages else total - OVERVIEW_PAGE * (pages - 1))
+            assert f"Page {number} of {pages}" in page.text
+            assert ('rel="next"' in page.text) == (number < pages)
+            seen += rows
+        assert len(set(seen)) == total  # every project once, on some page
+        beyond = await http.get("/inbox", params={"page": pages + 5})
+        assert f"Page {pages} of {pages}" in beyond.text  # a page past the end shows the last one
