@@ -114,7 +114,8 @@ def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
     if actor.role == "auditor":
         pages = max(1, -(-len(projects) // OVERVIEW_PAGE))
         page = min(max(page, 1), pages)
-        shown = list(projects.values())[(page - 1) * OVERVIEW_PAGE: page * OVERVIEW_PAGE]
+        latest = sorted(projects.values(), key=lambda p: (p["updated_at"] or "", p["id"]), reverse=True)
+        shown = latest[(page - 1) * OVERVIEW_PAGE: page * OVERVIEW_PAGE]  # the latest changed first
         overview = [{**p, "chain": coopflow.verify(actor, p["id"]), "checkpoint": coopflow.checkpoint_status(
             actor, p["id"])} for p in shown]
         return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview, page=page,
