@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from domain import EVENT_TYPES, DomainError, InvalidRequest, Template
 from services import access
@@ -183,22 +185,43 @@ def labelled_data(e: dict[str, Any], template: Template) -> list[tuple[dict[str,
 
 @router.get("/projects/{project_id}/audit/export")
 def audit_export(request: Request, project_id: str, format: str = "jsonl") -> Response:
-    """The audit page's exports: the trail as JSONL or CSV, or the bundle with documents and checkpoints."""
+    """The audit page's exports: the trail as JSONL or CSV, or the bundle with documents and checkpoints.
+
+    Written as the events are read into a file that stays in memory while small and moves to disk
+    when large (``EXPORT_IN_MEMORY``), then sent from there: a long trail never sits whole in memory.
+    """
     session = require_session(request)
     coopflow, actor = get_coopflow(request), session[0]
     if format not in ("jsonl", "csv", "bundle"):
         return error_page(request, 404)
+    out = tempfile.SpooledTemporaryFile(max_size=EXPORT_IN_MEMORY)  # closed once sent (or refused)
     try:
-        events = list(coopflow.list_events(actor, project_id))
         if format == "bundle":
-            out = io.BytesIO()
             coopflow.export_bundle(actor, project_id, out)
-            body, media_type = out.getvalue(), "application/zip"
+            media_type = "application/zip"
         else:
-            text = io.StringIO()
+            text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+            events = coopflow.list_events(actor, project_id)
             write_jsonl(events, text) if format == "jsonl" else write_csv(events, text, coopflow.user_emails())
-            body, media_type = text.getvalue().encode(), "text/csv" if format == "csv" else "application/x-ndjson"
+            text.flush()
+            text.detach()  # the file stays open for sending
+            media_type = "text/csv" if format == "csv" else "application/x-ndjson"
     except DomainError:
+        out.close()
         return error_page(request, 404)
+    size = out.tell()
+    out.seek(0)
     name = f"coopflow-{project_id}.{ {'bundle': 'zip'}.get(format, format) }"
-    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return StreamingResponse(_read_then_close(out), media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Content-Length": str(size)})
+
+
+EXPORT_IN_MEMORY = 8 * 1024 * 1024  # bytes of an export kept in memory before it moves to a file on disk
+
+
+def _read_then_close(file: IO[bytes], chunk: int = 256 * 1024) -> Iterator[bytes]:
+    try:
+        while block := file.read(chunk):
+            yield block
+    finally:
+        file.close()

@@ -122,3 +122,40 @@ async def test_the_auditors_landing_page_verifies_a_page_of_projects_at_a_time(l
         assert seen == latest  # every project once, the latest changed first
         beyond = await http.get("/inbox", params={"page": pages + 5})
         assert f"Page {pages} of {pages}" in beyond.text  # a page past the end shows the last one
+
+
+async def test_the_audit_pages_exports_are_whole_however_long_the_trail(live: Live, monkeypatch, tmp_path):
+    """JSONL, CSV and the bundle, as the audit page offers them: written to a file that moves to disk
+    once large (here: at once), sent from there, complete; none for an organisation outside."""
+    import csv
+    import io
+    import json
+
+    from services.proofs import verify_bundle
+    from web import pages_projects
+
+    monkeypatch.setattr(pages_projects, "EXPORT_IN_MEMORY", 64)  # every export rolls over to disk
+    app = live.coopflow
+    project = await start(app, partners=PARTNERS[:1])
+    pid = project["id"]
+    await play(app, pid, loops=False, until_step="review_agreement")
+    events = list(app.list_events(actor(app, "auditor"), pid))
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, demo_email("audit-office"))
+        jsonl = await http.get(f"/projects/{pid}/audit/export", params={"format": "jsonl"})
+        assert jsonl.status_code == 200 and jsonl.headers["content-type"].startswith("application/x-ndjson")
+        assert [json.loads(line) for line in jsonl.text.splitlines()] == events
+        assert int(jsonl.headers["content-length"]) == len(jsonl.content)
+        table = await http.get(f"/projects/{pid}/audit/export", params={"format": "csv"})
+        rows = list(csv.DictReader(io.StringIO(table.text)))
+        assert [r["hash"] for r in rows] == [e["hash"] for e in events]
+        bundle = await http.get(f"/projects/{pid}/audit/export", params={"format": "bundle"})
+        assert 'filename="coopflow-' in bundle.headers["content-disposition"]
+        (tmp_path / "p.zip").write_bytes(bundle.content)
+        checked = verify_bundle(tmp_path / "p.zip")
+        assert checked["ok"] and checked["count"] == len(events), checked
+        assert (await http.get(f"/projects/{pid}/audit/export", params={"format": "xml"})).status_code == 404
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, demo_email(PARTNERS[1]))  # not in this project
+        for kind in ("jsonl", "csv", "bundle"):
+            assert (await http.get(f"/projects/{pid}/audit/export", params={"format": kind})).status_code == 404
