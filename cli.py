@@ -13,6 +13,7 @@ from commands.admin import org_app, user_app
 from commands.audit import audit_app
 from commands.db import db_app
 from commands.dev import dev, web, worker
+from commands.documents import documents_app
 from commands.incidents import incident_app
 from commands.mail import mail_app
 from commands.projects import project_app, task_app, tasks
@@ -35,6 +36,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(incident_app, name="incident")
 app.add_typer(mail_app, name="mail")
+app.add_typer(documents_app, name="documents")
 app.add_typer(temporal_app, name="temporal")
 app.add_typer(templates_app, name="templates")
 

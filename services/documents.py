@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+import structlog
 from sqlalchemy.engine import Engine
 
-from domain import Actor, DomainError, Forbidden, InvalidData, NotFound, format_time
+from domain import Actor, DomainError, Forbidden, InvalidData, InvalidRequest, NotFound, format_time
 from domain.documents import MEDIA_TYPES, SHA256, safe_name
 from domain.limits import shown
 from domain.template import Step
 from services.base import AppBase
-from store.documents import TooLarge, add_document, get_document
+from store.documents import TooLarge, add_document, forget_document, get_document, unused_documents
 
+log = structlog.get_logger("coopflow.documents")
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 _KINDS = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image",
           "application/vnd.oasis.opendocument.text": "an ODT text",
@@ -159,3 +161,26 @@ class Documents(AppBase):
         if found is None or content is None:
             raise NotFound(f"Project '{project_id}' has no document {shown(sha256)}.")
         return {k: found[k] for k in ("sha256", "name", "size", "media_type")}, content
+
+    def prune_documents(self, *, older_than_days: int, dry_run: bool = False) -> list[dict[str, Any]]:
+        """Uploads that no completion used, uploaded more than ``older_than_days`` ago: each project's
+        name for them removed, and their bytes too once no project names them (operators: the CLI).
+        Returns what was removed (with ``dry_run``: what would be). A completion may name only a
+        document its project still has: one naming a pruned upload is refused, and the file is
+        uploaded again."""
+        if not 1 <= older_than_days <= 36500:
+            raise InvalidRequest("Give the age in days, at least 1.", {"older_than_days": "at least 1"})
+        cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+        found = unused_documents(self.engine, uploaded_before=format_time(cutoff))
+        if dry_run:
+            return found
+        removed = []
+        for doc in found:
+            gone, still_named = forget_document(self.engine, doc["project_id"], doc["sha256"])
+            if not gone:
+                continue  # a completion named it meanwhile
+            if not still_named:
+                self.documents.delete(doc["sha256"], kept_before=cutoff.timestamp())
+            log.info("unused document removed", project_id=doc["project_id"], sha256=doc["sha256"])
+            removed.append(doc)
+        return removed

@@ -9,15 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from store.db import writer_lock
-from store.models import Document
+from store.models import AuditEvent, Document
 
 D = Document.__table__  # type: ignore[attr-defined]
+E = AuditEvent.__table__  # type: ignore[attr-defined]
 _CHUNK = 1 << 16
 
 
@@ -27,7 +28,7 @@ class TooLarge(Exception):
 
 class DocumentStorage(Protocol):
     """Where documents' bytes live, addressed by their SHA-256. A deployment may point this elsewhere
-    (an object store) by implementing these four methods."""
+    (an object store) by implementing these five methods."""
 
     def put(self, source: IO[bytes], limit: int) -> tuple[str, int, Path]:
         """Take the bytes (at most ``limit``): (sha256, size, a local file holding them until ``keep``)."""
@@ -41,6 +42,11 @@ class DocumentStorage(Protocol):
 
     def open(self, sha256: str) -> Iterator[bytes] | None:
         """The bytes in chunks, or None when they are not there."""
+        ...
+
+    def delete(self, sha256: str, *, kept_before: float) -> bool:
+        """Drop the bytes, which no project names any more (``coopflow documents prune``), unless they
+        were kept again since ``kept_before`` (a Unix time: an upload of the same content under way)."""
         ...
 
 
@@ -75,6 +81,7 @@ class FolderStorage:
         target.parent.mkdir(exist_ok=True)
         if target.exists():
             staged.unlink(missing_ok=True)
+            os.utime(target)  # kept again: a prune under way leaves it (see ``delete``)
         else:
             staged.chmod(0o640)
             staged.replace(target)
@@ -92,6 +99,16 @@ class FolderStorage:
                 while chunk := f.read(_CHUNK):
                     yield chunk
         return chunks()
+
+    def delete(self, sha256: str, *, kept_before: float) -> bool:
+        path = self._path(sha256)
+        try:
+            if len(sha256) != 64 or path.stat().st_mtime >= kept_before:
+                return False
+        except FileNotFoundError:
+            return False
+        path.unlink(missing_ok=True)
+        return True
 
 
 def add_document(engine: Engine, *, project_id: str, sha256: str, name: str, size: int, media_type: str,
@@ -117,3 +134,25 @@ def project_documents(engine: Engine, project_id: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(select(D).where(D.c.project_id == project_id).order_by(D.c.uploaded_at)).mappings()
         return [dict(r) for r in rows]
+
+
+def unused_documents(engine: Engine, *, uploaded_before: str) -> list[dict[str, Any]]:
+    """Documents uploaded before ``uploaded_before`` that no stored event of their project names
+    (uploaded for a completion that never came), oldest first."""
+    named = exists().where(E.c.project_id == D.c.project_id, E.c.data.contains(D.c.sha256))
+    with engine.connect() as conn:
+        rows = conn.execute(select(D).where(D.c.uploaded_at < uploaded_before, ~named)
+                            .order_by(D.c.uploaded_at)).mappings()
+        return [dict(r) for r in rows]
+
+
+def forget_document(engine: Engine, project_id: str, sha256: str) -> tuple[bool, bool]:
+    """Remove the project's name for an unused document: (whether it was removed, whether any project
+    still names the same bytes). Checked again in the same transaction: a document an event names
+    meanwhile stays."""
+    named = exists().where(E.c.project_id == project_id, E.c.data.contains(sha256))
+    with writer_lock(engine), engine.begin() as conn:
+        removed = conn.execute(delete(D).where(D.c.project_id == project_id, D.c.sha256 == sha256,
+                                               ~named)).rowcount > 0
+        still = conn.execute(select(D.c.project_id).where(D.c.sha256 == sha256).limit(1)).first() is not None
+    return removed, still

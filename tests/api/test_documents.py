@@ -150,3 +150,57 @@ async def test_a_completion_naming_an_unknown_document_is_refused_and_writes_not
         assert response.status_code == 422, response.text
         assert response.json()["error"]["details"] == {"signed_copy": "names no document uploaded to this project"}
     assert len(list(iter_events(app.engine, pid))) == before
+
+
+async def test_uploads_no_completion_named_are_pruned_when_old(http: httpx.AsyncClient, tokens: dict[str, str],
+                                                                 app: Coopflow):
+    import os
+    import uuid
+
+    from sqlalchemy import text
+
+    from domain import InvalidRequest
+
+    def stored(sha256: str) -> Path:
+        root: Path = app.documents.root  # type: ignore[attr-defined]  # a FolderStorage here
+        return root / sha256[:2] / sha256
+
+    pid, other = await at_signing(app), (await start(app))["id"]
+    caritas, horizon = tokens["caritas-rs"], tokens["horizon-civitas-mk"]
+    used = (await upload(http, caritas, pid, "signed.pdf", PDF + uuid.uuid4().bytes)).json()
+    task = open_task(app, pid, "sign_agreement", "caritas-rs")
+    assert (await http.post(f"/api/projects/{pid}/tasks/{task}/complete", headers=auth(caritas), json={
+        "data": {"signatory": "Director", "signed_copy": {"sha256": used["sha256"]}}})).status_code == 200
+    draft = (await upload(http, caritas, pid, "draft.png", PNG + uuid.uuid4().bytes)).json()  # never sent
+    shared = PNG + uuid.uuid4().bytes  # the same bytes in two projects
+    twice = (await upload(http, caritas, pid, "plan.png", shared)).json()
+    assert (await upload(http, caritas, other, "plan.png", shared)).json()["sha256"] == twice["sha256"]
+    with app.engine.begin() as conn:  # this project's uploads 40 days old (the other project's are new)
+        conn.execute(text("UPDATE document SET uploaded_at = '2020-01-01T00:00:00Z' WHERE project_id = :p"),
+                     {"p": pid})
+    for record in (used, draft, twice):
+        os.utime(stored(record["sha256"]), (1577836800, 1577836800))
+
+    async def download(project: str, sha256: str) -> int:
+        return (await http.get(f"/api/projects/{project}/documents/{sha256}", headers=auth(caritas))).status_code
+
+    unused = {(d["project_id"], d["sha256"]) for d in app.prune_documents(older_than_days=30, dry_run=True)}
+    assert unused == {(pid, draft["sha256"]), (pid, twice["sha256"])}  # not the one a completion named
+    assert await download(pid, draft["sha256"]) == 200  # a dry run removes nothing
+
+    removed = app.prune_documents(older_than_days=30)
+    assert {(d["project_id"], d["sha256"]) for d in removed} == unused
+    assert await download(pid, draft["sha256"]) == 404
+    assert not stored(draft["sha256"]).exists()
+    assert await download(pid, twice["sha256"]) == 404
+    kept = await http.get(f"/api/projects/{other}/documents/{twice['sha256']}", headers=auth(caritas))
+    assert kept.status_code == 200 and kept.content == shared  # the other project still names those bytes
+    assert await download(pid, used["sha256"]) == 200
+    assert app.prune_documents(older_than_days=30) == []  # nothing left to do
+
+    task = open_task(app, pid, "sign_agreement", "horizon-civitas-mk")  # naming a pruned upload: refused
+    refused = await http.post(f"/api/projects/{pid}/tasks/{task}/complete", headers=auth(horizon), json={
+        "data": {"signatory": "Director", "signed_copy": {"sha256": draft["sha256"]}}})
+    assert refused.status_code == 422 and "signed_copy" in refused.json()["error"]["details"], refused.text
+    with pytest.raises(InvalidRequest):
+        app.prune_documents(older_than_days=0)

@@ -213,3 +213,11 @@ def test_incident_commands_say_when_there_is_nothing_to_do(dev: Dev):
     dev.cli("db", "upgrade")
     assert dev.cli("incident", "list").stdout.startswith("No incidents")
     assert dev.json("incident", "list") == []
+
+
+def test_documents_prune_says_what_it_would_remove_and_refuses_a_bad_age(dev: Dev):
+    dev.cli("db", "upgrade")
+    assert dev.cli("documents", "prune", "--dry-run").stdout.startswith("No unused documents that old.")
+    assert dev.json("documents", "prune") == []
+    refused = dev.cli("documents", "prune", "--older-than-days", "0", ok=False)
+    assert refused.returncode == 2 and "--older-than-days" in refused.stderr and "Traceback" not in refused.stderr
