@@ -15,10 +15,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from store.db import writer_lock
-from store.models import AuditEvent, Document
+from store.models import AuditEvent, Document, Incident
 
 D = Document.__table__  # type: ignore[attr-defined]
 E = AuditEvent.__table__  # type: ignore[attr-defined]
+INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 _CHUNK = 1 << 16
 
 
@@ -138,10 +139,12 @@ def project_documents(engine: Engine, project_id: str) -> list[dict[str, Any]]:
 
 def unused_documents(engine: Engine, *, uploaded_before: str) -> list[dict[str, Any]]:
     """Documents uploaded before ``uploaded_before`` that no stored event of their project names
-    (uploaded for a completion that never came), oldest first."""
+    (uploaded for a completion that never came), oldest first. A project with an open incident has
+    events the store does not hold yet, which may name its uploads: its documents are left alone."""
     named = exists().where(E.c.project_id == D.c.project_id, E.c.data.contains(D.c.sha256))
+    paused = exists().where(INCIDENTS.c.project_id == D.c.project_id)
     with engine.connect() as conn:
-        rows = conn.execute(select(D).where(D.c.uploaded_at < uploaded_before, ~named)
+        rows = conn.execute(select(D).where(D.c.uploaded_at < uploaded_before, ~named, ~paused)
                             .order_by(D.c.uploaded_at)).mappings()
         return [dict(r) for r in rows]
 
