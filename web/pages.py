@@ -119,7 +119,7 @@ def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
         overview = [{**p, "chain": coopflow.verify(actor, p["id"]), "checkpoint": coopflow.checkpoint_status(
             actor, p["id"])} for p in shown]
         return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview, page=page,
-                      pages=pages)
+                      pages=pages, page_link=lambda n: f"/inbox?page={n}")
     return render(request, "inbox.html", tasks=tasks, done=done)
 
 
