@@ -57,9 +57,11 @@ class Tasks(AppBase):
 
     async def _complete_task(self, actor: Actor, project_id: str, task_id: str, data: Any, outcome: str | None,
                              comment: str | None, request_id: str | None) -> dict[str, Any]:
+        # without an Idempotency-Key the checks only read; with one, they claim the key: a write
+        prepare = self.read_store if request_id is None else asyncio.to_thread
         try:
-            prepared = await asyncio.to_thread(self._prepare_completion, actor, project_id, task_id, data, outcome,
-                                               comment, request_id)
+            prepared = await prepare(self._prepare_completion, actor, project_id, task_id, data, outcome,
+                                     comment, request_id)
         except DomainError as error:
             await self._count_refusal(project_id, task_id, error)
             raise
@@ -79,7 +81,7 @@ class Tasks(AppBase):
 
     async def _count_refusal(self, project_id: str, task_id: str, error: DomainError) -> None:
         try:
-            found = await asyncio.to_thread(read.get_task, self.engine, project_id, task_id)
+            found = await self.read_store(read.get_task, self.engine, project_id, task_id)
         except Exception:  # the store is away (or the ids are not even valid): counted without a step
             found = None
         REFUSALS.labels(step=found[1]["step"] if found else "unknown", code=error.code).inc()

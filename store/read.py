@@ -23,6 +23,7 @@ _PROJECT_AND_INCIDENT = (select(P, INC.c.seq.label("incident_seq"), INC.c.since.
                                 INC.c.reason.label("incident_reason"), INC.c.attempts.label("incident_attempts"))
                          .outerjoin(INC, INC.c.project_id == P.c.id).where(P.c.id == bindparam("project_id")))
 _TASK_VIEWS = select(T.c.view).where(T.c.project_id == bindparam("project_id"))
+_TASK_VIEWS_BY_STATUS = _TASK_VIEWS.where(T.c.status == bindparam("status"))
 _TASK = (select(P, T.c.step, T.c.status.label("task_status"), T.c.request_id, T.c.view)
          .join(T, (T.c.project_id == P.c.id) & (T.c.id == bindparam("task_id")))
          .where(P.c.id == bindparam("project_id")))
@@ -38,8 +39,10 @@ def project_summary(row: RowMapping) -> dict[str, Any]:
             "seq": row["seq"], "head": row["head"]}
 
 
-def get_project(engine: Engine, project_id: str, *, with_tasks: bool = False) -> dict[str, Any] | None:
-    """The project's summary (and its tasks, in order, and its incident or None), or None."""
+def get_project(engine: Engine, project_id: str, *, with_tasks: bool = False,
+                task_status: str | None = None) -> dict[str, Any] | None:
+    """The project's summary (and its tasks, in order — only those with ``task_status`` if given —
+    and its incident or None), or None."""
     with engine.connect() as conn:
         row = conn.execute(_PROJECT_AND_INCIDENT if with_tasks else _PROJECT,
                            {"project_id": project_id}).mappings().first()
@@ -50,7 +53,8 @@ def get_project(engine: Engine, project_id: str, *, with_tasks: bool = False) ->
             project["incident"] = None if row["incident_seq"] is None else {
                 "project_id": project_id, "seq": row["incident_seq"], "since": row["incident_since"],
                 "reason": row["incident_reason"], "attempts": row["incident_attempts"]}
-            views = conn.execute(_TASK_VIEWS, {"project_id": project_id}).scalars().all()
+            views = conn.execute(_TASK_VIEWS if task_status is None else _TASK_VIEWS_BY_STATUS,
+                                 {"project_id": project_id, "status": task_status}).scalars().all()
             project["tasks"] = sorted((json.loads(v) for v in views), key=lambda t: int(t["id"].lstrip("t")))
     return project
 

@@ -137,11 +137,23 @@ def list_projects(actor: ApiActor, coopflow: CoopflowDep) -> list[dict[str, Any]
 
 
 @router.get("/projects/{project_id}", tags=["projects"], responses=errors(404, 422))
-def show_project(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
-                 as_of: Annotated[str | None, Query(description="ISO 8601: the state rebuilt up to then")] = None
-                 ) -> dict[str, Any]:
+async def show_project(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
+                       as_of: Annotated[str | None, Query(description="ISO 8601: the state rebuilt up to then")] = None
+                       ) -> dict[str, Any]:
     """A project with its tasks; with ``as_of``, as it was then, rebuilt from the stored events."""
-    return coopflow.show_project(actor, project_id, as_of=as_of)
+    if as_of is None:  # the read model: a short read
+        return await coopflow.read_store(coopflow.show_project, actor, project_id)
+    return await asyncio.to_thread(coopflow.show_project, actor, project_id, as_of=as_of)  # folds the events
+
+
+@router.get("/projects/{project_id}/tasks", tags=["tasks"], responses=errors(404, 422))
+async def project_tasks(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
+                        status: Annotated[Literal["open", "completed", "waived", "superseded"] | None,
+                                          Query(description="only the tasks with this status")] = None
+                        ) -> list[dict[str, Any]]:
+    """The project's tasks as in the project (same visibility), in the order they opened; ``?status=open``:
+    what is open now, without reading the whole project."""
+    return await coopflow.read_store(coopflow.project_tasks, actor, project_id, status)
 
 
 @router.get("/tasks", tags=["tasks"], responses=errors())

@@ -27,12 +27,15 @@ async def _coopflow(request: Request) -> Coopflow:
 BEARER = HTTPBearer(auto_error=False, description="the API token of a user (`coopflow user add`, `user token`)")
 
 
-def api_actor(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> Actor:
-    """The caller of an API route, from ``Authorization: Bearer <token>``."""
+async def api_actor(request: Request,
+                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> Actor:
+    """The caller of an API route, from ``Authorization: Bearer <token>`` (one indexed read: see
+    ``AppBase.read_store`` for where it runs)."""
     token = credentials.credentials.strip() if credentials else ""
     if not token or len(token) > 200:
         raise Unauthorized("This request needs an API token: send the header 'Authorization: Bearer <token>'.")
-    actor = get_coopflow(request).actor_for_token(token)
+    coopflow = get_coopflow(request)
+    actor = await coopflow.read_store(coopflow.actor_for_token, token)
     if actor is None:
         raise Unauthorized("The API token is not valid (it may have been rotated).")
     return actor

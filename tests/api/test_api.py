@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import pytest
 from sqlalchemy import create_engine
 
 from services.app import Coopflow
 from services.scenario import SAMPLE_DATA, next_move
+from store import accounts, read
 from tests.api.conftest import auth
 from web.app import create_app
 
@@ -37,6 +40,9 @@ async def test_whole_lifecycle_over_http(http: httpx.AsyncClient, tokens: dict[s
     while True:
         shown = (await http.get(f"/api/projects/{pid}", headers=auth(tokens[LEAD]))).json()
         move = next_move(shown["tasks"], PARTNERS[0], loops=True)
+        open_now = (await http.get(f"/api/projects/{pid}/tasks", params={"status": "open"},
+                                   headers=auth(tokens[PARTNERS[1]]))).json()
+        assert open_now == [t for t in shown["tasks"] if t["status"] == "open"]
         if move is None:
             break
         task, data, outcome = move
@@ -48,6 +54,9 @@ async def test_whole_lifecycle_over_http(http: httpx.AsyncClient, tokens: dict[s
         assert response.json()["status"] == "completed" and response.json()["completed_by"]["org"] == who(task)
         moves += 1
     assert shown["status"] == "completed" and moves > 40
+    assert (await http.get(f"/api/projects/{pid}/tasks", headers=auth(tokens[LEAD]))).json() == shown["tasks"]
+    refused = await http.get(f"/api/projects/{pid}/tasks", params={"status": "done"}, headers=auth(tokens[LEAD]))
+    assert refused.status_code == 422 and "status" in str(refused.json()["error"]["details"])
     events = (await http.get(f"/api/projects/{pid}/events", headers=auth(tokens["audit-office"]))).json()
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert set(events[0]) == {"seq", "type", "at", "actor", "phase", "step", "task_id", "data", "prev_hash", "hash"}
@@ -140,3 +149,27 @@ async def test_openapi_and_docs(http: httpx.AsyncClient):
                                   "/api/projects/x/events", "/api/projects/x/verify"])
 async def test_every_route_but_health_needs_a_token(http: httpx.AsyncClient, path: str):
     error_of(await http.get(path), 401, "unauthorized")
+
+
+async def test_short_reads_run_on_the_loop_for_sqlite_and_in_a_thread_for_postgresql(
+        app: Coopflow, http: httpx.AsyncClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    """A hop to a thread and back costs more than a SQLite read of a few rows (WAL: readers never wait for
+    the writer); a PostgreSQL read goes over the network and must not hold up the loop."""
+    project = await start(http, tokens)
+    loop_thread, seen = threading.get_ident(), []
+    for module, name in ((accounts, "user_by_token"), (read, "get_project"), (read, "get_task")):
+        original = getattr(module, name)
+
+        def recording(*args, _original=original, _name=name, **kwargs):
+            seen.append((_name, threading.get_ident()))
+            return _original(*args, **kwargs)
+        monkeypatch.setattr(module, name, recording)
+    inline = app.engine.dialect.name == "sqlite"
+    lead = auth(tokens[LEAD])
+    assert (await http.get(f"/api/projects/{project['id']}/tasks", params={"status": "open"},
+                           headers=lead)).status_code == 200
+    assert (await http.get(f"/api/projects/{project['id']}", headers=lead)).status_code == 200
+    refused = await http.post(f"/api/projects/{project['id']}/tasks/t1/complete", headers=lead, json={"data": {}})
+    assert refused.status_code == 422
+    assert {name for name, _ in seen} == {"user_by_token", "get_project", "get_task"}
+    assert all((thread == loop_thread) is inline for _, thread in seen), (loop_thread, seen)

@@ -16,6 +16,7 @@ CALLERS = {"lead coordinator": LEAD, "other lead's coordinator": OTHER_LEAD, "pa
 MATRIX = {
     "show":     {LEAD: 200, OTHER_LEAD: 404, IN: 200, OUT: 404, "audit-office": 200},
     "as_of":    {LEAD: 200, OTHER_LEAD: 404, IN: 200, OUT: 404, "audit-office": 200},
+    "tasks":    {LEAD: 200, OTHER_LEAD: 404, IN: 200, OUT: 404, "audit-office": 200},
     "events":   {LEAD: 200, OTHER_LEAD: 404, IN: 200, OUT: 404, "audit-office": 200},
     "verify":   {LEAD: 200, OTHER_LEAD: 404, IN: 404, OUT: 404, "audit-office": 200},
     "complete": {LEAD: 200, OTHER_LEAD: 404, IN: 403, OUT: 404, "audit-office": 403},
@@ -36,6 +37,7 @@ async def call(http: httpx.AsyncClient, route: str, project: dict, token: str) -
         "show": lambda: http.get(f"/api/projects/{pid}", headers=auth(token)),
         "as_of": lambda: http.get(f"/api/projects/{pid}", params={"as_of": project["updated_at"]},
                                   headers=auth(token)),
+        "tasks": lambda: http.get(f"/api/projects/{pid}/tasks", params={"status": "open"}, headers=auth(token)),
         "events": lambda: http.get(f"/api/projects/{pid}/events", headers=auth(token)),
         "verify": lambda: http.get(f"/api/projects/{pid}/verify", headers=auth(token)),
         "complete": lambda: http.post(f"/api/projects/{pid}/tasks/{task['id']}/complete", headers=auth(token),

@@ -43,6 +43,9 @@ async def test_a_referral_over_the_api_hides_the_person_from_others(app: Coopflo
         consent = next(t for t in project["tasks"] if t["step"] == "record_consent")
         assert ("person_name" in consent["data"]) is sees, org
         assert ("redacted" in consent) is not sees, org
+        completed = (await http.get(f"/api/projects/{pid}/tasks", params={"status": "completed"},
+                                    headers=auth(tokens[org]))).json()
+        assert completed == [t for t in project["tasks"] if t["status"] == "completed"], org  # redacted alike
         events = (await http.get(f"/api/projects/{pid}/events", headers=auth(tokens[org]))).text
         assert ("Ana P." in events) is sees, org
         assert ("Housing" in events) is sees, org  # the needs, personal too
