@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from domain.changes import decide_change, decide_extension
@@ -114,7 +115,7 @@ def _reminder_at(state: ProjectState, task: TaskState) -> str | None:
     template = state.template
     if template is None or template.remind_before is None or task.reminded or task.deadline_missed:
         return None
-    moment = format_time(parse_duration(template.remind_before).before(parse_time(task.due_at)))
+    moment = _shifted(task.due_at, template.remind_before, -1)
     return moment if moment > task.opened_at else None
 
 
@@ -123,7 +124,15 @@ def _escalation_at(state: ProjectState, task: TaskState) -> str | None:
     template = state.template
     if template is None or template.escalate_after is None or task.escalated or task.assignee == state.lead:
         return None
-    return format_time(parse_duration(template.escalate_after).after(parse_time(task.due_at)))
+    return _shifted(task.due_at, template.escalate_after, 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shifted(moment: str, duration: str, sign: int) -> str:
+    """``duration`` after (sign 1) or before (-1) ``moment``: asked of every open task each time a project
+    looks for its next wake-up, for the same few due dates."""
+    shift = parse_duration(duration)
+    return format_time(shift.after(parse_time(moment)) if sign > 0 else shift.before(parse_time(moment)))
 
 
 def next_wake(state: ProjectState) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,10 +48,17 @@ MAX_DAYS = 100 * 366  # nothing in a project is further away; beyond, dates woul
 
 def parse_duration(text: str) -> Duration:
     """Parse an ISO 8601 duration of at most 100 years; raises ``ValueError`` with a readable message."""
-    match = _DURATION.match(text.strip()) if isinstance(text, str) and len(text) <= 40 else None
+    if isinstance(text, str):
+        return _parse_text(text)
+    raise ValueError(f"{type(text).__name__} is not an ISO 8601 duration such as P14D, P1M or PT12H")
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(text: str) -> Duration:
+    """(A project's few durations are parsed again for every deadline it computes: kept once parsed.)"""
+    match = _DURATION.match(text.strip()) if len(text) <= 40 else None
     if not match:
-        shown = repr(text)[:40] if isinstance(text, str) else type(text).__name__
-        raise ValueError(f"{shown} is not an ISO 8601 duration such as P14D, P1M or PT12H")
+        raise ValueError(f"{repr(text)[:40]} is not an ISO 8601 duration such as P14D, P1M or PT12H")
     n = {k: int(v) for k, v in match.groupdict(default="0").items()}
     duration = Duration(
         months=n["years"] * 12 + n["months"],

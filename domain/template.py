@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
@@ -197,14 +198,26 @@ class Template(_Unwritten):
     def step(self, key: str) -> Step:
         if key == EXTENSION_STEP:
             return self.extension()
-        return next(s for _, s in self.steps() if s.key == key)
+        try:
+            return self._step_index[key]
+        except KeyError:
+            raise KeyError(f"the template has no step {key!r}") from None
+
+    @functools.cached_property
+    def _step_index(self) -> dict[str, Step]:
+        """Each step by its key (a template is frozen: built once, on the first look-up)."""
+        return {s.key: s for _, s in self.steps()}
 
     def naming_sources(self) -> set[str]:
         """The steps whose completions name the assignees of a later step (their data is kept)."""
         return {s.named_in.step for _, s in self.steps() if s.named_in is not None}
 
-    def has_personal_fields(self) -> bool:
+    @functools.cached_property
+    def _personal(self) -> bool:
         return any(f.personal for _, s in self.steps() for f in s.form)
+
+    def has_personal_fields(self) -> bool:
+        return self._personal
 
     def personal_fields(self, key: str) -> set[str]:
         """The fields of a step that are about a person."""

@@ -27,7 +27,7 @@ class Words:
             return ""
         try:
             return self.t.pick(template.step(key).title, key)
-        except StopIteration:
+        except KeyError:
             return key.replace("_", " ")
 
     def phase(self, template: Template, key: str | None) -> str:

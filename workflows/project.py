@@ -68,6 +68,7 @@ class ProjectWorkflow:
         self._wake_at: str | None = None
         self._wake_only_earlier = False
         self._validated: tuple[Any, int, Any, list[Event]] | None = None
+        self._wake: tuple[int, str | None] = (-1, None)  # next_wake of the state at that seq
 
     @workflow.run
     async def run(self, input: ProjectInput) -> str:
@@ -81,7 +82,7 @@ class ProjectWorkflow:
         # completion; a timer that fires with nothing due just ticks with no events.
         self._wake_only_earlier = workflow.patched("wake-only-earlier")
         while self._state.status == "active" and not self._should_continue_as_new():
-            self._wake_at = next_wake(self._state)
+            self._wake_at = self._next_wake()
             timeout = None
             if self._wake_at is not None:
                 timeout = max((parse_time(self._wake_at) - workflow.now()).total_seconds(), 0.001)
@@ -102,10 +103,17 @@ class ProjectWorkflow:
     def _must_wake(self) -> bool:
         if self._state.status != "active" or self._should_continue_as_new():
             return True
-        wake = next_wake(self._state)
+        wake = self._next_wake()
         if self._wake_only_earlier:
             return wake is not None and (self._wake_at is None or wake < self._wake_at)
         return wake != self._wake_at
+
+    def _next_wake(self) -> str | None:
+        """``next_wake`` of the state, computed once per seq: the wait condition asks on every activation,
+        and only an event changes the state."""
+        if self._wake[0] != self._state.seq:
+            self._wake = (self._state.seq, next_wake(self._state))
+        return self._wake[1]
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
@@ -180,7 +188,7 @@ class ProjectWorkflow:
         return project_view(self._state)
 
     def _tick_due(self) -> bool:
-        wake = next_wake(self._state)
+        wake = self._next_wake()
         return wake is not None and parse_time(wake) <= workflow.now()
 
     # -- what operators do ------------------------------------------------------------------
