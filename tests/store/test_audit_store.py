@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from domain import summary_view, task_view
-from store import ChainConflict, EventFilter, iter_events, record_batch
+from store import ChainConflict, EventFilter, iter_events, make_engine, record_batch
 from store.read import get_project, open_tasks
 from tests.utils.domain import PARTNERS, Project
 
@@ -62,3 +62,14 @@ def test_events_stream_in_batches(engine: Engine):
     assert [e["seq"] for e in streamed] == list(range(1, len(p.events) + 1))
     until = p.events[10].at
     assert [e["seq"] for e in iter_events(engine, p.state.id, EventFilter(until=until))][-1] >= 11
+
+
+def test_a_sqlite_store_has_a_connection_for_every_thread_that_reads_at_once(tmp_path):
+    """The web reads short things on its event loop (``AppBase.read_store``): that read must not wait for a
+    connection held by the web's 40 pool threads and a worker's 16 activity threads (with SQLAlchemy's
+    default of 15 connections the 16th checkout here would wait 30 s and fail)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    held = [engine.connect() for _ in range(40 + 16 + 1)]
+    assert held[-1].exec_driver_sql("SELECT 1").scalar() == 1
+    for conn in held:
+        conn.close()
