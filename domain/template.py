@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
@@ -199,25 +198,26 @@ class Template(_Unwritten):
         if key == EXTENSION_STEP:
             return self.extension()
         try:
-            return self._step_index[key]
+            return self._derived()[1][key]
         except KeyError:
             raise KeyError(f"the template has no step {key!r}") from None
 
-    @functools.cached_property
-    def _step_index(self) -> dict[str, Step]:
-        """Each step by its key (a template is frozen: built once, on the first look-up)."""
-        return {s.key: s for _, s in self.steps()}
+    def _derived(self) -> tuple[object, dict[str, Step], bool]:
+        """What the lookups derive from the phases: each step by its key, and whether any field is about a
+        person. Built once (a template is frozen), and again for a copy made with other phases."""
+        kept: tuple[object, dict[str, Step], bool] | None = self.__dict__.get("_kept")
+        if kept is None or kept[0] is not self.phases:
+            steps = [s for _, s in self.steps()]
+            kept = self.phases, {s.key: s for s in steps}, any(f.personal for s in steps for f in s.form)
+            self.__dict__["_kept"] = kept  # beside the fields: not dumped, not compared
+        return kept
 
     def naming_sources(self) -> set[str]:
         """The steps whose completions name the assignees of a later step (their data is kept)."""
         return {s.named_in.step for _, s in self.steps() if s.named_in is not None}
 
-    @functools.cached_property
-    def _personal(self) -> bool:
-        return any(f.personal for _, s in self.steps() for f in s.form)
-
     def has_personal_fields(self) -> bool:
-        return self._personal
+        return self._derived()[2]
 
     def personal_fields(self, key: str) -> set[str]:
         """The fields of a step that are about a person."""

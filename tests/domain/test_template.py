@@ -100,3 +100,13 @@ def test_each_broken_template_names_its_field(mutate, expected):
 
 def test_not_yaml_at_all():
     assert problems_of("phases: [unclosed")[0].startswith("not valid YAML")
+
+
+def test_step_lookups_are_kept_yet_follow_a_copy_with_other_phases():
+    template = TemplateRegistry().latest("cooperation")
+    assert template.step("kickoff").key == "kickoff" and template.step("kickoff") is template.step("kickoff")
+    first_phase_only = template.model_copy(update={"phases": template.phases[:1]})
+    with pytest.raises(KeyError, match="kickoff"):
+        first_phase_only.step("kickoff")
+    assert template.model_dump() == type(template).model_validate(template.model_dump()).model_dump()
+    assert not template.has_personal_fields() and TemplateRegistry().latest("return-referral").has_personal_fields()
