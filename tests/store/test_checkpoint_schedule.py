@@ -4,6 +4,7 @@ a project's end makes."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 from temporalio.client import ScheduleOverlapPolicy
 
@@ -27,7 +28,10 @@ async def test_the_schedule_is_created_once_and_a_run_signs_active_projects(app:
 
     pid = (await start(app))["id"]
     # the schedule skips a run while one is open (its policy), and a run an earlier test triggered may be
-    # open still, on a task queue no worker polls any more (its worker stopped with that test)
+    # open still, on a task queue no worker polls any more (its worker stopped with that test); a run's
+    # workflow id ends with the second it was started in, so a trigger in that same second would be
+    # refused as a duplicate of the open run (failed once in a fresh-clone make test): the next second
+    await asyncio.sleep(1.05 - time.time() % 1)
     await handle.trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
     for _ in range(300):  # it signs every active project in this store: a bound for a slow machine
         if checkpoints(app.engine, pid):
