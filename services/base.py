@@ -102,33 +102,35 @@ class AppBase:
         led = read.list_projects(self.engine, lead=actor.org)
         return led + read.list_projects(self.engine, member=actor.org)
 
-    def show_project(self, actor: Actor, project_id: str, as_of: str | None = None) -> dict[str, Any]:
-        """The project as it is, or as it was at ``as_of``, rebuilt from the stored events."""
+    def show_project(self, actor: Actor, project_id: str, as_of: str | None = None,
+                     task_status: str | None = None) -> dict[str, Any]:
+        """The project as it is, or as it was at ``as_of``, rebuilt from the stored events; with
+        ``task_status``, only its tasks with that status (read as such from the store when it can be)."""
         if as_of is None:
             check_project_id(project_id)
-            project = access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True),
-                                           project_id)
-            return access.redacted_project(actor, project, self.template_of(project))
-        self._project(actor, project_id)
-        until = moment(as_of, "as_of", end=True)
-        events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, EventFilter(until=until))]
-        if not events:
-            raise NotFound(f"Project '{project_id}' did not exist yet at {as_of}.", {"as_of": as_of})
-        past = {**project_view(fold(events)), "as_of": until}
-        return access.redacted_project(actor, past, self.template_of(past))
+            project = access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True,
+                                                                   task_status=task_status), project_id)
+            template = self.template_of(project)
+            if task_status is not None and template.has_personal_fields():
+                # who may read a personal field follows from the completed tasks: redact the whole project
+                project = read.get_project(self.engine, project_id, with_tasks=True) or project
+        else:
+            self._project(actor, project_id)
+            until = moment(as_of, "as_of", end=True)
+            events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, EventFilter(until=until))]
+            if not events:
+                raise NotFound(f"Project '{project_id}' did not exist yet at {as_of}.", {"as_of": as_of})
+            project = {**project_view(fold(events)), "as_of": until}
+            template = self.template_of(project)
+        shown = access.redacted_project(actor, project, template)
+        if task_status is not None:
+            shown = {**shown, "tasks": [t for t in shown["tasks"] if t["status"] == task_status]}
+        return shown
 
     def project_tasks(self, actor: Actor, project_id: str, status: str | None = None) -> list[dict[str, Any]]:
         """The project's tasks in the order they opened, or only those with ``status``: what a client reads
         to know what is open without the whole project."""
-        check_project_id(project_id)
-        project = access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True,
-                                                               task_status=status), project_id)
-        template = self.template_of(project)
-        if status is not None and template.has_personal_fields():
-            # who may read a personal field follows from the completed tasks: redact the whole project first
-            whole = read.get_project(self.engine, project_id, with_tasks=True) or project
-            return [t for t in access.redacted_project(actor, whole, template)["tasks"] if t["status"] == status]
-        tasks: list[dict[str, Any]] = access.redacted_project(actor, project, template)["tasks"]
+        tasks: list[dict[str, Any]] = self.show_project(actor, project_id, task_status=status)["tasks"]
         return tasks
 
     def _paused(self, project_id: str) -> StoreUnavailable | None:

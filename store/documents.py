@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Exists, delete, exists, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -137,11 +137,16 @@ def project_documents(engine: Engine, project_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in rows]
 
 
+def _named(project_id: Any, sha256: Any) -> Exists:
+    """Whether a stored event of the project names the document (its data holds the hash)."""
+    return exists().where(E.c.project_id == project_id, E.c.data.contains(sha256))
+
+
 def unused_documents(engine: Engine, *, uploaded_before: str) -> list[dict[str, Any]]:
     """Documents uploaded before ``uploaded_before`` that no stored event of their project names
     (uploaded for a completion that never came), oldest first. A project with an open incident has
     events the store does not hold yet, which may name its uploads: its documents are left alone."""
-    named = exists().where(E.c.project_id == D.c.project_id, E.c.data.contains(D.c.sha256))
+    named = _named(D.c.project_id, D.c.sha256)
     paused = exists().where(INCIDENTS.c.project_id == D.c.project_id)
     with engine.connect() as conn:
         rows = conn.execute(select(D).where(D.c.uploaded_at < uploaded_before, ~named, ~paused)
@@ -153,7 +158,7 @@ def forget_document(engine: Engine, project_id: str, sha256: str) -> tuple[bool,
     """Remove the project's name for an unused document: (whether it was removed, whether any project
     still names the same bytes). Checked again in the same transaction: a document an event names
     meanwhile stays."""
-    named = exists().where(E.c.project_id == project_id, E.c.data.contains(sha256))
+    named = _named(project_id, sha256)
     with writer_lock(engine), engine.begin() as conn:
         removed = conn.execute(delete(D).where(D.c.project_id == project_id, D.c.sha256 == sha256,
                                                ~named)).rowcount > 0

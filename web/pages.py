@@ -16,7 +16,7 @@ from services.identity import TooManyAttempts, Unauthorized
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
 from web.middleware import FORM_BODY_BYTES, form_limits, too_large
-from web.render import render, require_session, signed_in, translator
+from web.render import one_page, render, require_session, signed_in, translator
 from web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, same
 
 router = APIRouter(include_in_schema=False)
@@ -112,10 +112,8 @@ def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
         tasks.append({**task, "project_title": project["title"],
                       "step_title": t.pick(template.step(task["step"]).title, task["step"])})
     if actor.role == "auditor":
-        pages = max(1, -(-len(projects) // OVERVIEW_PAGE))
-        page = min(max(page, 1), pages)
         latest = sorted(projects.values(), key=lambda p: (p["updated_at"] or "", p["id"]), reverse=True)
-        shown = latest[(page - 1) * OVERVIEW_PAGE: page * OVERVIEW_PAGE]  # the latest changed first
+        shown, page, pages = one_page(latest, page, OVERVIEW_PAGE)  # the latest changed first
         overview = [{**p, "chain": coopflow.verify(actor, p["id"]), "checkpoint": coopflow.checkpoint_status(
             actor, p["id"])} for p in shown]
         return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview, page=page,

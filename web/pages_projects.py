@@ -18,7 +18,7 @@ from services import access
 from services.audit import write_csv, write_jsonl
 from web.deps import SessionDep, get_coopflow
 from web.pages import error_page
-from web.render import render, require_session, translator
+from web.render import one_page, render, require_session, translator
 from web.security import same
 
 router = APIRouter(include_in_schema=False)
@@ -159,11 +159,10 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
     except DomainError as exc:
         problem = exc.message
     template = coopflow.template_of(project)
-    pages = max(1, -(-len(events) // PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    shown, page, pages = one_page(events, page, PAGE_SIZE)
     query = {k: v for k, v in {**filters, "as_of": as_of}.items() if v}
     return render(request, "audit.html", project=project, template=template,
-                  events=events[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], total=len(events), filters=filters,
+                  events=shown, total=len(events), filters=filters,
                   event_types=EVENT_TYPES, as_of=as_of, past=past, checked=checked, problem=problem,
                   may_verify=may_verify, assignees={t["id"]: t["assignee"] for t in project["tasks"]},
                   emails=coopflow.user_emails(), page=page, pages=pages,
