@@ -7,6 +7,8 @@ committed but not yet reported back to Temporal. Points, each at most once per p
   events, before Temporal records it (the process dies / the task raises and is retried);
 - ``write.before``: as a store write starts, before it touches the store;
 - ``write.after``: after the store write committed, before Temporal hears of it;
+- ``write.stop``: while a store write's transaction is open, the worker is told to stop (SIGTERM,
+  as a deploy or a scale-down does); the transaction stays open a second longer;
 - ``checkpoint.before``: after the store write that ends a project committed, before its closing
   checkpoint is signed.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -36,7 +39,7 @@ from temporalio.worker import (
 
 from activities import RECORD_EVENTS
 
-POINTS = ("workflow_task.kill", "workflow_task.fail", "write.before", "write.after", "checkpoint.before")
+POINTS = ("workflow_task.kill", "workflow_task.fail", "write.before", "write.after", "write.stop", "checkpoint.before")
 log = structlog.get_logger("coopflow.faults")
 
 
@@ -68,12 +71,18 @@ class Faults:
             return self._seen[point] == self._when[point]
 
     def hit(self, point: str) -> None:
-        """Act at ``point`` if it is this point's turn: die, or (workflow_task.fail) raise."""
+        """Act at ``point`` if it is this point's turn: die, raise (workflow_task.fail), or be told to
+        stop (write.stop)."""
         if not self.fires(point):
             return
         log.warning("injected fault", point=point)
         if point == "workflow_task.fail":
             raise InjectedFault(f"injected fault at {point}")
+        if point == "write.stop":
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(20):  # in short steps: whatever the stop does to this thread lands here
+                time.sleep(0.05)
+            return
         os.kill(os.getpid(), signal.SIGKILL)
 
 

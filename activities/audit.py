@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy.engine import Connection, Engine
 from temporalio import activity
 from temporalio.common import MetricHistogramTimedelta
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from activities.contracts import RECORD_EVENTS, STORE_REFUSED, RecordEvents
 from activities.mail import compose, recipients_needed
@@ -73,14 +73,18 @@ class AuditActivities:
         except Exception:
             log.exception("the closing checkpoint could not be made", project_id=project_id)
 
-    @activity.defn(name=RECORD_EVENTS)
+    # A worker that is told to stop cancels its running activities, and the SDK would raise that
+    # cancellation inside this thread, at whatever line it is on: mid-transaction. A write takes
+    # milliseconds; it finishes, and the stopping worker waits for it and reports it.
+    @activity.defn(name=RECORD_EVENTS, no_thread_cancel_exception=True)
     def record_events(self, batch: RecordEvents) -> int:
         """Append the batch idempotently; returns how many events were new to the store.
 
         A store that is away raises as it is, and Temporal retries with back-off until it is
         back. A write that can never succeed (a different event already at a seq, data the
         database refuses, a bug) is recorded as an incident and fails without retries: the
-        workflow then waits for an operator instead of retrying for ever.
+        workflow then waits for an operator instead of retrying for ever. A cancellation is
+        never the store's refusal: it is raised as it is, and the write is tried again.
         """
         began = time.monotonic()
         info = activity.info()
@@ -89,10 +93,14 @@ class AuditActivities:
             return self._record(batch, began)
 
     def _record(self, batch: RecordEvents, began: float) -> int:
+        def in_transaction(conn: Connection) -> list[dict[str, Any]]:
+            if self._fault is not None:
+                self._fault("write.stop")
+            return self._mails(batch, conn)
+
         try:
             written = record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
-                                   resolves_incident=batch.resolves_incident,
-                                   mails=lambda conn: self._mails(batch, conn))
+                                   resolves_incident=batch.resolves_incident, mails=in_transaction)
             self._latency().record(timedelta(seconds=time.monotonic() - began))
             if self._signer is not None and any(e.type in ENDINGS for e in batch.events):
                 if self._fault is not None:
@@ -100,7 +108,7 @@ class AuditActivities:
                 self._checkpoint(batch.project["id"])
             return written
         except Exception as error:
-            if is_unavailable(error):
+            if is_unavailable(error) or isinstance(error, CancelledError):
                 raise
             reason = str(error) if isinstance(error, ChainConflict) else f"{type(error).__name__}: {error}"
             reason = reason[:2000]

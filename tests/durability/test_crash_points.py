@@ -5,6 +5,7 @@ The points, in the order a completion passes them (see workflows/project.py):
    events but Temporal has not recorded it — nothing may have been written;
 2. ``write.before``: Temporal recorded the task and scheduled the write; the store is untouched;
 3. ``write.after``: the store committed the events, Temporal has not heard of it;
+   ``write.stop``: the worker is told to stop (SIGTERM) while the write's transaction is open;
 4. the caller's answer is lost after Temporal completed the update (``test_a_lost_answer…``);
 and, for the write that ends a project, ``checkpoint.before``: the write committed, its closing
 checkpoint not yet signed.
@@ -18,6 +19,7 @@ import pytest
 
 from services.app import Coopflow
 from services.scenario import SAMPLE_DATA
+from store import incidents
 from store.checkpoints import checkpoints
 from tests.durability.conftest import Workers, assert_exactly_once
 from tests.utils.app import LEAD, actor, play, start
@@ -47,6 +49,26 @@ async def test_a_worker_crash_at_each_point_completes_the_task_exactly_once(
         events = await assert_exactly_once(caller, pid, "t1", lead.user)
         # and the project goes on: the letters of intent are open
         assert [e["step"] for e in events if e["type"] == "StepOpened"].count("letter_of_intent") == 3
+
+
+async def test_a_worker_told_to_stop_mid_write_finishes_the_write_and_pauses_nothing(
+        caller: Coopflow, workers: Workers):
+    """A deploy or a scale-down stops a worker (SIGTERM) while a store write's transaction is open.
+    The SDK cancels running activities when a worker stops: the write must not be cut off halfway,
+    nor its cancellation taken for the store's refusal (an incident: the project paused until an
+    operator came)."""
+    async with workers.in_process():
+        project = await start(caller)
+    pid, lead = project["id"], actor(caller, LEAD)
+    stopping = await workers.process(faults="write.stop:1")
+    completing = asyncio.create_task(caller.complete_task(
+        lead, pid, "t1", data=SAMPLE_DATA["concept_note"], request_id="during-a-deploy"))
+    assert await asyncio.wait_for(asyncio.to_thread(stopping.wait), 60) == 0, "the worker stops cleanly"
+    assert incidents(caller.engine, pid) == []
+    async with workers.in_process():  # the next worker (after the deploy) answers the update
+        first = await completing
+        assert first["status"] == "completed"
+        await assert_exactly_once(caller, pid, "t1", lead.user)
 
 
 async def test_a_lost_answer_is_found_again_with_the_same_key(caller: Coopflow, workers: Workers):
