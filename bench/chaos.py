@@ -7,13 +7,15 @@ What runs: a Temporal dev server (SQLite file), one `coopflow worker` and one `c
 process, PostgreSQL for the store (a fresh database on --database-url's server) reached through a
 TCP proxy that this harness runs. Concurrent clients each start a project and take it through the
 whole default lifecycle over the JSON API, each request with an Idempotency-Key that they repeat
-until it is answered. Meanwhile the worker is SIGKILLed every --kill-every seconds, in the middle of
-whatever it does; its replacement is started right after the previous kill (starting Python takes
-seconds), so that it already polls when the next kill comes — as a deployment keeps more than one
-worker. The Temporal server is SIGKILLed and restarted once, and the store's line is cut for
---store-cut seconds (the database server itself keeps running); each of the two once the clients
-have been told of so many completions (by default a fifth and two fifths of the way), so that
-they strike in the middle of the run however fast the machine is.
+until it is answered. Meanwhile the worker goes every --kill-every seconds, in the middle of whatever
+it does: SIGKILLed (a crash), and every second time told to stop with SIGTERM instead (a deploy, a
+scale-down: it must finish or hand back what it holds, never leave a project paused); its
+replacement is started right after the previous one went (starting Python takes seconds), so that
+it already polls when the next one goes — as a deployment keeps more than one worker. The
+Temporal server is SIGKILLed and restarted once, and the store's line is cut for --store-cut
+seconds (the database server itself keeps running); each of the two once the clients have been
+told of so many completions (by default a fifth and two fifths of the way), so that they strike
+in the middle of the run however fast the machine is.
 
 Then it checks, with the faults over: projects finished, completions a client was told of that the
 store lacks (lost), tasks completed twice (doubled), broken chains, disagreements between the store
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -188,10 +191,10 @@ async def main() -> int:
                         (args.store_cut_after or args.projects * 10, stack.cut_store(args.store_cut))]
             pending = [asyncio.create_task(after(count, job)) for count, job in schedule]
             try:
-                while True:  # a kill every --kill-every seconds, however long the restart took
+                for number in itertools.count():  # one every --kill-every seconds, however long the restart took
                     await asyncio.sleep(max(0.5, args.kill_every - (time.monotonic() - stack.last_kill)))
-                    await stack.kill_worker()
-                    log("worker killed and restarted")
+                    await stack.kill_worker(graceful=number % 2 == 1)
+                    log("worker stopped (SIGTERM) and replaced" if number % 2 else "worker killed and replaced")
             finally:
                 for task in pending:
                     task.cancel()

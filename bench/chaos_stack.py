@@ -67,20 +67,31 @@ class Stack:
         self.web = await self._process("web", "--port", str(self.web_port))
         return f"http://127.0.0.1:{self.web_port}"
 
-    async def kill_worker(self) -> None:
-        """SIGKILL the worker in the middle of whatever it does. Its replacement was started after the
-        previous kill, as a deployment keeps one ready (starting Python takes seconds): what is measured
-        is the work the dead one left behind."""
+    async def kill_worker(self, *, graceful: bool = False) -> None:
+        """SIGKILL the worker in the middle of whatever it does — or, ``graceful``, tell it to stop
+        (SIGTERM, as a deploy or a scale-down does) and wait until it has. Its replacement was started
+        after the previous one went, as a deployment keeps one ready (starting Python takes seconds):
+        what is measured is the work the old one left behind."""
         async with self._replacing:
             assert self.worker is not None
             if self._next is None:
                 self._next = asyncio.create_task(self._process("worker"))
             fresh = await self._next
-            self.worker.kill()
-            self.worker.wait()
+            old = self.worker
+            if graceful:
+                old.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.to_thread(old.wait, 60)
+                except subprocess.TimeoutExpired:
+                    old.kill()
+                    raise RuntimeError("a worker told to stop was still running a minute later") from None
+            else:
+                old.kill()
+                old.wait()
             at = self.last_kill = time.monotonic()
             self.worker = fresh
-            self.faults.append({"kind": "worker killed", "at": at, "back": at})
+            self.faults.append({"kind": "worker stopped (SIGTERM)" if graceful else "worker killed", "at": at,
+                                "back": at})
             self._next = asyncio.create_task(self._process("worker"))
 
     async def kill_temporal(self, down: float = 3.0) -> None:

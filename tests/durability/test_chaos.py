@@ -1,5 +1,6 @@
 """The chaos benchmark's small variant: 20 projects through the whole lifecycle over HTTP while the
-worker is killed every 5 s, Temporal once, and the store's line is cut for 15 s (bench/chaos.py)."""
+worker goes every 5 s (SIGKILLed, or every second time told to stop with SIGTERM), Temporal is
+killed once, and the store's line is cut for 15 s (bench/chaos.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def test_twenty_projects_through_chaos_lose_and_double_nothing():
             summary["store-vs-workflow disagreements"]) == (0, 0, 0, 0), summary
     assert summary["completions acknowledged"] > 500
     kinds = summary["faults"]  # each struck while the clients were still at work
-    assert kinds.get("worker killed", 0) >= 3 and kinds.get("Temporal killed") == 1, kinds
+    assert kinds.get("worker killed", 0) >= 2 and kinds.get("worker stopped (SIGTERM)", 0) >= 2, kinds
+    assert kinds.get("Temporal killed") == 1, kinds
     assert kinds.get("store cut for 15 s") == 1, kinds
     assert done.returncode == 0 and summary["ok"]
