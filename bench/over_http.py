@@ -60,6 +60,7 @@ async def web_process(env: dict[str, str], port: int) -> subprocess.Popen[str]:
 
 async def run_http(base: str, tokens: dict[str, str], completions: int, c: int) -> dict:
     latencies: list[float] = []
+    projects: list[str] = []
     remaining = completions
     host, port = base.removeprefix("http://").split(":")
 
@@ -69,6 +70,7 @@ async def run_http(base: str, tokens: dict[str, str], completions: int, c: int) 
             "title": "bench", "partners": PARTNERS, "parameters": {"report_count": 1}})
         assert status == 201, started
         pid, tasks = started["id"], started["tasks"]
+        projects.append(pid)
         while remaining > 0 and (moves := wave(tasks, PARTNERS[0])):
             for task, data, outcome in moves[:remaining]:
                 remaining -= 1
@@ -91,7 +93,8 @@ async def run_http(base: str, tokens: dict[str, str], completions: int, c: int) 
 
     began = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(c)))
-    return {"elapsed": time.perf_counter() - began, "completions": len(latencies), "latencies": latencies}
+    return {"elapsed": time.perf_counter() - began, "completions": len(latencies), "latencies": latencies,
+            "project_ids": projects}
 
 
 def line(name: str, side: Totals) -> str:

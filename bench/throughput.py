@@ -86,9 +86,15 @@ async def drive_project(app: Coopflow, partners: list[str], latencies: list[floa
     return project["id"], count
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU a process has used so far (user and system), from Linux's /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @asynccontextmanager
-async def worker_process(command: list[str], env: dict[str, str]) -> AsyncIterator[None]:
-    """A worker in a process of its own, as in production; stopped with SIGTERM afterwards."""
+async def worker_process(command: list[str], env: dict[str, str]) -> AsyncIterator[subprocess.Popen[str]]:
+    """A worker in a process of its own, as in production, once it runs; stopped with SIGTERM afterwards."""
     proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     lines = [await asyncio.to_thread(proc.stdout.readline)]
@@ -96,7 +102,7 @@ async def worker_process(command: list[str], env: dict[str, str]) -> AsyncIterat
         lines.append(await asyncio.to_thread(proc.stdout.readline))
     assert '"running"' in lines[-1], f"the worker did not start: {''.join(lines)!r}"
     try:
-        yield
+        yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.to_thread(proc.wait, 30)
@@ -116,12 +122,11 @@ async def embedded_stack(folder: str) -> tuple[WorkflowEnvironment, Engine]:
 
 
 @asynccontextmanager
-async def worker_processes(count: int, command: list[str], env: dict[str, str]) -> AsyncIterator[None]:
+async def worker_processes(count: int, command: list[str], env: dict[str, str]
+                           ) -> AsyncIterator[list[subprocess.Popen[str]]]:
     """``count`` workers, each in a process of its own, polling the same task queue."""
     async with AsyncExitStack() as stack:
-        for _ in range(count):
-            await stack.enter_async_context(worker_process(command, env))
-        yield
+        yield [await stack.enter_async_context(worker_process(command, env)) for _ in range(count)]
 
 
 def address_of(env: WorkflowEnvironment) -> str:
@@ -167,15 +172,20 @@ async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: l
 
 async def run_baseline(env: WorkflowEnvironment, engine, n: int, c: int, updates: int,
                        separate: bool = False, local: bool = False, workers: int = 1) -> dict:
+    """``n`` bare workflows, ``c`` at a time, each taking ``updates`` updates. With ``separate`` (workers in
+    processes of their own) the result has ``worker_cpu``: the seconds of CPU those processes used
+    while the workflows ran."""
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS bare_write (k VARCHAR PRIMARY KEY)"))
     queue = f"bare-{uuid.uuid4()}"
     latencies: list[float] = []
+    ids: list[str] = []
     sem = asyncio.Semaphore(c)
 
     async def one() -> None:
         async with sem:
-            handle = await env.client.start_workflow(BareWorkflow.run, id=f"bare-{uuid.uuid4()}", task_queue=queue)
+            ids.append(f"bare-{uuid.uuid4()}")
+            handle = await env.client.start_workflow(BareWorkflow.run, id=ids[-1], task_queue=queue)
             for i in range(updates):
                 began = time.perf_counter()
                 await handle.execute_update(BareWorkflow.touch_local if local else BareWorkflow.touch, i)
@@ -188,11 +198,15 @@ async def run_baseline(env: WorkflowEnvironment, engine, n: int, c: int, updates
                if separate else Worker(env.client, task_queue=queue, workflows=[BareWorkflow],
                                        activities=[BareActivities(engine).write], max_concurrent_activities=16,
                                        activity_executor=ThreadPoolExecutor(16), workflow_runner=workflow_runner()))
-    async with running:
+    async with running as started:
+        pids = [p.pid for p in started] if isinstance(started, list) else []
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         began = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(n)))
         elapsed = time.perf_counter() - began
-    return {"elapsed": elapsed, "completions": n * updates, "latencies": latencies}
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    result = {"elapsed": elapsed, "completions": n * updates, "latencies": latencies, "workflows": ids}
+    return {**result, "worker_cpu": cpu} if separate else result
 
 
 async def main() -> None:
