@@ -65,6 +65,8 @@ async def test_a_worker_told_to_stop_mid_write_finishes_the_write_and_pauses_not
         lead, pid, "t1", data=SAMPLE_DATA["concept_note"], request_id="during-a-deploy"))
     assert await asyncio.wait_for(asyncio.to_thread(stopping.wait), 60) == 0, "the worker stops cleanly"
     assert incidents(caller.engine, pid) == []
+    stored = caller.list_events(actor(caller, "auditor"), pid)  # the stopping worker finished the write itself
+    assert [e["type"] for e in stored if e["task_id"] == "t1"][-1] == "StepCompleted"
     async with workers.in_process():  # the next worker (after the deploy) answers the update
         first = await completing
         assert first["status"] == "completed"
