@@ -153,7 +153,8 @@ async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: l
 
     running = (worker_processes(workers, [str(Path(sys.executable).parent / "coopflow"), "worker", "--json"], {
         "COOPFLOW_TEMPORAL_ADDRESS": address_of(env), "COOPFLOW_TASK_QUEUE": queue, "COOPFLOW_LOG_LEVEL": "WARNING",
-        "COOPFLOW_DATABASE_URL": engine.url.render_as_string(hide_password=False)})
+        "COOPFLOW_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "COOPFLOW_DATA_DIR": str(Path(engine.url.database or tempfile.gettempdir()).parent)})  # not the checkout's
         if separate else build_worker(env.client, engine, queue))
     async with running:
         began = time.perf_counter()

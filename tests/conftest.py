@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -25,6 +27,13 @@ from worker import build_worker
 from workflows import SEARCH_ATTRIBUTES
 
 PG_ADMIN_URL = os.environ.get("COOPFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+# Whatever the tests start (a `coopflow worker` or `web` process, the app in-process) keeps its data
+# folder — signing key, uploads — in a folder of the test run's own, never the checkout's `.coopflow`
+# (which `make run` would then take for its own) nor a folder the shell's COOPFLOW_DATA_DIR names.
+TEST_DATA_DIR = tempfile.mkdtemp(prefix="coopflow-tests-")
+os.environ["COOPFLOW_DATA_DIR"] = TEST_DATA_DIR
+atexit.register(shutil.rmtree, TEST_DATA_DIR, True)
 
 
 def temporal_cli() -> str:
