@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run PORT=8080` when 8000 is taken (the web app's port)
 run: $(STAMP)
-	$(BIN)/coopflow dev
+	$(BIN)/coopflow dev$(if $(PORT), --port $(PORT))
 
 # two processes, a test file each at a time: every process has its own Temporal dev server and databases
 test: $(STAMP)

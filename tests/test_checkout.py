@@ -1,0 +1,46 @@
+"""The checkout: `make run`, and what the tests leave in it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from store import make_engine, upgrade
+from tests.utils.processes import Processes
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT_DATA = CHECKOUT / ".coopflow"  # the default data folder (`make run` uses it)
+
+
+def files_in(folder: Path) -> set[Path]:
+    return set(folder.rglob("*")) if folder.exists() else set()
+
+
+def test_processes_the_tests_start_keep_their_files_out_of_the_checkout(temporal_env: WorkflowEnvironment,
+                                                                       tmp_path: Path):
+    """A worker or web process a test starts makes its signing key (and keeps uploads) in its data
+    folder: never the checkout's `.coopflow`, which `make run` then takes for its own."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    before = files_in(CHECKOUT_DATA)
+    processes = Processes(temporal_env.client.service_client.config.target_host, engine, "tq-checkout")
+    try:
+        processes.start("worker")
+    finally:
+        processes.stop()
+    assert files_in(CHECKOUT_DATA) - before == set()
+    data = Path(processes.env.get("COOPFLOW_DATA_DIR", ".coopflow")).resolve()
+    assert CHECKOUT not in [data, *data.parents], f"the tests' processes keep their files in {data}"
+    assert (data / "signing.key").exists(), "the worker's signing key (made by it, or by a process before it)"
+
+
+def test_make_run_takes_another_port_for_the_web_app():
+    """`make run PORT=8080` when 8000 is taken; without it, `coopflow dev`'s default."""
+    def planned(*args: str) -> str:
+        return subprocess.run(["make", "-n", "-o", ".venv/.installed", "run", *args],
+                              cwd=CHECKOUT, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+
+    assert planned("PORT=8080").endswith("coopflow dev --port 8080")
+    assert planned().endswith("coopflow dev")
