@@ -129,6 +129,14 @@ async def worker_processes(count: int, command: list[str], env: dict[str, str]
         yield [await stack.enter_async_context(worker_process(command, env)) for _ in range(count)]
 
 
+def data_dir_of(engine: Engine) -> Path:
+    """Where a bench's worker processes keep their data (signing key): beside a SQLite store, never
+    the checkout's `.coopflow`."""
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        return Path(engine.url.database).parent
+    return Path(tempfile.gettempdir()) / "coopflow-bench"
+
+
 def address_of(env: WorkflowEnvironment) -> str:
     return env.client.service_client.config.target_host
 
@@ -154,7 +162,7 @@ async def run_ours(env: WorkflowEnvironment, engine, n: int, c: int, partners: l
     running = (worker_processes(workers, [str(Path(sys.executable).parent / "coopflow"), "worker", "--json"], {
         "COOPFLOW_TEMPORAL_ADDRESS": address_of(env), "COOPFLOW_TASK_QUEUE": queue, "COOPFLOW_LOG_LEVEL": "WARNING",
         "COOPFLOW_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "COOPFLOW_DATA_DIR": str(Path(engine.url.database or tempfile.gettempdir()).parent)})  # not the checkout's
+        "COOPFLOW_DATA_DIR": str(data_dir_of(engine))})
         if separate else build_worker(env.client, engine, queue))
     async with running:
         began = time.perf_counter()
