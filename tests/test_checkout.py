@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -39,8 +40,12 @@ def test_processes_the_tests_start_keep_their_files_out_of_the_checkout(temporal
 def test_make_run_takes_another_port_for_the_web_app():
     """`make run PORT=8080` when 8000 is taken; without it, `coopflow dev`'s default."""
     def planned(*args: str) -> str:
-        return subprocess.run(["make", "-n", "-o", ".venv/.installed", "run", *args],
-                              cwd=CHECKOUT, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+        # run as `make test` runs it, this make is a sub-make: no "Entering directory" lines, no inherited flags
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+        done = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "run", *args],
+                              cwd=CHECKOUT, env=env, capture_output=True, text=True, check=True)
+        [command] = [line for line in done.stdout.splitlines() if "coopflow dev" in line]
+        return command
 
     assert planned("PORT=8080").endswith("coopflow dev --port 8080")
     assert planned().endswith("coopflow dev")
