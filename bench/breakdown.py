@@ -7,8 +7,9 @@ processes of their own; the baseline's bare update awaiting an activity that wri
 in a process of its own). For each side it prints, per completion:
 
 - **CPU by process**, read from Linux's /proc before and after each measured run: the Temporal
-  server, coopflow's web and worker, and the clients (this process) — the baseline's worker and
-  client. With the cores saturated, latency follows the sum.
+  server, coopflow's web (its requests include the clients' untimed reads of what is open) and
+  worker, and the clients (this process) — the baseline's worker and client. With the cores
+  saturated, latency follows the sum.
 - **The steps of an update as Temporal recorded them** in every measured workflow's history
   (median, p90): the workflow task that takes the update (waiting for a worker, then running:
   dispatch, the worker's work and the answer's way back), the activity that writes the store, the
