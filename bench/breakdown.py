@@ -39,11 +39,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
-from bench.over_http import COOPFLOW, LEAD, PARTNERS, run_http, web_process
+from bench.over_http import COOPFLOW, clients_and_settings, run_http, web_process
 from bench.throughput import address_of, cpu_seconds, embedded_stack, pct, run_baseline, worker_process
 from services.devstack import free_port
-from services.seed import demo_email
-from store import accounts
 
 STEPS = [("take_wait", "update's workflow task: waiting for a worker"),
          ("take_run", "update's workflow task: running"),
@@ -157,11 +155,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env, engine = await embedded_stack(tmp)
         server = dev_server_pid(address_of(env))
-        tokens = {org: accounts.rotate_token(engine, demo_email(org)) for org in [LEAD, *PARTNERS, "audit-office"]}
-        tokens["auditor"] = tokens["audit-office"]
-        settings = {"COOPFLOW_TEMPORAL_ADDRESS": address_of(env), "COOPFLOW_TASK_QUEUE": "bench-breakdown",
-                    "COOPFLOW_LOG_LEVEL": "WARNING", "COOPFLOW_DATA_DIR": tmp,
-                    "COOPFLOW_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+        tokens, settings = clients_and_settings(env, engine, tmp, "bench-breakdown")
         port = free_port()
         web = await web_process(settings, port)
         me = os.getpid()

@@ -193,7 +193,7 @@ async def main() -> int:
             try:
                 for number in itertools.count():  # one every --kill-every seconds, however long the restart took
                     await asyncio.sleep(max(0.5, args.kill_every - (time.monotonic() - stack.last_kill)))
-                    await stack.kill_worker(graceful=number % 2 == 1)
+                    await stack.replace_worker(graceful=number % 2 == 1)
                     log("worker stopped (SIGTERM) and replaced" if number % 2 else "worker killed and replaced")
             finally:
                 for task in pending:

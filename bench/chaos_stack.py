@@ -67,7 +67,7 @@ class Stack:
         self.web = await self._process("web", "--port", str(self.web_port))
         return f"http://127.0.0.1:{self.web_port}"
 
-    async def kill_worker(self, *, graceful: bool = False) -> None:
+    async def replace_worker(self, *, graceful: bool = False) -> None:
         """SIGKILL the worker in the middle of whatever it does — or, ``graceful``, tell it to stop
         (SIGTERM, as a deploy or a scale-down does) and wait until it has. Its replacement was started
         after the previous one went, as a deployment keeps one ready (starting Python takes seconds):

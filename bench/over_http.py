@@ -32,6 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+from sqlalchemy.engine import Engine
+from temporalio.testing import WorkflowEnvironment
 
 from bench.lean_http import LeanClient
 from bench.throughput import Totals, address_of, embedded_stack, pct, run_baseline, wave, worker_process
@@ -97,6 +99,18 @@ async def run_http(base: str, tokens: dict[str, str], completions: int, c: int) 
             "project_ids": projects}
 
 
+def clients_and_settings(env: WorkflowEnvironment, engine: Engine, folder: str, task_queue: str
+                         ) -> tuple[dict[str, str], dict[str, str]]:
+    """The clients' API tokens (by organisation, and for auditor tasks), and the settings of the
+    `coopflow web` and `worker` processes on ``task_queue``, keeping their data in ``folder``."""
+    tokens = {org: accounts.rotate_token(engine, demo_email(org)) for org in [LEAD, *PARTNERS, "audit-office"]}
+    tokens["auditor"] = tokens["audit-office"]
+    settings = {"COOPFLOW_TEMPORAL_ADDRESS": address_of(env), "COOPFLOW_TASK_QUEUE": task_queue,
+                "COOPFLOW_LOG_LEVEL": "WARNING", "COOPFLOW_DATA_DIR": folder,
+                "COOPFLOW_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    return tokens, settings
+
+
 def line(name: str, side: Totals) -> str:
     return (f"{name:<10} {side.rate():7.1f} completions/s  {side.percentiles()}  "
             f"mean {statistics.mean(side.latencies) * 1000:6.1f} ms")
@@ -110,11 +124,7 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env, engine = await embedded_stack(tmp)
-        tokens = {org: accounts.rotate_token(engine, demo_email(org)) for org in [LEAD, *PARTNERS, "audit-office"]}
-        tokens["auditor"] = tokens["audit-office"]
-        settings = {"COOPFLOW_TEMPORAL_ADDRESS": address_of(env), "COOPFLOW_TASK_QUEUE": "bench-http",
-                    "COOPFLOW_LOG_LEVEL": "WARNING", "COOPFLOW_DATA_DIR": tmp,
-                    "COOPFLOW_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+        tokens, settings = clients_and_settings(env, engine, tmp, "bench-http")
         port = free_port()
         web = await web_process(settings, port)
         ours, base, local = Totals(), Totals(), Totals()
