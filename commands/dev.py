@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -88,6 +89,16 @@ def dev(
         print("coopflow dev stopped.", file=sys.stderr, flush=True)
 
 
+def _this_cli() -> str:
+    """How another terminal in this folder calls this very coopflow: `coopflow` when the PATH finds it,
+    else its path (`make run` does not activate .venv: .venv/bin/coopflow)."""
+    here = Path(sys.executable).parent / "coopflow"
+    found = shutil.which("coopflow")
+    if found and Path(found).resolve() == here.resolve():
+        return "coopflow"
+    return os.path.relpath(here) if here.resolve().is_relative_to(Path.cwd().resolve()) else str(here)
+
+
 def _welcome(as_json: bool, store_url: str, server: DevServer, users: list[dict[str, str]] | None,
              env: dict[str, str], port: int) -> None:
     if as_json:
@@ -104,11 +115,11 @@ def _welcome(as_json: bool, store_url: str, server: DevServer, users: list[dict[
     else:
         out.append("Demo users exist from an earlier run; `coopflow user token EMAIL --rotate` issues a new token.")
     prefix = " ".join(f"{k}={v}" for k, v in env.items())
-    prefix = prefix + " " if prefix else ""
+    prefix = (prefix + " " if prefix else "") + _this_cli()
     out += ["In another terminal, for example:",
-            f"  {prefix}coopflow project start --as stadt@demo.coopflow.example --title 'Pilot' "
+            f"  {prefix} project start --as stadt@demo.coopflow.example --title 'Pilot' "
             "--partner caritas-rs --partner horizon-civitas-mk --partner different-and-equal-al",
-            f"  {prefix}coopflow tasks --as stadt@demo.coopflow.example",
+            f"  {prefix} tasks --as stadt@demo.coopflow.example",
             "Press Ctrl-C to stop."]
     print("\n".join(out), flush=True)
 

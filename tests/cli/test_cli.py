@@ -76,6 +76,9 @@ def dev(tmp_path: Path) -> Iterator[Dev]:
 
 
 def test_cli_scenario_against_coopflow_dev(dev: Dev):
+    # as after `make run`: the virtual environment is not on the PATH
+    venv_bin = str(Path(COOPFLOW).parent)
+    dev.env["PATH"] = os.pathsep.join(p for p in dev.env.get("PATH", "").split(os.pathsep) if p != venv_bin)
     proc = dev.start()
     try:
         welcome = (dev.tmp / "dev.out").read_text()
@@ -90,6 +93,10 @@ def test_cli_scenario_against_coopflow_dev(dev: Dev):
                            *[a for p in PARTNERS for a in ("--partner", p)])
         pid = project["id"]
         assert project["status"] == "active" and project["partners"] == PARTNERS
+        # the welcome's example commands run as printed, in another terminal in the same folder
+        example = next(line.strip() for line in welcome.splitlines() if " tasks --as " in line)
+        shown = subprocess.run(["bash", "-c", example], cwd=dev.tmp, env=dev.env, capture_output=True, text=True)
+        assert shown.returncode == 0 and "concept_note" in shown.stdout, (example, shown.stderr)
 
         # the first phase, each task by its own organisation, as the README shows it
         (concept,) = dev.json("tasks", "--as", LEAD)
