@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test system-deps lint bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,12 @@ run: $(STAMP)
 	$(BIN)/coopflow dev$(if $(PORT), --port $(PORT))
 
 # two processes, a test file each at a time: every process has its own Temporal dev server and databases
-test: $(STAMP)
-	scripts/system-deps.sh
+test: system-deps $(STAMP)
 	$(BIN)/pytest -q -n 2 --dist loadfile
+
+# the system packages before the venv: without python3-venv it cannot be made (the script says what to install)
+system-deps:
+	scripts/system-deps.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

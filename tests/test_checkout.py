@@ -37,14 +37,27 @@ def test_processes_the_tests_start_keep_their_files_out_of_the_checkout(temporal
     assert (data / "signing.key").exists(), "the worker's signing key (made by it, or by a process before it)"
 
 
+def make_plan(*args: str) -> list[str]:
+    """The commands `make ARGS` would run (make -n), as a newcomer's shell would run make."""
+    # run as `make test` runs it, this make is a sub-make: no "Entering directory" lines, no inherited flags
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    done = subprocess.run(["make", "--no-print-directory", "-n", *args], cwd=CHECKOUT, env=env,
+                          capture_output=True, text=True, check=True)
+    return done.stdout.splitlines()
+
+
+def test_make_test_on_a_fresh_machine_checks_the_system_packages_before_making_the_venv():
+    """Without python3-venv the venv cannot be made: scripts/system-deps.sh says so (or installs it) first."""
+    plan = make_plan("-B", "test")  # -B: as on a fresh clone, where nothing is made yet
+    deps = next(i for i, line in enumerate(plan) if "system-deps.sh" in line)
+    venv = next(i for i, line in enumerate(plan) if "-m venv" in line)
+    assert deps < venv < next(i for i, line in enumerate(plan) if "pytest" in line), plan
+
+
 def test_make_run_takes_another_port_for_the_web_app():
     """`make run PORT=8080` when 8000 is taken; without it, `coopflow dev`'s default."""
     def planned(*args: str) -> str:
-        # run as `make test` runs it, this make is a sub-make: no "Entering directory" lines, no inherited flags
-        env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
-        done = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "run", *args],
-                              cwd=CHECKOUT, env=env, capture_output=True, text=True, check=True)
-        [command] = [line for line in done.stdout.splitlines() if "coopflow dev" in line]
+        [command] = [line for line in make_plan("-o", ".venv/.installed", "run", *args) if "coopflow dev" in line]
         return command
 
     assert planned("PORT=8080").endswith("coopflow dev --port 8080")
