@@ -8,7 +8,7 @@ import json
 import zipfile
 from typing import IO, Any
 
-from domain import Actor, NotFound
+from domain import Actor, Forbidden, NotFound
 from domain.merkle import inclusion_proof, trail_leaves
 from services import access
 from services.audit import write_jsonl
@@ -16,7 +16,7 @@ from services.base import AppBase
 from services.notes import NoteError, Verifier, open_checkpoint
 from services.proofs import BUNDLE_EVENTS, BUNDLE_PROJECT, check_checkpoint, referenced_documents
 from services.signing import checkpoint_trail
-from store import iter_events
+from store import iter_events, read
 from store.checkpoints import checkpoints, latest_checkpoint
 
 
@@ -60,8 +60,10 @@ class Checkpoints(AppBase):
     def prove(self, actor: Actor, project_id: str, seq: int, note: str | None = None) -> dict[str, Any]:
         """One event with its RFC 6962 inclusion proof in a signed checkpoint (``note``, else the latest
         kept checkpoint that covers it, else a new one)."""
-        self._project(actor, project_id)
+        project = self._project(actor, project_id)
         events = list(iter_events(self.engine, project_id))
+        if 1 <= seq <= len(events):
+            self._check_may_read_whole(actor, project, events[seq - 1])
         if note is None:
             last = latest_checkpoint(self.engine, project_id)
             note = last["note"] if last and last["tree_size"] >= seq else self.checkpoint(actor, project_id)["note"]
@@ -74,11 +76,25 @@ class Checkpoints(AppBase):
                 "inclusion_proof": [base64.b64encode(h).decode() for h in inclusion_proof(leaves, seq - 1)],
                 "checkpoint": note}
 
+    def _check_may_read_whole(self, actor: Actor, project: dict[str, Any], event: dict[str, Any]) -> None:
+        """A proof shows an event whole (its hash covers all of it): not one with personal fields the
+        actor may not read."""
+        template = self.template_of(project)
+        if access.may_verify(actor, project) or not template.has_personal_fields():
+            return
+        full = read.get_project(self.engine, project["id"], with_tasks=True) or project
+        (seen,) = access.redacted_events(actor, full, template, iter([event]))
+        if access.REDACTED in seen:
+            raise Forbidden(f"Event {event['seq']} holds personal data that you may not read; its proof is for "
+                            "those who may.")
+
     def export_bundle(self, actor: Actor, project_id: str, out: IO[bytes]) -> dict[str, int]:
         """A zip of the trail (``events.jsonl``), every document it names (``documents/<sha256>``), the
         kept checkpoints (``checkpoints/<size>.note``) and ``project.json``."""
         project = self._project(actor, project_id)
-        events = list(iter_events(self.engine, project_id))
+        # as the trail's other exports: personal fields left out for those who may not read them (their
+        # events then no longer match their hashes), and only the documents of what is left
+        events = list(self.list_events(actor, project_id))  # type: ignore[attr-defined]
         documents = 0
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             with bundle.open(BUNDLE_EVENTS, "w") as raw:
