@@ -16,6 +16,7 @@ from commands.dev import dev, web, worker
 from commands.documents import documents_app
 from commands.incidents import incident_app
 from commands.mail import mail_app
+from commands.personal import personal_app
 from commands.projects import project_app, task_app, tasks
 from commands.templates import templates_app
 from commands.temporal import temporal_app
@@ -37,6 +38,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(incident_app, name="incident")
 app.add_typer(mail_app, name="mail")
 app.add_typer(documents_app, name="documents")
+app.add_typer(personal_app, name="personal-data")
 app.add_typer(temporal_app, name="temporal")
 app.add_typer(templates_app, name="templates")
 

@@ -10,7 +10,10 @@ committed but not yet reported back to Temporal. Points, each at most once per p
 - ``write.stop``: while a store write's transaction is open, the worker is told to stop (SIGTERM,
   as a deploy or a scale-down does); the transaction stays open a second longer;
 - ``checkpoint.before``: after the store write that ends a project committed, before its closing
-  checkpoint is signed.
+  checkpoint is signed;
+- ``erase.event_written`` / ``erase.keys_destroyed``: inside the transaction of the write that records
+  a ``PersonalDataErased``: the event is written but the data keys not yet destroyed / both, not yet
+  committed.
 
 Never set in production: a worker with faults dies on purpose.
 """
@@ -39,7 +42,8 @@ from temporalio.worker import (
 
 from activities import RECORD_EVENTS
 
-POINTS = ("workflow_task.kill", "workflow_task.fail", "write.before", "write.after", "write.stop", "checkpoint.before")
+POINTS = ("workflow_task.kill", "workflow_task.fail", "write.before", "write.after", "write.stop", "checkpoint.before",
+          "erase.event_written", "erase.keys_destroyed")
 log = structlog.get_logger("coopflow.faults")
 
 

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 if TYPE_CHECKING:
     from activities.sender import Smtp
     from services.notes import Signer
+    from services.sealing import KeyEncryptionKeys
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     temporal_api_key: str = ""  # Temporal Cloud API key (implies TLS)
     # payload encryption: "id:base64key,…", the first one current (`coopflow temporal new-key`)
     codec_keys: str = ""
+    # key-encryption keys of personal data, in the same form (`coopflow personal-data new-key`); empty: the
+    # file personal-data.keys in the data dir (`coopflow dev` makes it); web and commands need them, workers not
+    personal_data_keys: str = ""
     codec_origins: str = ""  # origins (comma-separated) of Temporal UIs that may call /codec
     metrics_bind: str = ""  # host:port where a worker serves the Temporal SDK's Prometheus metrics
     otel_endpoint: str = ""  # OTLP/HTTP traces endpoint; empty: no tracing (needs the otel extra)
@@ -106,6 +110,12 @@ class Settings(BaseSettings):
 
         return load_signer(signing_key=self.signing_key, data_dir=self.data_dir, deployment=self.deployment,
                            public_url=self.public_url)
+
+    def key_encryption_keys(self) -> KeyEncryptionKeys | None:
+        """The keys that wrap personal data's keys: the setting, or the data dir's file, or None."""
+        from services.sealing import load_keks
+
+        return load_keks(setting=self.personal_data_keys, data_dir=self.data_dir)
 
     @property
     def store_url(self) -> str:

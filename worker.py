@@ -30,6 +30,7 @@ from activities import AuditActivities
 from activities.checkpoints import CheckpointActivities
 from activities.sender import MailSender, Smtp
 from services.notes import Signer
+from store.documents import DocumentStorage
 from workflows import ProjectWorkflow
 from workflows.checkpoints import CheckpointWorkflow
 
@@ -89,12 +90,14 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent: int = 100,
                  faults: str = "", sticky_timeout: float = 10.0, public_url: str = "http://127.0.0.1:8000",
-                 signer: Signer | Callable[[], Signer] | None = None) -> Worker:
+                 signer: Signer | Callable[[], Signer] | None = None,
+                 documents: DocumentStorage | None = None) -> Worker:
     """A worker for every coopflow workflow and activity on ``task_queue``.
 
     ``faults`` (``COOPFLOW_FAULTS``) makes it crash on purpose, see ``faults.py``;
     ``sticky_timeout`` is how long a workflow waits for this worker before another takes it;
-    ``signer`` signs checkpoints (the deployment's key; without one, a key of this worker alone: tests).
+    ``signer`` signs checkpoints (the deployment's key; without one, a key of this worker alone: tests);
+    ``documents`` is where an erased project's sealed documents are removed from.
     """
     key = signer() if callable(signer) else signer or Signer.generate("coopflow/local")
     interceptors: list[Interceptor] = [LoggingInterceptor()]
@@ -105,7 +108,7 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
         injected = Faults(faults)
         interceptors.append(FaultInterceptor(injected))
         crash = injected.hit
-    audit = AuditActivities(engine, public_url, signer=key, fault=crash)
+    audit = AuditActivities(engine, public_url, signer=key, fault=crash, documents=documents)
     checkpoints = CheckpointActivities(engine, key)
     return Worker(
         client, task_queue=task_queue, workflows=[ProjectWorkflow, CheckpointWorkflow],
@@ -119,11 +122,12 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
 
 async def run_worker(client: Client, engine: Engine, task_queue: str, stop: asyncio.Event, *,
                      faults: str = "", sticky_timeout: float = 10.0, public_url: str = "http://127.0.0.1:8000",
-                     smtp: Smtp | None = None, signer: Signer | Callable[[], Signer] | None = None) -> None:
+                     smtp: Smtp | None = None, signer: Signer | Callable[[], Signer] | None = None,
+                     documents: DocumentStorage | None = None) -> None:
     """Run until ``stop`` is set, then finish what is in flight and return; with ``smtp``, the mail
     sender runs beside it."""
     worker = build_worker(client, engine, task_queue, faults=faults, sticky_timeout=sticky_timeout,
-                          public_url=public_url, signer=signer)
+                          public_url=public_url, signer=signer, documents=documents)
     log.info("worker started", task_queue=task_queue)
     async with worker:
         if smtp is not None:

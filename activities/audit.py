@@ -19,18 +19,23 @@ from domain import Event, Template, format_time
 from services.notes import Signer
 from services.signing import checkpoint_trail
 from store import ChainConflict, is_unavailable, iter_events, record_batch, record_incident
+from store.documents import DocumentStorage
 from store.outbox import org_names, people_of
+from store.personal import erase_in, sealed_documents
 
 log = structlog.get_logger("coopflow.activities")
 ENDINGS = ("ProjectEnded", "ProjectCancelled")
+ERASURE = "PersonalDataErased"
 
 
 class AuditActivities:
     """Store activities; registered as bound methods so they share the engine."""
 
     def __init__(self, engine: Engine, public_url: str = "http://127.0.0.1:8000", *,
-                 signer: Signer | None = None, fault: Callable[[str], None] | None = None) -> None:
+                 signer: Signer | None = None, fault: Callable[[str], None] | None = None,
+                 documents: DocumentStorage | None = None) -> None:
         self._engine = engine
+        self._documents = documents  # where an erased project's sealed documents are removed from
         self._signer = signer  # signs a checkpoint when a project ends
         self._fault = fault  # crashes on purpose at a named point (faults.py: tests and bench/chaos.py only)
         self._public_url = public_url
@@ -64,8 +69,21 @@ class AuditActivities:
                 unit="ms")
         return self._write_latency
 
+    def _crash(self, point: str) -> None:
+        if self._fault is not None:
+            self._fault(point)
+
+    def _remove_sealed_documents(self, project_id: str) -> None:
+        """An erased project's sealed documents: noise without their key, and removed from the storage (their
+        rows stay, as the record of what was there: a hash of the sealed bytes, a sealed name)."""
+        if self._documents is None:
+            return
+        for document in sealed_documents(self._engine, project_id):
+            self._documents.delete(document["sha256"], kept_before=float("inf"))
+
     def _checkpoint(self, project_id: str) -> None:
-        """The project's last checkpoint, right after the write that ended it (a retry of the write makes it
+        """The project's last checkpoint, right after the write that ended it or erased its personal data
+        (no daily checkpoint signs an ended project's trail again; a retry of the write makes it
         if a crash came between). A failure here is logged, never the write's: the daily one follows."""
         assert self._signer is not None
         try:
@@ -93,16 +111,24 @@ class AuditActivities:
             return self._record(batch, began)
 
     def _record(self, batch: RecordEvents, began: float) -> int:
+        erasure = any(e.type == ERASURE for e in batch.events)
+
         def in_transaction(conn: Connection) -> list[dict[str, Any]]:
             if self._fault is not None:
                 self._fault("write.stop")
+            if erasure:  # the keys go in the very transaction that records their erasure
+                self._crash("erase.event_written")
+                erase_in(conn, batch.project["id"])
+                self._crash("erase.keys_destroyed")
             return self._mails(batch, conn)
 
         try:
             written = record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
                                    resolves_incident=batch.resolves_incident, mails=in_transaction)
             self._latency().record(timedelta(seconds=time.monotonic() - began))
-            if self._signer is not None and any(e.type in ENDINGS for e in batch.events):
+            if erasure:  # after the commit, every attempt: a retry after a crash here removes the rest
+                self._remove_sealed_documents(batch.project["id"])
+            if self._signer is not None and any(e.type in (*ENDINGS, ERASURE) for e in batch.events):
                 if self._fault is not None:
                     self._fault("checkpoint.before")
                 self._checkpoint(batch.project["id"])

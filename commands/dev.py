@@ -15,6 +15,7 @@ import typer
 from commands.common import JsonOpt, Runtime, output, run
 from services.seed import DEMO_PASSWORD
 from settings import get_settings
+from store.documents import FolderStorage
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -56,6 +57,10 @@ def dev(
         sink = MailSink()
         overrides |= {"smtp_host": "127.0.0.1", "smtp_port": sink.port}
     settings = get_settings(**overrides)
+    if not settings.personal_data_keys:  # the key-encryption key of personal data, made once in the data dir
+        from services.sealing import make_key_file
+
+        make_key_file(settings.data_dir)
     rt = Runtime(settings, migrate=True)
     if port_in_use(port):
         raise InvalidRequest(f"Port {port} is in use: is another `coopflow dev` running? "
@@ -77,7 +82,8 @@ def dev(
         store = rt.engine.url.render_as_string(hide_password=True)
         await asyncio.gather(run_worker(client, rt.engine, settings.task_queue, stop, faults=settings.faults,
                                         sticky_timeout=settings.sticky_timeout, public_url=settings.public_url,
-                                        smtp=settings.smtp(), signer=settings.signer), serve(
+                                        smtp=settings.smtp(), signer=settings.signer,
+                                        documents=FolderStorage(settings.documents_path)), serve(
             web, "127.0.0.1", port, stop, ready=lambda: _welcome(json_, store, server, users, env, port)))
 
     try:
@@ -150,7 +156,8 @@ def worker(json_: JsonOpt = False) -> None:
                f"coopflow worker on task queue {rt.settings.task_queue}")
         await run_worker(client, rt.engine, rt.settings.task_queue, stop, faults=rt.settings.faults,
                          sticky_timeout=rt.settings.sticky_timeout, public_url=rt.settings.public_url,
-                         smtp=rt.settings.smtp(), signer=rt.settings.signer)
+                         smtp=rt.settings.smtp(), signer=rt.settings.signer,
+                         documents=FolderStorage(rt.settings.documents_path))
 
     _until_stopped(body)
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain.checks import check_may_complete, check_org_id, check_task, check_task_open
-from domain.errors import Forbidden, InvalidRequest, NotAssigned
+from domain.errors import Forbidden, InvalidRequest, NotAssigned, NotErasable
 from domain.limits import shown, text_problem
 from domain.model import (
     Actor,
     ChangeProject,
+    ErasePersonalData,
     Event,
     ProjectState,
     RequestExtension,
@@ -151,6 +152,41 @@ def decide_change(state: ProjectState, c: ChangeProject, now: datetime) -> list[
     else:  # cancel
         d.supersede_open()
         d.emit("ProjectCancelled", phase=state.phase, data={"reason": reason})
+    return d.events
+
+
+def check_erasable(state: ProjectState) -> None:
+    """A project whose values are sealed; one started before sealing holds them in clear in its chain."""
+    assert state.template is not None
+    if not state.template.has_personal_fields():
+        raise InvalidRequest(f"Project {state.id} holds no personal data: its template has no personal field.",
+                             {"project": "has no personal data"})
+    if not state.sealed:
+        raise NotErasable(
+            f"Project {state.id} was started before coopflow sealed personal data: its values are in its audit "
+            "trail in clear text, hashed into the chain, so erasing them would break the trail's evidence. Its "
+            "personal data stays hidden from everyone not involved; record the request, restrict processing, and "
+            "ask your data-protection officer (docs/personal-data.md, 'Cases started before sealing').",
+            {"project": "started before sealing"})
+
+
+def decide_erasure(state: ProjectState, c: ErasePersonalData, now: datetime) -> list[Event]:
+    """Erase the project's personal data: its data keys go with this event (the store destroys them in the
+    same transaction). A running case is cancelled first: without the person's data it cannot go on.
+    Erased already: nothing happens (the first erasure stands)."""
+    if c.actor is not None and (c.actor.role != "coordinator" or c.actor.org != state.lead):
+        raise Forbidden(f"Only a coordinator of the lead organisation ({state.lead}) can erase this project's "
+                        "personal data.")
+    check_erasable(state)
+    reason = check_reason(c.reason)
+    if state.erasure is not None:
+        return []
+    d = Decision(state, now, c.actor)
+    if state.status == "active":
+        d.supersede_open()
+        d.emit("ProjectCancelled", phase=state.phase, data={"reason": reason})
+    d.emit("PersonalDataErased", data={"reason": reason, "values": state.personal_values,
+                                       "documents": state.personal_documents})
     return d.events
 
 

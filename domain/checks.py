@@ -171,16 +171,18 @@ def check_completion_size(body: dict[str, Any]) -> None:
                           {"data": f"is too large: at most {MAX_COMPLETION_BYTES // 1024} KB in all"})
 
 
-def check_completion(partners: list[str], task: TaskState, step: Step, c: CompleteTask) -> dict[str, Any]:
+def check_completion(partners: list[str], task: TaskState, step: Step, c: CompleteTask, *,
+                     sealed: bool = False) -> dict[str, Any]:
     """Every rule of a completion that the task, its step and the partners decide; returns the event's data.
 
     The application layer asks it too, before anything is sent to Temporal, so that input that
-    cannot be accepted (too large, say) never reaches a workflow.
+    cannot be accepted (too large, say) never reaches a workflow: first of the values in clear, then,
+    in a project whose personal data is sealed (``sealed``), of the command with them sealed.
     """
     check_may_complete(partners, task, step, c.actor)
     check_task_open(task)
     check_outcome(step, c.outcome)
-    data = validate_form(step.form, c.data)
+    data = validate_form(step.form, c.data, sealed=sealed)
     body: dict[str, Any] = {"form": data}
     if c.outcome is not None:
         body["outcome"] = c.outcome

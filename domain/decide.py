@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from domain.changes import decide_change, decide_extension
+from domain.changes import decide_change, decide_erasure, decide_extension
 from domain.checks import (
     check_completion,
     check_named_orgs,
@@ -24,6 +24,7 @@ from domain.model import (
     ChangeProject,
     Command,
     CompleteTask,
+    ErasePersonalData,
     Event,
     ProjectState,
     RequestExtension,
@@ -48,6 +49,8 @@ def decide(state: ProjectState, command: Command, now: datetime) -> list[Event]:
         return decide_change(state, command, now)
     if isinstance(command, RequestExtension):
         return decide_extension(state, command, now)
+    if isinstance(command, ErasePersonalData):
+        return decide_erasure(state, command, now)
     raise InvalidRequest(f"Unknown command {command!r}.")
 
 
@@ -64,7 +67,9 @@ def _start(state: ProjectState, c: StartProject, now: datetime) -> list[Event]:
     d = Decision(state, now, c.actor)
     d.emit("ProjectStarted", data={
         "project_id": c.project_id, "title": c.title.strip(), "lead": c.lead, "partners": c.partners,
-        "parameters": parameters, "template": c.template.model_dump(mode="json")})
+        "parameters": parameters, "template": c.template.model_dump(mode="json"),
+        # since sealing: whether its personal values are sealed (left out as before when they are not)
+        **({"sealed": True} if c.sealed and c.template.has_personal_fields() else {})})
     first = c.template.phases[0].key
     d.emit("PhaseStarted", phase=first)
     d.advance()
@@ -77,7 +82,7 @@ def _complete(state: ProjectState, c: CompleteTask, now: datetime) -> list[Event
         return []  # a retry of the request that completed it: nothing new happens
     assert state.template is not None
     step = state.template.step(task.step)
-    body = check_completion(state.partners, task, step, c)
+    body = check_completion(state.partners, task, step, c, sealed=state.sealed)
     check_named_orgs(state, step, body["form"], now)
     d = Decision(state, now, c.actor)
     d.emit("DecisionRecorded" if step.kind == "decision" else "StepCompleted",

@@ -40,6 +40,12 @@ class InvalidData(DomainError):
     code = "invalid_data"
 
 
+class NotErasable(DomainError):
+    """Personal data that cannot be erased without breaking the trail: a case from before sealing."""
+
+    code = "not_erasable"
+
+
 class TemplateError(DomainError):
     """A template is broken; ``problems`` are ``path: message`` lines."""
 
@@ -52,7 +58,8 @@ class TemplateError(DomainError):
 
 ERRORS: dict[str, type[DomainError]] = {
     cls.code: cls
-    for cls in (InvalidRequest, Forbidden, NotFound, NotAssigned, TaskClosed, InvalidData, TemplateError)
+    for cls in (InvalidRequest, Forbidden, NotFound, NotAssigned, TaskClosed, InvalidData, NotErasable,
+                TemplateError)
 }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from domain.model import Event, ProjectState, Scheduled, TaskState
+from domain.personal import erased, sealed_values
 from domain.template import Template
 
 
@@ -38,6 +39,7 @@ def _started(s: ProjectState, e: Event) -> None:
     s.partners, s.parameters = list(d["partners"]), dict(d["parameters"])
     s.template = Template.model_validate(d["template"])
     s.status, s.started_at = "active", e.at
+    s.sealed = bool(d.get("sealed"))
 
 
 def _phase_started(s: ProjectState, e: Event) -> None:
@@ -67,9 +69,13 @@ def _replace_task(s: ProjectState, e: Event, **changes: Any) -> None:
 
 
 def _completed(s: ProjectState, e: Event) -> None:
-    _replace_task(s, e, status="completed", closed_at=e.at, actor=e.actor, data=e.data.get("form", {}),
+    form = e.data.get("form", {})
+    _replace_task(s, e, status="completed", closed_at=e.at, actor=e.actor, data=form,
                   outcome=e.data.get("outcome"), comment=e.data.get("comment"),
                   request_id=e.data.get("request_id"))
+    if s.sealed and s.template is not None and e.step:
+        values, documents = sealed_values(s.template.step(e.step), form)
+        s.personal_values, s.personal_documents = s.personal_values + values, s.personal_documents + documents
 
 
 def _superseded(s: ProjectState, e: Event) -> None:
@@ -94,11 +100,23 @@ def _phase_completed(s: ProjectState, e: Event) -> None:
 
 
 def _ended(s: ProjectState, e: Event) -> None:
-    s.status, s.scheduled = e.data["status"], []
+    s.status, s.scheduled, s.ended_at = e.data["status"], [], e.at
 
 
 def _cancelled(s: ProjectState, e: Event) -> None:
-    s.status, s.scheduled = "cancelled", []
+    s.status, s.scheduled, s.ended_at = "cancelled", [], e.at
+
+
+def _personal_data_erased(s: ProjectState, e: Event) -> None:
+    """The data keys are destroyed: every sealed value reads None from now on, and says it was erased."""
+    s.erasure = {"erased_at": e.at, "erased_by": {"org": e.actor.org, "role": e.actor.role} if e.actor else
+                 {"org": None, "role": "system"}, "reason": e.data["reason"]}
+    assert s.template is not None
+    for key, task in list(s.tasks.items()):
+        if task.data and s.template.has_personal_fields():
+            data, gone = erased(s.template.step(task.step), task.data)
+            if gone:
+                s.tasks[key] = task.model_copy(update={"data": data, "erased_fields": gone})
 
 
 def _reminded(s: ProjectState, e: Event) -> None:
@@ -153,6 +171,7 @@ _HANDLERS: dict[str, Callable[[ProjectState, Event], None]] = {
     "PartnerAdded": _partner_added,
     "PartnerWithdrawn": _partner_withdrawn,
     "ExtensionRequested": _no_change,
+    "PersonalDataErased": _personal_data_erased,
 }
 
 EVENT_TYPES: tuple[str, ...] = (*_HANDLERS, )  # every event type a project's trail may hold

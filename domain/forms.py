@@ -11,6 +11,7 @@ from typing import Any
 from domain.documents import document_value
 from domain.errors import InvalidData
 from domain.limits import MAX_LIST_ITEM_CHARS, MAX_LIST_ITEMS, MAX_TEXT_CHARS, shown, text_problem
+from domain.personal import is_sealed
 from domain.template import FormField
 
 ISO_639_1 = frozenset(
@@ -168,8 +169,13 @@ def _check(field: FormField, value: Any) -> Any:
     return format(parsed, "f") if isinstance(parsed, Decimal) else parsed
 
 
-def validate_form(fields: list[FormField], data: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Return the normalised data, or raise ``InvalidData`` naming every bad field."""
+def validate_form(fields: list[FormField], data: Mapping[str, Any] | None, *, sealed: bool = False
+                  ) -> dict[str, Any]:
+    """Return the normalised data, or raise ``InvalidData`` naming every bad field.
+
+    With ``sealed`` (a project whose personal data is sealed) a personal field's value must be a sealed
+    token, kept as it is: it was validated before it was sealed, and a value in clear is refused.
+    """
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -182,6 +188,12 @@ def validate_form(fields: list[FormField], data: Mapping[str, Any] | None) -> di
         if _empty(value):
             if field.required:
                 errors[field.name] = "is required"
+            continue
+        if sealed and field.personal:
+            if is_sealed(value):
+                clean[field.name] = value
+            else:
+                errors[field.name] = "is personal data and must be sealed before it is recorded"
             continue
         try:
             clean[field.name] = _check(field, value)

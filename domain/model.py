@@ -91,6 +91,7 @@ class TaskState(BaseModel):
     subject_task: str | None = None  # for a decision on more time: the task that asks for it
     requested_due: str | None = None  # … and the due date asked for
     item: dict[str, str] | None = None  # for a task of a named step: its entry (org, title, perhaps due)
+    erased_fields: list[str] = []  # personal fields whose values were erased (they read None)
 
     def slot_org(self) -> str:
         """The organisation whose share of a step this is (unchanged when the task is reassigned)."""
@@ -122,6 +123,11 @@ class ProjectState(BaseModel):
     head: str = ZERO_HASH
     started_at: str | None = None
     updated_at: str | None = None
+    ended_at: str | None = None  # when it was completed, rejected or cancelled
+    sealed: bool = False  # its personal values are sealed tokens (every project started since sealing)
+    personal_values: int = 0  # personal values recorded in its trail …
+    personal_documents: int = 0  # … and personal documents
+    erasure: dict[str, Any] | None = None  # once its personal data was erased: when, by whom, why
 
     def compacted(self) -> ProjectState:
         """What a continued run needs: closed tasks keep who, when and the outcome, not their form data.
@@ -151,6 +157,7 @@ class StartProject(BaseModel):
     partners: list[str]
     parameters: dict[str, Any] = {}
     actor: Actor
+    sealed: bool = False  # its personal fields' values come sealed (set by the application layer)
 
 
 class CompleteTask(BaseModel):
@@ -193,4 +200,13 @@ class RequestExtension(BaseModel):
     reason: str
 
 
-Command = StartProject | CompleteTask | Tick | ChangeProject | RequestExtension
+class ErasePersonalData(BaseModel):
+    """Erase a project's personal data: a coordinator of the lead organisation, or the system (``actor``
+    None) when the template's retention period has passed since the project ended."""
+
+    kind: Literal["erase_personal_data"] = "erase_personal_data"
+    actor: Actor | None
+    reason: str
+
+
+Command = StartProject | CompleteTask | Tick | ChangeProject | RequestExtension | ErasePersonalData

@@ -64,6 +64,7 @@ DURATION_RANGES: dict[str, tuple[float, float, str]] = {
     "remind_before": (1 / 24, 366, "from one hour (PT1H) to one year (P1Y)"),
     "escalate_after": (1 / 24, 366, "from one hour (PT1H) to one year (P1Y)"),
     "parameter": (1 / 24, 5 * 366, "from one hour (PT1H) to five years (P5Y)"),
+    "retention": (1, 30 * 366, "from one day (P1D) to thirty years (P30Y)"),
 }
 
 
@@ -79,8 +80,14 @@ def _check_duration(value: str, info: ValidationInfo) -> str:
     return check_duration(value, info.field_name or "due")
 
 
+# Whose data a personal field holds, and so which data key seals it: ``case`` — the one person a
+# project is about (a return referral) —, or ``task`` — a person of each task (each speaker of an
+# expert day): every task's own key.
+Subject = Literal["case", "task"]
+
+
 class FormField(_Unwritten):
-    _UNWRITTEN = (("personal",),)
+    _UNWRITTEN = (("personal",), ("subject",))
 
     name: str = Field(pattern=KEY)
     type: FieldType
@@ -88,7 +95,8 @@ class FormField(_Unwritten):
     min: Decimal | None = None
     max: Decimal | None = None
     must_be_true: bool = False
-    personal: bool = False  # about a person: shown only to the organisations involved and auditors
+    personal: bool = False  # about a person: sealed, shown only to the organisations involved and auditors
+    subject: Subject = "case"  # a personal field's data subject
     label: Titles = {}
 
 
@@ -172,8 +180,8 @@ def _default_extension_step() -> Step:
 
 class Template(_Unwritten):
     # added with version 2 of the default template: a description, reminders, escalation, requests for
-    # more time (a template of before then dumps as it did)
-    _UNWRITTEN = (("description", "remind_before", "escalate_after", "extension_step"),)
+    # more time (a template of before then dumps as it did); then how long personal data is kept
+    _UNWRITTEN = (("description", "remind_before", "escalate_after", "extension_step"), ("retention",))
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     version: int = Field(ge=1)
@@ -185,8 +193,11 @@ class Template(_Unwritten):
     remind_before: str | None = None  # a reminder this long before a task is due
     escalate_after: str | None = None  # the lead's coordinators are told when a task is this long overdue
     extension_step: Step | None = None  # the decision on a request for more time (a default when left out)
+    # how long after the project ends its personal data is kept; then it is erased (none: until a coordinator
+    # erases it)
+    retention: str | None = None
 
-    _remind = field_validator("remind_before", "escalate_after")(
+    _remind = field_validator("remind_before", "escalate_after", "retention")(
         lambda v, info: v if v is None else _check_duration(v, info))
 
     def steps(self) -> Iterator[tuple[Phase, Step]]:
@@ -222,6 +233,10 @@ class Template(_Unwritten):
     def personal_fields(self, key: str) -> set[str]:
         """The fields of a step that are about a person."""
         return {f.name for f in self.step(key).form if f.personal}
+
+    def subject_of(self, step: str, field: str, task_id: str) -> str:
+        """The data subject whose key seals a personal field's value in a task: ``case``, or ``task-<id>``."""
+        return "case" if self.step(step).form_field(field).subject == "case" else f"task-{task_id}"
 
     def extension(self) -> Step:
         """The decision on a request for more time: the template's own, or the default."""

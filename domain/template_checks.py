@@ -39,6 +39,8 @@ def check_template(t: Template) -> list[str]:
             problems.append("extension_step.assignee: must be coordinator")
     elif EXTENSION_STEP in seen:
         problems.append(f"{seen[EXTENSION_STEP]}.key: '{EXTENSION_STEP}' is reserved for requests for more time")
+    if t.retention is not None and not t.has_personal_fields():
+        problems.append("retention: the template has no personal field whose data it would keep")
     return problems
 
 
@@ -58,6 +60,11 @@ def _check_step(t: Template, phase: Phase, step: Step, path: str) -> list[str]:
             problems.append(f"{fpath}: min and max apply only to int and decimal fields")
         if field.must_be_true and field.type != "bool":
             problems.append(f"{fpath}.must_be_true: applies only to bool fields")
+        if field.personal and field.type in NAMING_TYPES:
+            problems.append(f"{fpath}.personal: a field that names organisations ({field.type}) cannot be personal: "
+                            "it is sealed, and the project must read it")
+        if field.subject != "case" and not field.personal:
+            problems.append(f"{fpath}.subject: applies only to personal fields")
     if step.kind == "decision" and not step.outcomes:
         problems.append(f"{path}.outcomes: a decision step needs at least one outcome")
     if step.kind != "decision" and step.outcomes:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.model import ProjectState, TaskState
+from domain.personal import retention_ends
 from domain.template import FormField
 
 
@@ -15,6 +16,8 @@ def _number(value: Decimal) -> int | float:
 
 def form_view(field: FormField) -> dict[str, Any]:
     out: dict[str, Any] = {"name": field.name, "type": field.type, "required": field.required}
+    if field.personal:
+        out["personal"] = True
     if field.min is not None:
         out["min"] = _number(field.min)
     if field.max is not None:
@@ -38,6 +41,7 @@ def task_view(state: ProjectState, task: TaskState) -> dict[str, Any]:
         **({"on_behalf_of": task.on_behalf_of} if task.on_behalf_of else {}),
         **({"subject_task": task.subject_task, "requested_due": task.requested_due} if task.subject_task else {}),
         **({"item": task.item} if task.item else {}),
+        **({"erased_fields": list(task.erased_fields)} if state.template.has_personal_fields() else {}),
         "outcomes": [o.name for o in step.outcomes], "form": [form_view(f) for f in step.form],
     }
 
@@ -55,4 +59,15 @@ def summary_view(state: ProjectState) -> dict[str, Any]:
         "lead": state.lead, "partners": state.partners, "status": state.status, "phase": state.phase,
         "parameters": state.parameters, "started_at": state.started_at, "updated_at": state.updated_at,
         "seq": state.seq, "head": state.head,
+        **({"personal_data": personal_data_view(state)} if state.template.has_personal_fields() else {}),
     }
+
+
+def personal_data_view(state: ProjectState) -> dict[str, Any]:
+    """Whether the project's personal data is kept (and, once the project ended, when its retention period
+    erases it) or was erased (when, by whom, why); ``sealed`` says whether its values are sealed (false: a
+    case started before sealing, which cannot be erased)."""
+    if state.erasure is not None:
+        return {"status": "erased", **state.erasure, "sealed": True}
+    ends = retention_ends(state)
+    return {"status": "kept", "sealed": state.sealed, **({"erase_at": ends} if ends else {})}

@@ -3,7 +3,8 @@
 ``Coopflow`` is one object with one method per use case; the methods live in modules by topic:
 ``identity.py`` (who calls), ``projects.py``, ``tasks.py``, ``changes.py`` (changes to a running
 project), ``trail.py`` (the audit trail, incidents, mail), ``documents.py``, ``checkpoints.py`` (signed
-checkpoints, proofs, bundles), on the shared resources and checks of
+checkpoints, proofs, bundles), ``personal.py`` (personal data: sealing, erasure, the person's copy), on the
+shared resources and checks of
 ``base.py``.
 """
 
@@ -22,6 +23,7 @@ from services.changes import Changes
 from services.checkpoints import Checkpoints
 from services.documents import Documents
 from services.identity import Identity
+from services.personal import PersonalData
 from services.projects import Projects
 from services.tasks import Tasks
 from services.trail import Trail
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["UPDATE_TIMEOUT", "Coopflow", "check_project_id"]
 
 
-class Coopflow(Identity, Projects, Tasks, Changes, Trail, Documents, Checkpoints):
+class Coopflow(Identity, Projects, Tasks, Changes, Trail, Documents, Checkpoints, PersonalData):
     """Use cases over one store (engine), one Temporal client and the template registry."""
 
     @classmethod
@@ -47,7 +49,7 @@ class Coopflow(Identity, Projects, Tasks, Changes, Trail, Documents, Checkpoints
                    update_timeout=settings.update_timeout, write_timeout=settings.write_timeout,
                    workflow_task_timeout=settings.workflow_task_timeout,
                    documents=FolderStorage(settings.documents_path), max_document_bytes=settings.max_document_bytes,
-                   signer=settings.signer)
+                   signer=settings.signer, key_encryption_keys=settings.key_encryption_keys)
 
     async def health(self) -> dict[str, Any]:
         """``ok`` or ``unavailable`` for Temporal and for the store, and the open incidents."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import re
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -30,13 +31,16 @@ from domain import (
 )
 from domain.limits import shown
 from services import access
+from services.codec import new_key, parse_keys
 from services.notes import Signer
-from store import EventFilter, StoreUnavailable, iter_events, read, web_state
+from services.sealing import KeyEncryptionKeys, Sealer, open_data
+from store import EventFilter, StoreUnavailable, iter_events, personal, read, web_state
 from store import incidents as store_incidents
 from store.documents import DocumentStorage, FolderStorage
 from templates import TemplateRegistry
 
 P = ParamSpec("P")
+_NO_KEYS = KeyEncryptionKeys({"none": bytes(32)}, "no keys")  # configured, and found none
 R = TypeVar("R")
 UPDATE_TIMEOUT = 30.0  # seconds a caller waits for Temporal before hearing why not
 PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # start_project makes 12 hex digits
@@ -50,12 +54,15 @@ class AppBase:
                  templates: TemplateRegistry | None = None, update_timeout: float = UPDATE_TIMEOUT,
                  write_timeout: float = 10.0, workflow_task_timeout: float = 10.0,
                  documents: DocumentStorage | None = None, max_document_bytes: int = 20 * 1024 * 1024,
-                 signer: Signer | Callable[[], Signer] | None = None) -> None:
+                 signer: Signer | Callable[[], Signer] | None = None,
+                 key_encryption_keys: KeyEncryptionKeys | Callable[[], KeyEncryptionKeys | None] | None = None
+                 ) -> None:
         self.engine, self.client, self.task_queue = engine, client, task_queue
         # where documents' bytes live; the default suits one machine (the data dir's default place)
         self.documents: DocumentStorage = documents or FolderStorage(Path(".coopflow") / "documents")
         self.max_document_bytes = max_document_bytes
         self._signer = signer
+        self._keks = key_encryption_keys
         self.update_timeout = update_timeout  # how long a caller waits for Temporal before a 503
         self.write_timeout = write_timeout  # how long one attempt of a store write may take
         self.workflow_task_timeout = workflow_task_timeout
@@ -71,6 +78,16 @@ class AppBase:
         elif not isinstance(self._signer, Signer):
             self._signer = self._signer()
         return self._signer
+
+    @property
+    def key_encryption_keys(self) -> KeyEncryptionKeys | None:
+        """The keys that wrap personal data's keys (loaded when first needed: the deployment's, or None when
+        it has none); without one configured, a key for this process only."""
+        if self._keks is None:
+            self._keks = KeyEncryptionKeys(parse_keys(new_key("process")), "a key of this process only")
+        elif not isinstance(self._keks, KeyEncryptionKeys):
+            self._keks = self._keks() or _NO_KEYS
+        return None if self._keks is _NO_KEYS else self._keks
 
     async def read_store(self, read: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """A short read of the store from async code: on the event loop for SQLite, in a thread otherwise.
@@ -96,6 +113,37 @@ class AppBase:
                 self._pinned[key] = Template.model_validate(first["data"]["template"])
             return self._pinned[key]
 
+    def sealer(self, project_id: str) -> Sealer:
+        return Sealer(self.engine, self.key_encryption_keys, project_id)
+
+    def open_tasks(self, actor: Actor, project: dict[str, Any], template: Template, via: str | None
+                   ) -> dict[str, Any]:
+        """The project (as the actor may see it) with its tasks' sealed values opened, and the read noted;
+        ``via`` None: nobody is shown them (the answer is not shown), so they stay sealed."""
+        if via is None or "tasks" not in project or not template.has_personal_fields():
+            return project
+        sealer, shown, tasks = self.sealer(project["id"]), [], []
+        for task in project["tasks"]:
+            data, opened, erased = open_data(sealer, template, task["step"], task["id"], task.get("data") or {})
+            shown += [f"{task['id']}.{name}" for name in opened]
+            if opened or erased:
+                task = {**task, "data": data, "erased_fields": sorted({*task.get("erased_fields", []), *erased})}
+            tasks.append(task)
+        self.note_read(actor, project["id"], shown, via)
+        return {**project, "tasks": tasks}
+
+    def open_task(self, actor: Actor, project: dict[str, Any], task: dict[str, Any], via: str | None
+                  ) -> dict[str, Any]:
+        """One task's view (a completion's answer) opened for the actor who may read it."""
+        template = self.template_of(project)
+        opened = self.open_tasks(actor, {**project, "tasks": [task]}, template, via)
+        return dict(opened["tasks"][0]) if "tasks" in opened else task
+
+    def note_read(self, actor: Actor, project_id: str, fields: list[str], via: str) -> None:
+        if fields:
+            personal.record_read(self.engine, project_id=project_id, at=format_time(datetime.now(UTC)), actor=actor,
+                              fields=fields, via=via)
+
     def list_projects(self, actor: Actor) -> list[dict[str, Any]]:
         if actor.role == "auditor":
             return read.list_projects(self.engine)
@@ -103,9 +151,11 @@ class AppBase:
         return led + read.list_projects(self.engine, member=actor.org)
 
     def show_project(self, actor: Actor, project_id: str, as_of: str | None = None,
-                     task_status: str | None = None) -> dict[str, Any]:
+                     task_status: str | None = None, via: str | None = "api") -> dict[str, Any]:
         """The project as it is, or as it was at ``as_of``, rebuilt from the stored events; with
-        ``task_status``, only its tasks with that status (read as such from the store when it can be)."""
+        ``task_status``, only its tasks with that status (read as such from the store when it can be).
+        Personal values the actor may read are opened, and the read noted as made ``via`` a page, the API
+        (and command line) or an export; ``via`` None leaves them sealed (an answer nobody is shown)."""
         if as_of is None:
             check_project_id(project_id)
             project = access.check_may_see(actor, read.get_project(self.engine, project_id, with_tasks=True,
@@ -123,14 +173,26 @@ class AppBase:
             project = {**project_view(fold(events)), "as_of": until}
             template = self.template_of(project)
         shown = access.redacted_project(actor, project, template)
+        if template.has_personal_fields():
+            shown.setdefault("personal_data", {"status": "kept", "sealed": False})  # ended before sealing
         if task_status is not None:
             shown = {**shown, "tasks": [t for t in shown["tasks"] if t["status"] == task_status]}
-        return shown
+        return self.open_tasks(actor, shown, template, via)
 
-    def project_tasks(self, actor: Actor, project_id: str, status: str | None = None) -> list[dict[str, Any]]:
+    async def read_project(self, actor: Actor, project_id: str, task_status: str | None = None) -> dict[str, Any]:
+        """``show_project`` for the API's event loop: read as a short read (``read_store``), then, for a
+        project with personal data the actor may read, opened and the read noted in a thread (a write)."""
+        project = await self.read_store(self.show_project, actor, project_id, task_status=task_status, via=None)
+        template = self.template_of(project)
+        if not template.has_personal_fields():
+            return project
+        return await asyncio.to_thread(self.open_tasks, actor, project, template, "api")
+
+    def project_tasks(self, actor: Actor, project_id: str, status: str | None = None,
+                      via: str | None = "api") -> list[dict[str, Any]]:
         """The project's tasks in the order they opened, or only those with ``status``: what a client reads
         to know what is open without the whole project."""
-        tasks: list[dict[str, Any]] = self.show_project(actor, project_id, task_status=status)["tasks"]
+        tasks: list[dict[str, Any]] = self.show_project(actor, project_id, task_status=status, via=via)["tasks"]
         return tasks
 
     def _paused(self, project_id: str) -> StoreUnavailable | None:
@@ -147,10 +209,12 @@ class AppBase:
         check_project_id(project_id)
         return access.check_may_see(actor, read.get_project(self.engine, project_id), project_id)
 
-    def _claim(self, actor: Actor, route: str, key: str, request: dict[str, Any]) -> bool:
+    def _claim(self, actor: Actor, route: str, key: str, request: dict[str, Any], secret: bytes | None = None) -> bool:
         """This user's key for this route, with this request's fingerprint: True the first time, False for a
-        repeat of the same request; another request under the same key is refused (409)."""
-        fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+        repeat of the same request; another request under the same key is refused (409). A request with
+        personal values is fingerprinted with ``secret`` (HMAC), a key destroyed with those values."""
+        text = json.dumps(request, sort_keys=True, default=str).encode()
+        fingerprint = (hmac.new(secret, text, hashlib.sha256) if secret else hashlib.sha256(text)).hexdigest()
         return web_state.claim_key(self.engine, user_id=actor.user, route=route, key=key, fingerprint=fingerprint,
                                    now=time.time())
 

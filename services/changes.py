@@ -27,21 +27,23 @@ CHANGES = ("extend_deadline", "waive", "reassign", "add_partner", "withdraw_part
 class Changes(AppBase):
     async def change_project(self, actor: Actor, project_id: str, *, kind: str, reason: str,
                              task_id: str | None = None, due_at: str | None = None, org: str | None = None,
-                             request_id: str | None = None) -> dict[str, Any]:
-        """A change by a coordinator of the lead organisation; returns the project once it is in the store."""
+                             request_id: str | None = None, via: str | None = "api") -> dict[str, Any]:
+        """A change by a coordinator of the lead organisation; returns the project once it is in the store
+        (``via``: as ``show_project``)."""
         command = await asyncio.to_thread(self._prepare_change, actor, project_id, kind, reason, task_id, due_at, org)
         result = await self._send(actor, project_id, f"change {project_id}", request_id,
                                   ProjectWorkflow.change_project, command,
-                                  {"kind": kind, "reason": reason, "task_id": task_id, "due_at": due_at, "org": org})
+                                  {"kind": kind, "reason": reason, "task_id": task_id, "due_at": due_at, "org": org},
+                                  via)
         CHANGE_COUNT.labels(kind=kind).inc()
         return result
 
     async def request_extension(self, actor: Actor, project_id: str, task_id: str, *, due_at: str, reason: str,
-                                request_id: str | None = None) -> dict[str, Any]:
+                                request_id: str | None = None, via: str | None = "api") -> dict[str, Any]:
         """A partner asks for more time; returns the project, with the coordinators' decision opened."""
         command = await asyncio.to_thread(self._prepare_extension, actor, project_id, task_id, due_at, reason)
         return await self._send(actor, project_id, f"extension {project_id}/{task_id}", request_id,
-                                ProjectWorkflow.request_extension, command, {"due_at": due_at, "reason": reason})
+                                ProjectWorkflow.request_extension, command, {"due_at": due_at, "reason": reason}, via)
 
     def _prepare_change(self, actor: Actor, project_id: str, kind: str, reason: str, task_id: str | None,
                         due_at: str | None, org: str | None) -> ChangeProject:
@@ -78,7 +80,7 @@ class Changes(AppBase):
         return RequestExtension(task_id=task_id, actor=actor, due_at=due_at, reason=reason)
 
     async def _send(self, actor: Actor, project_id: str, route: str, request_id: str | None, update: Any,
-                    command: Any, request: dict[str, Any]) -> dict[str, Any]:
+                    command: Any, request: dict[str, Any], via: str | None) -> dict[str, Any]:
         """The update, with its key claimed (a repeat joins the first; another body under it is refused)."""
         check_storable("request_id", request_id, MAX_KEY_CHARS, InvalidRequest)
         fresh = request_id is not None and await asyncio.to_thread(self._claim, actor, route, request_id, request)
@@ -105,4 +107,4 @@ class Changes(AppBase):
                 await asyncio.to_thread(web_state.release_key, self.engine, user_id=actor.user, route=route,
                                         key=str(request_id))
             raise
-        return await asyncio.to_thread(self.show_project, actor, project_id)
+        return await asyncio.to_thread(self.show_project, actor, project_id, via=via)

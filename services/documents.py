@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,11 +14,25 @@ from typing import IO, Any
 import structlog
 from sqlalchemy.engine import Engine
 
-from domain import Actor, DomainError, Forbidden, InvalidData, InvalidRequest, NotFound, format_time
+from domain import (
+    Actor,
+    DomainError,
+    Forbidden,
+    InvalidData,
+    InvalidRequest,
+    NotFound,
+    TaskState,
+    Template,
+    format_time,
+)
+from domain.checks import check_may_complete
 from domain.documents import MEDIA_TYPES, SHA256, safe_name
 from domain.limits import shown
 from domain.template import Step
+from services import access
 from services.base import AppBase
+from services.sealing import Erased, Sealer
+from store import read
 from store.documents import TooLarge, add_document, forget_document, get_document, unused_documents
 
 log = structlog.get_logger("coopflow.documents")
@@ -96,9 +113,12 @@ def _named(name: str, media_type: str) -> str:
     return name
 
 
-def resolve_documents(engine: Engine, project_id: str, step: Step, data: Any) -> Any:
+def resolve_documents(engine: Engine, project_id: str, template: Template, step: Step, data: Any, task_id: str,
+                      sealer: Sealer | None) -> Any:
     """A completion names its documents by sha256; the event keeps each one's record. A document
-    that was not uploaded to this project is refused before Temporal sees the completion."""
+    that was not uploaded to this project is refused before Temporal sees the completion; so is, in a
+    project whose personal data is sealed (``sealer``), a personal field's document not uploaded for
+    that field of this task (it would have been kept in clear), and a sealed one named elsewhere."""
     if not isinstance(data, dict):
         return data
     resolved, errors = dict(data), {}
@@ -109,10 +129,18 @@ def resolve_documents(engine: Engine, project_id: str, step: Step, data: Any) ->
         sha256 = value.get("sha256") if isinstance(value, dict) else value
         found = get_document(engine, project_id, sha256) if isinstance(sha256, str) and SHA256.fullmatch(
             sha256) else None
+        place = f"{task_id}.{field.name}" if sealer is not None and field.personal else None
         if found is None:
             errors[field.name] = "names no document uploaded to this project"
+        elif found["sealed_for"] != place:
+            errors[field.name] = ("is personal: upload the document for this field of this task (it is sealed as it "
+                                  "is uploaded)" if place else "names a sealed document of another field")
         else:
-            resolved[field.name] = {k: found[k] for k in ("sha256", "name", "size", "media_type")}
+            record = {k: found[k] for k in ("sha256", "name", "size", "media_type")}
+            if sealer is not None and place is not None:  # its name is sealed too
+                subject = template.subject_of(step.key, field.name, task_id)
+                record["name"] = sealer.open(subject, task_id, f"{field.name}:name", found["name"])
+            resolved[field.name] = record
     if errors:
         listed = "; ".join(f"{k} {v}" for k, v in errors.items())
         raise InvalidData(f"Some fields are not valid: {listed}.", errors)
@@ -120,30 +148,28 @@ def resolve_documents(engine: Engine, project_id: str, step: Step, data: Any) ->
 
 
 class Documents(AppBase):
-    def upload_document(self, actor: Actor, project_id: str, source: IO[bytes], filename: str) -> dict[str, Any]:
+    def upload_document(self, actor: Actor, project_id: str, source: IO[bytes], filename: str, *,
+                        task_id: str | None = None, field: str | None = None) -> dict[str, Any]:
         """Keep a document for a project (its members): ``{sha256, name, size, media_type}``.
 
+        For a personal field (``task_id`` and ``field`` name it) of a project whose personal data is sealed,
+        content and name are sealed with the subject's data key before they are kept, and ``sha256`` is the
+        sealed content's: nothing of the document is kept in clear, nor a plain digest of it.
         Refused, keeping nothing: over ``max_document_bytes`` (413), a type not taken (415, by content).
         """
         project = self._project(actor, project_id)
         if actor.org != project["lead"] and actor.org not in project["partners"]:
             raise Forbidden("Only the organisations of the project can add documents to it.")
+        place = self._personal_place(actor, project, task_id, field)
+        if place is not None:
+            return self._upload_sealed(actor, project_id, source, filename, *place)
         limit = self.max_document_bytes
         try:
             sha256, size, staged = self.documents.put(source, limit)
         except TooLarge:
-            raise PayloadTooLarge(f"The document is larger than {limit // (1024 * 1024)} MB.",
-                                  {"file": f"at most {limit} bytes"}) from None
+            raise self._too_large() from None
         try:
-            name = safe_name(filename or "document")
-            media_type = sniff(staged, name)
-            if media_type is None:
-                raise UnsupportedMediaType(
-                    f"{shown(name)} is not a document coopflow takes: PDF, PNG, JPEG, ODT, DOCX, XLSX, TXT or CSV "
-                    "(recognised by its content, not its name).", {"file": "unsupported type"})
-            if size == 0:
-                raise InvalidData("The document is empty.", {"file": "is empty"})
-            name = _named(name, media_type)
+            name, media_type = self._checked(staged, filename, size)
             self.documents.keep(staged, sha256)
         except BaseException:
             self.documents.discard(staged)
@@ -153,14 +179,101 @@ class Documents(AppBase):
                              uploaded_at=format_time(datetime.now(UTC)))
         return {k: found[k] for k in ("sha256", "name", "size", "media_type")}
 
-    def document(self, actor: Actor, project_id: str, sha256: str) -> tuple[dict[str, Any], Iterator[bytes]]:
-        """A project's document for its members and auditors (404 for everyone else): its record and bytes."""
-        self._project(actor, project_id)
+    def _too_large(self) -> PayloadTooLarge:
+        limit = self.max_document_bytes
+        return PayloadTooLarge(f"The document is larger than {limit // (1024 * 1024)} MB.",
+                               {"file": f"at most {limit} bytes"})
+
+    @staticmethod
+    def _checked(staged: Path, filename: str, size: int) -> tuple[str, str]:
+        """The document's safe name and its type by content; refused when coopflow does not take it."""
+        name = safe_name(filename or "document")
+        media_type = sniff(staged, name)
+        if media_type is None:
+            raise UnsupportedMediaType(
+                f"{shown(name)} is not a document coopflow takes: PDF, PNG, JPEG, ODT, DOCX, XLSX, TXT or CSV "
+                "(recognised by its content, not its name).", {"file": "unsupported type"})
+        if size == 0:
+            raise InvalidData("The document is empty.", {"file": "is empty"})
+        return _named(name, media_type), media_type
+
+    def _personal_place(self, actor: Actor, project: dict[str, Any], task_id: str | None, field: str | None
+                        ) -> tuple[str, str, str, Template] | None:
+        """(task, field, subject, template) when the upload is for a personal file field of a sealed project;
+        None for any other document. A field named wrongly is refused, naming it."""
+        if task_id is None and field is None:
+            return None
+        found = read.get_task(self.engine, project["id"], task_id or "") if task_id else None
+        if found is None:
+            raise InvalidRequest(f"Project {project['id']} has no task '{shown(task_id)}'.", {"task": "unknown"})
+        template = self.template_of(project)
+        step = template.step(found[1]["step"])
+        if field not in {f.name for f in step.form if f.type == "file"}:
+            raise InvalidRequest(f"Task {task_id} ({step.key}) has no document field '{shown(field)}'.",
+                                 {"field": "is not a document field of this task"})
+        view = json.loads(found[1]["view"])
+        task = TaskState.model_validate({k: view[k] for k in TaskState.model_fields if k in view and k != "data"})
+        check_may_complete(project["partners"], task, step, actor)
+        assert field is not None and task_id is not None
+        if not step.form_field(field).personal or not (project.get("personal_data") or {}).get("sealed"):
+            return None
+        return task_id, field, template.subject_of(step.key, field, task_id), template
+
+    def _upload_sealed(self, actor: Actor, project_id: str, source: IO[bytes], filename: str, task_id: str,
+                       field: str, subject: str, template: Template) -> dict[str, Any]:
+        """A personal document: checked in clear in a temporary file outside the documents' folder (removed
+        at once), then kept sealed."""
+        content = source.read(self.max_document_bytes + 1)
+        if len(content) > self.max_document_bytes:
+            raise self._too_large()
+        with tempfile.NamedTemporaryFile(prefix="coopflow-check-") as plain:
+            plain.write(content)
+            plain.flush()
+            name, media_type = self._checked(Path(plain.name), filename, len(content))
+        sealer = self.sealer(project_id)
+        sealed = sealer.seal_bytes(subject, task_id, field, content)
+        sha256, _, staged = self.documents.put(io.BytesIO(sealed), len(sealed))
+        try:
+            self.documents.keep(staged, sha256)
+        except BaseException:
+            self.documents.discard(staged)
+            raise
+        add_document(self.engine, project_id=project_id, sha256=sha256,
+                     name=sealer.seal(subject, task_id, f"{field}:name", name), size=len(content),
+                     media_type=media_type, uploaded_by=actor.user, uploaded_at=format_time(datetime.now(UTC)),
+                     sealed_for=f"{task_id}.{field}")
+        return {"sha256": sha256, "name": name, "size": len(content), "media_type": media_type}
+
+    def document(self, actor: Actor, project_id: str, sha256: str, via: str = "api"
+                 ) -> tuple[dict[str, Any], Iterator[bytes]]:
+        """A project's document for its members and auditors (404 for everyone else): its record and bytes.
+        A personal one only for those who may read that task's personal data: opened, and the read noted."""
+        project = self._project(actor, project_id)
         found = get_document(self.engine, project_id, sha256) if SHA256.fullmatch(sha256) else None
+        if found is not None and found["sealed_for"] and (project.get("personal_data") or {}).get("status") == "erased":
+            raise NotFound(f"Document {shown(sha256)} of project '{project_id}' was erased with the project's "
+                           f"personal data on {project['personal_data']['erased_at'][:10]}.")
         content = self.documents.open(sha256) if found else None
         if found is None or content is None:
             raise NotFound(f"Project '{project_id}' has no document {shown(sha256)}.")
-        return {k: found[k] for k in ("sha256", "name", "size", "media_type")}, content
+        record = {k: found[k] for k in ("sha256", "name", "size", "media_type")}
+        if found["sealed_for"] is None:
+            return record, content
+        task_id, field = found["sealed_for"].split(".", 1)
+        full = read.get_project(self.engine, project_id, with_tasks=True) or project
+        template = self.template_of(project)
+        task: dict[str, Any] = next((t for t in full.get("tasks", []) if t["id"] == task_id), {})
+        if not task or not access.may_read_personal(actor, full, task, access.counterparts(full, template)):
+            raise NotFound(f"Project '{project_id}' has no document {shown(sha256)} that you may read.")
+        subject, sealer = template.subject_of(task["step"], field, task_id), self.sealer(project_id)
+        try:
+            record["name"] = sealer.open(subject, task_id, f"{field}:name", found["name"])
+            opened = sealer.open_bytes(subject, task_id, field, b"".join(content))
+        except Erased:
+            raise NotFound(f"Document {shown(sha256)} of project '{project_id}' was erased with the project's "
+                           "personal data.") from None
+        self.note_read(actor, project_id, [found["sealed_for"]], via)
+        return record, iter([opened])
 
     def prune_documents(self, *, older_than_days: int, dry_run: bool = False) -> list[dict[str, Any]]:
         """Uploads that no completion used, uploaded more than ``older_than_days`` ago: each project's

@@ -98,8 +98,10 @@ class Projects(AppBase):
         else:
             project_id = uuid.uuid4().hex[:12]
         try:
+            # its personal values, if its template has any, come sealed (services/sealing.py)
             command = StartProject(project_id=project_id, title=title, template=self.templates.latest(template),
-                                   lead=actor.org, partners=partners, parameters=parameters or {}, actor=actor)
+                                   lead=actor.org, partners=partners, parameters=parameters or {}, actor=actor,
+                                   sealed=True)
             decide(ProjectState(), command, datetime.now(UTC))  # refuse bad input before Temporal sees it
         except DomainError:
             if fresh:  # nothing happened: the key may be used again

@@ -26,15 +26,16 @@ from domain import (
 from domain.checks import check_completion, check_kind, check_may_complete, check_storable
 from domain.limits import MAX_KEY_CHARS, shown
 from services import access
-from services.base import TASK_ID, AppBase, check_project_id, update_error
+from services.base import TASK_ID, check_project_id, update_error
 from services.documents import resolve_documents
 from services.metrics import COMPLETIONS, REFUSALS
+from services.personal import PersonalData
 from services.temporal import TemporalUnavailable, call_until
 from store import StoreUnavailable, read, web_state
 from workflows import ProjectWorkflow, workflow_id
 
 
-class Tasks(AppBase):
+class Tasks(PersonalData):
     def list_tasks(self, actor: Actor) -> list[dict[str, Any]]:
         """Open tasks of the actor's organisation (auditors: auditor tasks), overdue first."""
         tasks = read.open_tasks(self.engine, "auditor" if actor.role == "auditor" else actor.org)
@@ -45,18 +46,24 @@ class Tasks(AppBase):
 
     async def complete_task(self, actor: Actor, project_id: str, task_id: str, *, data: Any = None,
                             outcome: str | None = None, comment: str | None = None,
-                            request_id: str | None = None) -> dict[str, Any]:
+                            request_id: str | None = None, via: str | None = "api") -> dict[str, Any]:
         """Complete a task; returns it once its events are in the store.
 
         ``request_id`` (an Idempotency-Key) is the Temporal update id as well: a repeat while the
-        first is under way joins it, and a repeat after it answers as it did.
+        first is under way joins it, and a repeat after it answers as it did. Personal values are sealed
+        before Temporal sees them; the answer shows them opened (``via``: who is shown it, see
+        ``show_project``; None: nobody, they stay sealed).
         """
         with structlog.contextvars.bound_contextvars(project_id=project_id, task_id=task_id,
                                                      workflow_id=workflow_id(project_id)):
-            return await self._complete_task(actor, project_id, task_id, data, outcome, comment, request_id)
+            answer, project = await self._complete_task(actor, project_id, task_id, data, outcome, comment,
+                                                        request_id)
+            if via is None or not self.template_of(project).has_personal_fields():
+                return answer
+            return await asyncio.to_thread(self.open_task, actor, project, answer, via)
 
     async def _complete_task(self, actor: Actor, project_id: str, task_id: str, data: Any, outcome: str | None,
-                             comment: str | None, request_id: str | None) -> dict[str, Any]:
+                             comment: str | None, request_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
         # without an Idempotency-Key the checks only read; with one, they claim the key: a write
         prepare = self.read_store if request_id is None else asyncio.to_thread
         try:
@@ -65,9 +72,9 @@ class Tasks(AppBase):
         except DomainError as error:
             await self._count_refusal(project_id, task_id, error)
             raise
-        if isinstance(prepared, dict):
-            return prepared  # the first answer
-        command, route, fresh = prepared
+        if len(prepared) == 2:
+            return prepared  # the first answer, and the project
+        command, route, fresh, project = prepared
         try:
             result = await self._complete(project_id, task_id, command)
         except DomainError as error:
@@ -77,7 +84,7 @@ class Tasks(AppBase):
                                         key=str(request_id))
             raise
         COMPLETIONS.labels(step=result["step"]).inc()
-        return result
+        return result, project
 
     async def _count_refusal(self, project_id: str, task_id: str, error: DomainError) -> None:
         try:
@@ -88,9 +95,10 @@ class Tasks(AppBase):
 
     def _prepare_completion(self, actor: Actor, project_id: str, task_id: str, data: Any, outcome: str | None,
                             comment: str | None, request_id: str | None
-                            ) -> tuple[CompleteTask, str, bool] | dict[str, Any]:
-        """Every check a completion passes before Temporal sees it (in a thread: it reads the store): the
-        command, its route and whether its key is new; or the first answer, for a repeat."""
+                            ) -> tuple[CompleteTask, str, bool, dict[str, Any]] | tuple[dict[str, Any], dict[str, Any]]:
+        """Every check a completion passes before Temporal sees it (in a thread: it reads the store), and its
+        personal values sealed: the command, its route, whether its key is new and the project; or, for a
+        repeat, the first answer and the project."""
         check_kind("request_id", request_id, str | None, "a text")
         check_kind("outcome", outcome, str | None, "the name of an outcome", InvalidData)
         check_kind("comment", comment, str | None, "a text", InvalidData)
@@ -107,34 +115,44 @@ class Tasks(AppBase):
         access.check_may_see(actor, project, project_id)
         view = json.loads(row["view"])
         task = TaskState.model_validate({k: view[k] for k in TaskState.model_fields if k in view and k != "data"})
-        step = self.template_of(project).step(row["step"])
+        template = self.template_of(project)
+        step = template.step(row["step"])
         check_may_complete(project["partners"], task, step, actor)  # whose task it is comes first
+        sealed = bool((project.get("personal_data") or {}).get("sealed")) and bool(template.personal_fields(step.key))
         route = f"complete {project_id}/{task_id}"
+        # a request with personal values is fingerprinted with a key erased with them (never a plain hash)
         fresh = request_id is not None and self._claim(actor, route, request_id, {
-            "data": data, "outcome": outcome, "comment": comment})
+            "data": data, "outcome": outcome, "comment": comment}, secret=self.sealer(project_id).fingerprint_key(
+                template.subject_of(step.key, min(template.personal_fields(step.key)), task_id)) if sealed else None)
         if row["task_status"] != "open":
             # the store holds only what Temporal accepted (see workflows/writes.py), so this is
             # the answer the first request got
             if request_id is not None and row["request_id"] == request_id and (
                     view.get("completed_by") or {}).get("user") == actor.user:
-                return dict(view)  # the same request again: the first answer, nothing new happens
+                return dict(view), project  # the same request again: the first answer, nothing new happens
             raise TaskClosed(f"Task {task_id} ({row['step']}) is {row['task_status']} "
                              "and can no longer be completed.")
         try:
             if data is not None and not isinstance(data, dict):
                 raise error_from_code("invalid_data", "The data must be an object of field names and values.",
                                       {"data": "must be an object"})
-            data = resolve_documents(self.engine, project_id, step, data)
+            data = resolve_documents(self.engine, project_id, template, step, data, task_id,
+                                     self.sealer(project_id) if sealed else None)
             command = CompleteTask(task_id=task_id, actor=actor, data=data or {}, outcome=outcome,
                                    comment=comment, request_id=request_id)
             # what the workflow's validator will say of the input, said here first: input Temporal cannot
-            # take (too large, characters no encoder takes) must never reach it
-            check_completion(project["partners"], task, step, command)
+            # take (too large, characters no encoder takes) must never reach it; personal values are
+            # validated in clear, then sealed, and the sealed command checked again (its size)
+            body = check_completion(project["partners"], task, step, command)
+            if sealed:
+                command = command.model_copy(update={"data": self.seal_form(
+                    project_id, template, step.key, task_id, body["form"], command.data)})
+                check_completion(project["partners"], task, step, command, sealed=True)
         except DomainError:
             if fresh:
                 web_state.release_key(self.engine, user_id=actor.user, route=route, key=str(request_id))
             raise
-        return command, route, fresh
+        return command, route, fresh, project
 
     async def _complete(self, project_id: str, task_id: str, command: CompleteTask) -> dict[str, Any]:
         """Send the completion to the project's workflow; its answer, once the events are stored."""

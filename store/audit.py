@@ -98,7 +98,7 @@ class _Statements:
     mail_insert: Any
 
 
-_PROJECT_FIELDS = ("title", "status", "phase", "seq", "head", "started_at", "updated_at")
+_PROJECT_FIELDS = ("title", "status", "phase", "seq", "head", "started_at", "updated_at", "personal_data")
 
 
 @functools.cache
@@ -130,7 +130,10 @@ def _check_same(conn: Connection, project_id: str, events: list[Event]) -> None:
 
 
 def _project_fields(p: dict[str, Any]) -> dict[str, Any]:
-    return {k: p[k] for k in _PROJECT_FIELDS}
+    fields = {k: p.get(k) for k in _PROJECT_FIELDS}
+    # JSON; a project without personal data (or a workflow of before sealing) has none
+    fields["personal_data"] = json.dumps(p["personal_data"]) if p.get("personal_data") is not None else None
+    return fields
 
 
 def _event_row(project_id: str, e: Event) -> dict[str, Any]:

@@ -113,13 +113,14 @@ class FolderStorage:
 
 
 def add_document(engine: Engine, *, project_id: str, sha256: str, name: str, size: int, media_type: str,
-                 uploaded_by: str, uploaded_at: str) -> dict[str, Any]:
-    """Name a document in a project; the same content uploaded again keeps its first name."""
+                 uploaded_by: str, uploaded_at: str, sealed_for: str | None = None) -> dict[str, Any]:
+    """Name a document in a project; the same content uploaded again keeps its first name. A sealed one
+    (``sealed_for``: its task and field) has its sealed name, and a hash of its sealed content."""
     insert: Any = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
     with writer_lock(engine), engine.begin() as conn:
         conn.execute(insert(D).on_conflict_do_nothing(), {
             "project_id": project_id, "sha256": sha256, "name": name, "size": size, "media_type": media_type,
-            "uploaded_by": uploaded_by, "uploaded_at": uploaded_at})
+            "uploaded_by": uploaded_by, "uploaded_at": uploaded_at, "sealed_for": sealed_for})
     found = get_document(engine, project_id, sha256)
     assert found is not None
     return found

@@ -38,6 +38,9 @@ class Project(SQLModel, table=True):
     head: str
     started_at: str
     updated_at: str
+    # JSON: whether its personal data is kept or erased (when, by whom, why), and sealed; null for a
+    # project without personal data, or one that ended before sealing
+    personal_data: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ProjectPartner(SQLModel, table=True):
@@ -176,6 +179,9 @@ class Document(SQLModel, table=True):
     media_type: str
     uploaded_by: str  # a user id
     uploaded_at: str
+    # a document of a personal field: "<task id>.<field>"; its content is sealed with the subject's data
+    # key, ``sha256`` is the sealed content's, and ``name`` is sealed too
+    sealed_for: str | None = None
 
 
 class Checkpoint(SQLModel, table=True):
@@ -186,3 +192,30 @@ class Checkpoint(SQLModel, table=True):
     root_hash: str  # hex, the RFC 6962 head over the first tree_size events' hashes
     note: str = Field(sa_column=Column(Text, nullable=False))
     created_at: str
+
+
+class DataKey(SQLModel, table=True):
+    """A data subject's key, which seals their personal values (AES-256-GCM), wrapped by a key-encryption
+    key that never lives in the database. The only rows coopflow ever deletes: destroying a subject's key
+    erases every value sealed with it, wherever a copy of that value is."""
+
+    __tablename__ = "data_key"
+    project_id: str = Field(primary_key=True)
+    subject: str = Field(primary_key=True)  # "case", or "task-<id>" (a person of each task)
+    kek_id: str  # which key-encryption key wrapped it
+    wrapped: str  # base64: nonce ‖ the wrapped key ‖ tag
+    created_at: str
+
+
+class PersonalDataRead(SQLModel, table=True):
+    """Who was shown which personal fields of a project, when, and how (append-only; never the values)."""
+
+    __tablename__ = "personal_data_read"
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(index=True)
+    at: str
+    user_id: str
+    org: str
+    role: str
+    fields: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of "<task id>.<field>"
+    via: str  # page, api, export

@@ -36,7 +36,8 @@ def project_summary(row: RowMapping) -> dict[str, Any]:
             "template": {"id": row["template_id"], "version": row["template_version"]},
             "lead": row["lead"], "partners": json.loads(row["partners"]), "status": row["status"],
             "phase": row["phase"], "started_at": row["started_at"], "updated_at": row["updated_at"],
-            "seq": row["seq"], "head": row["head"]}
+            "seq": row["seq"], "head": row["head"],
+            **({"personal_data": json.loads(row["personal_data"])} if row["personal_data"] else {})}
 
 
 def get_project(engine: Engine, project_id: str, *, with_tasks: bool = False,

@@ -18,8 +18,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from services.app import Coopflow
+from services.codec import new_key
 from services.devstack import FAST_TRANSFERS
 from services.notes import Signer
+from services.sealing import KeyEncryptionKeys, load_keks
 from services.seed import seed_demo
 from store import make_engine, upgrade
 from store.documents import FolderStorage
@@ -34,6 +36,9 @@ PG_ADMIN_URL = os.environ.get("COOPFLOW_TEST_PG", "postgresql://postgres@127.0.0
 TEST_DATA_DIR = tempfile.mkdtemp(prefix="coopflow-tests-")
 os.environ["COOPFLOW_DATA_DIR"] = TEST_DATA_DIR
 atexit.register(shutil.rmtree, TEST_DATA_DIR, True)
+# the key-encryption key of personal data: the application layers of the tests and every web or command
+# process they start share it, as a deployment's processes do
+os.environ["COOPFLOW_PERSONAL_DATA_KEYS"] = new_key("tests")
 
 
 def temporal_cli() -> str:
@@ -104,11 +109,19 @@ def document_folder(tmp_path_factory: pytest.TempPathFactory) -> FolderStorage:
     return FolderStorage(tmp_path_factory.mktemp("documents"))
 
 
+@pytest.fixture(scope="session")
+def key_encryption_keys() -> KeyEncryptionKeys:
+    """The test run's key-encryption key of personal data (``COOPFLOW_PERSONAL_DATA_KEYS``)."""
+    keys = load_keks(setting=os.environ["COOPFLOW_PERSONAL_DATA_KEYS"], data_dir=Path(TEST_DATA_DIR))
+    assert keys is not None
+    return keys
+
+
 @pytest.fixture
-async def app(temporal_client: Client, engine: Engine, signer: Signer,
-              document_folder: FolderStorage) -> AsyncIterator[Coopflow]:
+async def app(temporal_client: Client, engine: Engine, signer: Signer, document_folder: FolderStorage,
+              key_encryption_keys: KeyEncryptionKeys) -> AsyncIterator[Coopflow]:
     """The application layer with its own worker on a fresh task queue."""
     task_queue = f"tq-{uuid.uuid4()}"
-    async with build_worker(temporal_client, engine, task_queue, signer=signer):
+    async with build_worker(temporal_client, engine, task_queue, signer=signer, documents=document_folder):
         yield Coopflow(engine=engine, client=temporal_client, task_queue=task_queue, signer=signer,
-                       documents=document_folder)
+                       documents=document_folder, key_encryption_keys=key_encryption_keys)

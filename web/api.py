@@ -8,7 +8,7 @@ import asyncio
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -142,7 +142,7 @@ async def show_project(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
                        ) -> dict[str, Any]:
     """A project with its tasks; with ``as_of``, as it was then, rebuilt from the stored events."""
     if as_of is None:  # the read model: a short read
-        return await coopflow.read_store(coopflow.show_project, actor, project_id)
+        return await coopflow.read_project(actor, project_id)
     return await asyncio.to_thread(coopflow.show_project, actor, project_id, as_of=as_of)  # folds the events
 
 
@@ -153,7 +153,8 @@ async def project_tasks(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
                         ) -> list[dict[str, Any]]:
     """The project's tasks as in the project (same visibility), in the order they opened; ``?status=open``:
     what is open now, without reading the whole project."""
-    return await coopflow.read_store(coopflow.project_tasks, actor, project_id, status)
+    tasks: list[dict[str, Any]] = (await coopflow.read_project(actor, project_id, task_status=status))["tasks"]
+    return tasks
 
 
 @router.get("/tasks", tags=["tasks"], responses=errors())
@@ -191,6 +192,28 @@ async def request_extension(project_id: str, task_id: str, body: ExtensionReques
                                             request_id=idempotency_key)
 
 
+class Erasure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000, description="why: it goes into the trail")
+
+
+@router.post("/projects/{project_id}/personal-data/erase", tags=["personal data"], dependencies=[Depends(json_body)],
+             responses=errors(403, 404, 409, 413, 415))
+async def erase_personal_data(project_id: str, body: Erasure, actor: ApiActor, coopflow: CoopflowDep
+                              ) -> dict[str, Any]:
+    """Erase the project's personal data (coordinators of the lead organisation): its data keys are destroyed
+    and ``PersonalDataErased`` recorded; a running case is cancelled first. Again: the first erasure's answer.
+    409 ``not_erasable``: a case started before sealing."""
+    return await coopflow.erase_personal_data(actor, project_id, reason=body.reason)
+
+
+@router.get("/projects/{project_id}/personal-data", tags=["personal data"], responses=errors(403, 404))
+async def personal_data(project_id: str, actor: ApiActor, coopflow: CoopflowDep) -> dict[str, Any]:
+    """Everything the project holds about its data subjects (GDPR Art. 15), and who was shown it when
+    (coordinators of the lead organisation). After erasure: the erasure, and that log."""
+    return await asyncio.to_thread(coopflow.personal_data, actor, project_id, "export")
+
+
 @router.get("/projects/{project_id}/events", tags=["audit"], responses=errors(404, 422))
 def list_events(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
                 actor_email: Annotated[str | None, Query(alias="actor", description="e-mail of the actor",
@@ -219,10 +242,18 @@ class DocumentRecord(BaseModel):
 
 @router.post("/projects/{project_id}/documents", status_code=201, tags=["documents"],
              responses=errors(403, 404, 413, 415))
-async def upload_document(project_id: str, file: UploadFile, actor: ApiActor, coopflow: CoopflowDep) -> DocumentRecord:
+async def upload_document(project_id: str, file: UploadFile, actor: ApiActor, coopflow: CoopflowDep,
+                          task: Annotated[str | None, Form(max_length=20, description=(
+                              "with field: the task whose document field this is for"))] = None,
+                          field: Annotated[str | None, Form(max_length=100, description=(
+                              "with task: the field; a personal field's document is sealed as it is kept"))] = None
+                          ) -> DocumentRecord:
     """Upload a document (multipart, field ``file``) for a completion to name by its sha256. Members of the
-    project only; PDF, PNG, JPEG, ODT, DOCX, XLSX, TXT or CSV by content; at most COOPFLOW_MAX_DOCUMENT_MB."""
-    found = await asyncio.to_thread(coopflow.upload_document, actor, project_id, file.file, file.filename or "")
+    project only; PDF, PNG, JPEG, ODT, DOCX, XLSX, TXT or CSV by content; at most COOPFLOW_MAX_DOCUMENT_MB.
+    A document for a personal field names its ``task`` and ``field``: it is sealed (content and name) and
+    its sha256 is the sealed content's."""
+    found = await asyncio.to_thread(coopflow.upload_document, actor, project_id, file.file, file.filename or "",
+                                    task_id=task, field=field)
     return DocumentRecord(**found)
 
 

@@ -22,7 +22,8 @@ STATUS = {"not_found": 404, "forbidden": 403, "not_assigned": 403, "task_closed"
           "invalid_request": 422, "unauthorized": 401, "too_many_attempts": 429, "temporal_unavailable": 503,
           "store_unavailable": 503, "schema_outdated": 503, "payload_too_large": 413,
           "unsupported_media_type": 415, "idempotency_conflict": 409,
-          "codec_keys_missing": 500}
+          "codec_keys_missing": 500, "not_erasable": 409, "personal_data_locked": 503,
+          "sealed_value_broken": 500}
 RETRY_AFTER = {"Retry-After": "5"}  # seconds: what a 503 suggests to a script before it tries again
 log = structlog.get_logger("coopflow.web")
 

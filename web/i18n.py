@@ -48,8 +48,23 @@ _PROBLEMS = {
     ("org", "is already in the project"): "cp_already_partner", ("org", "is not a partner"): "cp_not_partner",
     ("org", "is the last partner"): "cp_last_partner", ("task_id", "has a request waiting"): "cp_request_waiting",
     ("confirm", "is required"): "cp_confirm", ("forbidden", ""): "cp_forbidden",
-    ("project", "is not active"): "cp_not_active",
+    ("project", "is not active"): "cp_not_active", ("confirm", "erasure"): "cp_erase_confirm",
 }
+
+
+def plural_category(lang: str, n: int) -> str:
+    """The CLDR plural category of a whole number in one of our languages: ``one``, ``few`` or ``other``
+    (Serbian: 1, 21, 31 … one; 2–4, 22–24 … few; Macedonian: 1, 21 … one; the others: 1 one)."""
+    if lang == "sr":
+        if n % 10 == 1 and n % 100 != 11:
+            return "one"
+        return "few" if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else "other"
+    if lang == "mk":
+        return "one" if n % 10 == 1 and n % 100 != 11 else "other"
+    return "one" if n == 1 else "other"
+
+
+PLURAL_ONLY = ("_few",)  # key endings that only languages with such a plural form have (Serbian)
 
 
 @cache
@@ -89,6 +104,12 @@ class Translator:
         if text is None:
             return MISSING.format(key)
         return text.format(**params) if params else text
+
+    def plural(self, stem: str, n: int) -> str:
+        """``stem_one`` / ``stem_few`` / ``stem_other`` for the number ``n``, as the language counts."""
+        category = plural_category(self.lang, n)
+        key = f"{stem}_{category}" if f"{stem}_{category}" in self.texts else f"{stem}_other"
+        return self(key, n=n)
 
     def pick(self, titles: dict[str, str] | None, fallback: str = "") -> str:
         """The template's text in this language; a missing one is marked, then shown in English."""

@@ -26,7 +26,7 @@ def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
     """A page that says what went wrong in the reader's language; ``detail`` may name a known case."""
     t = translator(request)
     title = t("not_found") if status == 404 else t("unavailable") if status == 503 else t("error")
-    known = {"store_unavailable", "temporal_unavailable", "internal_error"}
+    known = {"store_unavailable", "temporal_unavailable", "internal_error", "personal_data_locked"}
     text = t("not_found_text") if status == 404 else t(detail) if detail in known else detail
     headers = {"Retry-After": "5"} if status == 503 else None
     return render(request, "error.html", status=status, title=title, text=text, headers=headers)
@@ -115,7 +115,8 @@ def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
         latest = sorted(projects.values(), key=lambda p: (p["updated_at"] or "", p["id"]), reverse=True)
         shown, page, pages = one_page(latest, page, OVERVIEW_PAGE)  # the latest changed first
         overview = [{**p, "chain": coopflow.verify(actor, p["id"]), "checkpoint": coopflow.checkpoint_status(
-            actor, p["id"])} for p in shown]
+            actor, p["id"]), "plain_personal": coopflow.template_of(p).has_personal_fields() and not (
+                p.get("personal_data") or {}).get("sealed")} for p in shown]
         return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview, page=page,
                       pages=pages, page_link=lambda n: f"/inbox?page={n}")
     return render(request, "inbox.html", tasks=tasks, done=done)
@@ -139,7 +140,8 @@ async def ask_for_time(request: Request, project_id: str, task_id: str, _session
     try:
         await get_coopflow(request).request_extension(
             session[0], project_id, task_id, due_at=f"{due}T23:59:59Z" if due else "",
-            reason=str(form.get("reason", "")), request_id=str(form.get("request_id", "")) or None)
+            reason=str(form.get("reason", "")), request_id=str(form.get("request_id", "")) or None,
+            via=None)
     except DomainError as exc:
         t = translator(request)
         text = t(exc.code) if exc.code in ("task_closed", "not_assigned") else t.problem(
@@ -171,7 +173,7 @@ async def complete_task(request: Request, project_id: str, task_id: str, _sessio
         # each chosen file is uploaded first; the field then names it (and keeps it should the form be refused)
         for name, upload in ((k, v) for k, v in form.multi_items() if isinstance(v, UploadFile) and v.filename):
             record = await run_in_threadpool(get_coopflow(request).upload_document, session[0], project_id,
-                                             upload.file, upload.filename or "")
+                                             upload.file, upload.filename or "", task_id=task_id, field=name)
             values[name] = record["sha256"]
     except DomainError as exc:
         if exc.code == "not_found":
@@ -182,7 +184,8 @@ async def complete_task(request: Request, project_id: str, task_id: str, _sessio
         await get_coopflow(request).complete_task(
             session[0], project_id, task_id, data={k: v for k, v in values.items() if v != ""},
             outcome=str(form["outcome"]) if form.get("outcome") else None,
-            comment=str(form.get("_comment", "")) or None, request_id=str(form.get("request_id", "")) or None)
+            comment=str(form.get("_comment", "")) or None, request_id=str(form.get("request_id", "")) or None,
+            via=None)
     except InvalidData as exc:
         errors = exc.details if isinstance(exc.details, dict) else {}
         whole = errors.get("data") or errors.get("comment")  # not one field's fault: said above the form
@@ -200,9 +203,9 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
                    errors: dict[str, str], message: str | None = None, status: int = 200) -> Response:
     coopflow = get_coopflow(request)
     try:
-        project = coopflow.show_project(actor, project_id)
-    except DomainError:
-        return error_page(request, 404)
+        project = coopflow.show_project(actor, project_id, via="page")
+    except DomainError as exc:
+        return error_page(request, 503, exc.code) if exc.code == "personal_data_locked" else error_page(request, 404)
     task = next((x for x in project["tasks"] if x["id"] == task_id), None)
     if task is None:
         return error_page(request, 404)
@@ -256,6 +259,6 @@ def download(request: Request, project_id: str, sha256: str) -> Response:
 
     session = require_session(request)
     try:
-        return document_response(*get_coopflow(request).document(session[0], project_id, sha256))
+        return document_response(*get_coopflow(request).document(session[0], project_id, sha256, via="page"))
     except DomainError:
         return error_page(request, 404)

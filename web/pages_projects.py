@@ -90,7 +90,7 @@ def project_page(request: Request, project_id: str, changed: str = "", problem: 
     session = require_session(request)
     coopflow, actor = get_coopflow(request), session[0]
     try:
-        project = coopflow.show_project(actor, project_id)
+        project = coopflow.show_project(actor, project_id, via=None)  # the page shows no form values
         events = list(coopflow.list_events(actor, project_id))
     except DomainError:
         return error_page(request, 404)
@@ -106,6 +106,7 @@ def project_page(request: Request, project_id: str, changed: str = "", problem: 
                   current=current, done_all=project["status"] == "completed", emails=coopflow.user_emails(),
                   assignees={t["id"]: t["assignee"] for t in project["tasks"]}, may_change=may_change,
                   open_tasks=open_tasks, changed=changed, problem=problem,
+                  may_erase=access.may_change(actor, project) and "personal_data" in project,
                   may_audit=True,  # whoever sees a project reads its trail (verifying it is for some)
                   candidates=[o for o in coopflow.partner_candidates(actor)
                               if o["id"] not in project["partners"]] if may_change else [])
@@ -126,7 +127,8 @@ async def change_project(request: Request, project_id: str, _session: SessionDep
         await get_coopflow(request).change_project(
             session[0], project_id, kind=kind, reason=str(form.get("reason", "")),
             task_id=str(form.get("task_id", "")) or None, org=str(form.get("org", "")) or None,
-            due_at=f"{due}T23:59:59Z" if due else None, request_id=str(form.get("request_id", "")) or None)
+            due_at=f"{due}T23:59:59Z" if due else None, request_id=str(form.get("request_id", "")) or None,
+            via=None)
     except DomainError as exc:
         if exc.code == "not_found":
             return error_page(request, 404)
@@ -134,6 +136,40 @@ async def change_project(request: Request, project_id: str, _session: SessionDep
         return RedirectResponse(f"/projects/{project_id}?{urlencode({'problem': problem})}#changes",
                                 status_code=303)
     return RedirectResponse(f"/projects/{project_id}?changed={kind}", status_code=303)
+
+
+@router.post("/projects/{project_id}/personal-data/erase")
+async def erase_personal_data(request: Request, project_id: str, _session: SessionDep) -> Response:
+    """The project page's erasure form: a reason, and a box ticked to confirm."""
+    session = require_session(request)  # read in a thread by SessionDep
+    form = await request.form()
+    if not same(str(form.get("csrf", "")), session[1]["csrf"]):
+        return error_page(request, 403, "The form expired. Reload the page and try again.")
+    try:
+        if form.get("confirm") != "yes":
+            raise InvalidRequest("Tick the box to confirm the erasure.", {"confirm": "erasure"})
+        await get_coopflow(request).erase_personal_data(session[0], project_id, reason=str(form.get("reason", "")))
+    except DomainError as exc:
+        if exc.code == "not_found":
+            return error_page(request, 404)
+        problem = translator(request).problem(exc.code, exc.details, exc.message)
+        return RedirectResponse(f"/projects/{project_id}?{urlencode({'problem': problem})}#personal-data",
+                                status_code=303)
+    return RedirectResponse(f"/projects/{project_id}#personal-data", status_code=303)
+
+
+@router.get("/projects/{project_id}/personal-data")
+def personal_data(request: Request, project_id: str) -> Response:
+    """What the project holds about its data subjects, and who was shown it, as a JSON download (the lead's
+    coordinators; the read is noted as an export)."""
+    session = require_session(request)
+    try:
+        found = get_coopflow(request).personal_data(session[0], project_id, "export")
+    except DomainError as exc:
+        return error_page(request, 404 if exc.code == "not_found" else 403, exc.message)
+    return Response(json.dumps(found, ensure_ascii=False, indent=1), media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="personal-data-{project_id}.json"',
+        "Cache-Control": "private, no-store"})
 
 
 PAGE_SIZE = 50  # events on one page of the audit trail
@@ -145,7 +181,7 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
     session = require_session(request)
     coopflow, actor = get_coopflow(request), session[0]
     try:
-        project = coopflow.show_project(actor, project_id)
+        project = coopflow.show_project(actor, project_id, via=None)
     except DomainError:
         return error_page(request, 404)
     may_verify = access.may_verify(actor, project)
@@ -154,12 +190,16 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
     try:
         events = list(coopflow.list_events(actor, project_id, by_email=actor_email or None, org=org or None,
                                            type=type or None, since=since or None, until=until or None))
-        past = coopflow.show_project(actor, project_id, as_of=as_of) if as_of else None
+        past = coopflow.show_project(actor, project_id, as_of=as_of, via=None) if as_of else None
         checked = coopflow.verify(actor, project_id) if verify and may_verify else None
     except DomainError as exc:
         problem = exc.message
     template = coopflow.template_of(project)
     shown, page, pages = one_page(events, page, PAGE_SIZE)
+    try:  # the page shows its events' form values: the personal ones opened for this reader (and noted)
+        shown = list(coopflow.open_events(actor, project, template, shown, "page"))
+    except DomainError as exc:
+        problem = exc.message
     query = {k: v for k, v in {**filters, "as_of": as_of}.items() if v}
     return render(request, "audit.html", project=project, template=template,
                   events=shown, total=len(events), filters=filters,

@@ -67,6 +67,18 @@ class Words:
             return self.t("every_hour") if hours == 1 else self.t("every_n_hours", n=hours)
         return iso
 
+    def span(self, iso: str) -> str:
+        """A period as people say it: ``P3Y`` "3 years", ``P18M`` "18 months", ``P2W`` "14 days"."""
+        try:
+            d = parse_duration(iso)
+        except ValueError:
+            return iso
+        if d.months and not d.days and not d.seconds:
+            return self.t.plural("years", d.months // 12) if d.months % 12 == 0 else self.t.plural("months", d.months)
+        if d.days and not d.months and not d.seconds:
+            return self.t.plural("days", d.days)
+        return iso
+
     def event(self, e: Mapping[str, Any], template: Template, assignees: Mapping[str, str]) -> str:
         """One sentence for an event, e.g. "Caritas Srbija completed “Letter of intent”"."""
         data = e["data"]
@@ -80,5 +92,8 @@ class Words:
             "from_org": self.org(data.get("from")), "to_org": self.org(data.get("to")),
             "due": self.when(data.get("due_at") or data.get("opens_at")), "occurrence": data.get("occurrence", ""),
             "status": self.t(f"project_{data.get('status', 'cancelled')}"),
+            "values": data.get("values", ""), "documents": data.get("documents", ""),
         }
+        if e["type"] == "PersonalDataErased" and not actor:  # the system, when the retention period ended
+            return self.t("ev_PersonalDataErased_retention", **values)
         return self.t(f"ev_{e['type']}", **values)

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         ChangeProject,
         CompleteTask,
         DomainError,
+        ErasePersonalData,
         Event,
         ProjectState,
         RequestExtension,
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         summary_view,
         task_view,
     )
+    from domain.personal import RETENTION_REASON, retention_ends
     from workflows.writes import StoreWrites
 
 PHASE = SearchAttributeKey.for_keyword("CoopflowPhase")
@@ -98,7 +100,25 @@ class ProjectWorkflow:
         if self._state.status == "active":
             workflow.continue_as_new(ProjectInput(state=self._state.compacted(), history_limit=self._history_limit,
                                                   write_timeout=self._write_timeout))
+        await self._keep_personal_data()
         return self._state.status
+
+    async def _keep_personal_data(self) -> None:
+        """An ended project whose personal data is sealed waits for its erasure: a coordinator's, or the
+        system's when the template's retention period has passed (a durable timer). Projects started
+        before sealing, and those without personal data, end at once as they always did."""
+        while self._state.sealed and self._state.erasure is None:
+            ends = retention_ends(self._state)
+            timeout = None if ends is None else max((parse_time(ends) - workflow.now()).total_seconds(), 0.001)
+            try:
+                await workflow.wait_condition(lambda: self._state.erasure is not None, timeout=timeout)
+            except TimeoutError:
+                assert ends is not None
+                now = max(workflow.now(), parse_time(ends))
+                self._apply(decide(self._state, ErasePersonalData(actor=None, reason=RETENTION_REASON), now))
+                await self._writes.flush()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._writes.flush()
 
     def _must_wake(self) -> bool:
         if self._state.status != "active" or self._should_continue_as_new():
@@ -156,7 +176,19 @@ class ProjectWorkflow:
     def validate_request_extension(self, command: RequestExtension) -> None:
         self._validate(command)
 
-    def _validate(self, command: CompleteTask | ChangeProject | RequestExtension) -> None:
+    @workflow.update
+    async def erase_personal_data(self, command: ErasePersonalData) -> dict[str, Any]:
+        """Erase the project's personal data (a running case is cancelled first); returns the project once
+        the erasure is in the store. Erased already: the project as it is, with the first erasure."""
+        self._apply(self._decide(command))
+        await self._writes.flush()
+        return summary_view(self._state)
+
+    @erase_personal_data.validator
+    def validate_erase_personal_data(self, command: ErasePersonalData) -> None:
+        self._validate(command)
+
+    def _validate(self, command: CompleteTask | ChangeProject | RequestExtension | ErasePersonalData) -> None:
         """Refuse before anything reaches the history: wrong person, closed task, bad data, paused project."""
         self._writes.check_not_paused()
         self._validated = None
@@ -165,7 +197,7 @@ class ProjectWorkflow:
         except DomainError as error:
             raise _rejection(error) from None
 
-    def _decide(self, command: CompleteTask | ChangeProject | RequestExtension) -> list[Event]:
+    def _decide(self, command: CompleteTask | ChangeProject | RequestExtension | ErasePersonalData) -> list[Event]:
         """The handler's decision: the validator's, when nothing changed in between (same command, state
         and time, so ``decide`` would return the very same events); decided afresh otherwise, and on
         replay, where validators do not run."""

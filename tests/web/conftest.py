@@ -17,6 +17,7 @@ from temporalio.client import Client
 from services.app import Coopflow
 from services.devstack import free_port
 from services.notes import Signer
+from services.sealing import KeyEncryptionKeys
 from services.seed import DEMO_PASSWORD
 from store.documents import FolderStorage
 from web.app import create_app
@@ -34,13 +35,13 @@ class Live:
 
 
 @pytest.fixture
-async def live(temporal_client: Client, sqlite_engine: Engine, signer: Signer,
-               document_folder: FolderStorage) -> AsyncIterator[Live]:
+async def live(temporal_client: Client, sqlite_engine: Engine, signer: Signer, document_folder: FolderStorage,
+               key_encryption_keys: KeyEncryptionKeys) -> AsyncIterator[Live]:
     task_queue = f"tq-{uuid.uuid4()}"
     coopflow = Coopflow(engine=sqlite_engine, client=temporal_client, task_queue=task_queue, signer=signer,
-                        documents=document_folder)
+                        documents=document_folder, key_encryption_keys=key_encryption_keys)
     port, stop = free_port(), asyncio.Event()
-    async with build_worker(temporal_client, sqlite_engine, task_queue, signer=signer):
+    async with build_worker(temporal_client, sqlite_engine, task_queue, signer=signer, documents=document_folder):
         server = asyncio.create_task(serve(create_app(coopflow=coopflow, secret="browser-test"), "127.0.0.1",
                                            port, stop))
         url = f"http://127.0.0.1:{port}"

@@ -8,15 +8,23 @@ import pytest
 from services.seed import demo_email
 from tests.utils.app import PARTNERS, actor, play, start
 from tests.web.conftest import Live, http_login
-from web.i18n import LANGUAGES, MISSING, catalog, negotiate
+from web.i18n import LANGUAGES, MISSING, PLURAL_ONLY, Translator, catalog, negotiate
 
 MARK = MISSING.split("{}")[0]
 
 
 def test_every_language_has_exactly_the_english_keys():
-    for lang in LANGUAGES:
-        assert set(catalog(lang)) == set(catalog("en")), lang
+    for lang in LANGUAGES:  # and the plural forms English has not (Serbian's "few")
+        assert {k for k in catalog(lang) if not k.endswith(PLURAL_ONLY)} == set(catalog("en")), lang
         assert all(text.strip() for text in catalog(lang).values()), lang
+
+
+@pytest.mark.parametrize(("lang", "n", "said"), [
+    ("sr", 1, "1 godina"), ("sr", 3, "3 godine"), ("sr", 5, "5 godina"), ("sr", 12, "12 godina"),
+    ("sr", 22, "22 godine"), ("sr", 21, "21 godina"), ("mk", 1, "1 година"), ("mk", 3, "3 години"),
+    ("sq", 1, "1 vit"), ("sq", 3, "3 vjet"), ("de", 1, "1 Jahr"), ("de", 3, "3 Jahre"), ("en", 3, "3 years")])
+def test_plural_forms_follow_each_language(lang: str, n: int, said: str):
+    assert Translator(lang).plural("years", n) == said
 
 
 def test_language_follows_query_then_cookie_then_accept_language():
