@@ -128,7 +128,7 @@ def test_every_secret_is_required(tmp_path: Path) -> None:
     """Without .env the file does not load: no secret has a default."""
     example = env_example()
     for name in ("POSTGRES_PASSWORD", "POSTGRES_TEMPORAL_PASSWORD", "POSTGRES_COOPFLOW_PASSWORD", "COOPFLOW_SECRET_KEY",
-                 "COOPFLOW_CODEC_KEYS", "COOPFLOW_SIGNING_KEY"):
+                 "COOPFLOW_CODEC_KEYS", "COOPFLOW_SIGNING_KEY", "COOPFLOW_PERSONAL_DATA_KEYS"):
         env_file = tmp_path / f"without-{name}.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in example.items() if k != name), encoding="utf-8")
         result = compose(tmp_path, "config", "--quiet", env_file=env_file)
@@ -219,6 +219,17 @@ def test_healthchecks(services: dict[str, dict[str, Any]]) -> None:
     # the image's check asks the web app, which the other coopflow services do not serve
     for name in ("worker", "migrate", "temporal-setup"):
         assert services[name]["healthcheck"] == {"disable": True}
+
+
+def test_only_the_web_app_holds_the_key_of_personal_data(services: dict[str, dict[str, Any]]) -> None:
+    """The key-encryption key of personal data: the web app seals and opens, workers never do; workers
+    share the data volume, where an erased case's sealed documents are removed."""
+    assert services["web"]["environment"]["COOPFLOW_PERSONAL_DATA_KEYS"] == env_example()[
+        "COOPFLOW_PERSONAL_DATA_KEYS"]
+    for name in ("worker", "migrate"):
+        assert "COOPFLOW_PERSONAL_DATA_KEYS" not in services[name]["environment"], name
+    assert [v["target"] for v in services["worker"]["volumes"]] == [services["worker"]["environment"][
+        "COOPFLOW_DATA_DIR"]]
 
 
 def test_the_worker_scales(services: dict[str, dict[str, Any]]) -> None:
