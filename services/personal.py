@@ -17,7 +17,7 @@ from domain import Actor, ErasePersonalData, Forbidden, InvalidRequest, NotErasa
 from domain.changes import check_reason
 from services import access
 from services.base import AppBase, update_error
-from services.sealing import NO_KEKS, PersonalDataLocked, open_data
+from services.sealing import NO_KEKS, PersonalDataLocked, Sealer, open_data
 from services.temporal import call_until
 from store import EventFilter, iter_events
 from store import personal as store
@@ -29,11 +29,11 @@ VIA = ("page", "api", "export")
 
 class PersonalData(AppBase):
     # -- sealed where it enters -----------------------------------------------------------
-    def seal_form(self, project_id: str, template: Template, step: str, task_id: str, form: dict[str, Any],
+    @staticmethod
+    def seal_form(sealer: Sealer, template: Template, step: str, task_id: str, form: dict[str, Any],
                   given: dict[str, Any]) -> dict[str, Any]:
         """``given`` (what the person sent) with the personal values of ``form`` (the same, validated and
         normalised) sealed in place of theirs: what the completion carries to Temporal."""
-        sealer = self.sealer(project_id)
         sealed = dict(given)
         for field in template.step(step).form:
             if field.personal and form.get(field.name) is not None:

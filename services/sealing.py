@@ -141,6 +141,7 @@ class Sealer:
     def __init__(self, engine: Engine, keks: KeyEncryptionKeys | None, project_id: str) -> None:
         self._engine, self._keks, self.project_id = engine, keks, project_id
         self._keys: dict[str, bytes | None] = {}
+        self._ciphers: dict[str, AESGCM] = {}
 
     def _kek(self) -> KeyEncryptionKeys:
         if self._keks is None:
@@ -149,7 +150,11 @@ class Sealer:
 
     def _key(self, subject: str, *, create: bool) -> AESGCM | None:
         raw = self._raw_key(subject, create=create)
-        return AESGCM(raw) if raw is not None else None
+        if raw is None:
+            return None
+        if subject not in self._ciphers:
+            self._ciphers[subject] = AESGCM(raw)
+        return self._ciphers[subject]
 
     def _raw_key(self, subject: str, *, create: bool) -> bytes | None:
         if subject not in self._keys:

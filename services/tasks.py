@@ -118,12 +118,14 @@ class Tasks(PersonalData):
         template = self.template_of(project)
         step = template.step(row["step"])
         check_may_complete(project["partners"], task, step, actor)  # whose task it is comes first
-        sealed = bool((project.get("personal_data") or {}).get("sealed")) and bool(template.personal_fields(step.key))
+        personal = template.personal_fields(step.key)
+        # one sealer for the completion: it reads (or makes) the subject's data key once
+        sealer = self.sealer(project_id) if personal and (project.get("personal_data") or {}).get("sealed") else None
         route = f"complete {project_id}/{task_id}"
         # a request with personal values is fingerprinted with a key erased with them (never a plain hash)
         fresh = request_id is not None and self._claim(actor, route, request_id, {
-            "data": data, "outcome": outcome, "comment": comment}, secret=self.sealer(project_id).fingerprint_key(
-                template.subject_of(step.key, min(template.personal_fields(step.key)), task_id)) if sealed else None)
+            "data": data, "outcome": outcome, "comment": comment}, secret=sealer.fingerprint_key(
+                template.subject_of(step.key, min(personal), task_id)) if sealer else None)
         if row["task_status"] != "open":
             # the store holds only what Temporal accepted (see workflows/writes.py), so this is
             # the answer the first request got
@@ -137,16 +139,16 @@ class Tasks(PersonalData):
                 raise error_from_code("invalid_data", "The data must be an object of field names and values.",
                                       {"data": "must be an object"})
             data = resolve_documents(self.engine, project_id, template, step, data, task_id,
-                                     self.sealer(project_id) if sealed else None)
+                                     sealer)
             command = CompleteTask(task_id=task_id, actor=actor, data=data or {}, outcome=outcome,
                                    comment=comment, request_id=request_id)
             # what the workflow's validator will say of the input, said here first: input Temporal cannot
             # take (too large, characters no encoder takes) must never reach it; personal values are
             # validated in clear, then sealed, and the sealed command checked again (its size)
             body = check_completion(project["partners"], task, step, command)
-            if sealed:
+            if sealer is not None:
                 command = command.model_copy(update={"data": self.seal_form(
-                    project_id, template, step.key, task_id, body["form"], command.data)})
+                    sealer, template, step.key, task_id, body["form"], command.data)})
                 check_completion(project["partners"], task, step, command, sealed=True)
         except DomainError:
             if fresh:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -21,9 +21,13 @@ T = Task.__table__  # type: ignore[attr-defined]
 D = Document.__table__  # type: ignore[attr-defined]
 
 
+_DATA_KEY = select(K).where(K.c.project_id == bindparam("project_id"), K.c.subject == bindparam("subject"))
+
+
 def data_key(engine: Engine, project_id: str, subject: str) -> dict[str, Any] | None:
+    """A subject's wrapped data key (read on every completion and read of personal data: built once)."""
     with engine.connect() as conn:
-        row = conn.execute(select(K).where(K.c.project_id == project_id, K.c.subject == subject)).mappings().first()
+        row = conn.execute(_DATA_KEY, {"project_id": project_id, "subject": subject}).mappings().first()
     return dict(row) if row else None
 
 
