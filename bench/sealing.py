@@ -66,7 +66,8 @@ async def start_case(app: Coopflow, sealed: bool) -> str:
                            lead=lead.org, partners=PARTNERS, actor=lead)
     start = WithStartWorkflowOperation(
         ProjectWorkflow.run, ProjectInput(start=command), id=workflow_id(pid), task_queue=app.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     await app.client.execute_update_with_start_workflow(ProjectWorkflow.sync, start_workflow_operation=start,
                                                        id=f"start-{pid}", rpc_timeout=timedelta(seconds=30))
     return pid
@@ -90,8 +91,9 @@ async def main() -> None:
             sealer = Sealer(engine, keks, "bench-project")
             for label, value in (("a name", CONSENT["person_name"]), ("a page of text (2,000 chars)", "ё" * 2000)):
                 token = sealer.seal("case", "t1", "x", value)
-                print(f"   {label:<30} seal {per_call(lambda v=value: sealer.seal('case', 't1', 'x', v), args.repeat):7.1f} µs"
-                      f"   open {per_call(lambda t=token: sealer.open('case', 't1', 'x', t), args.repeat):7.1f} µs")
+                sealing = per_call(lambda v=value: sealer.seal("case", "t1", "x", v), args.repeat)
+                opening = per_call(lambda t=token: sealer.open("case", "t1", "x", t), args.repeat)
+                print(f"   {label:<30} seal {sealing:7.1f} µs   open {opening:7.1f} µs")
 
             sealed_pid, plain_pid = await start_case(app, True), await start_case(app, False)
             print("2. a completion's checks in the web process (record_consent, 2 personal values)")

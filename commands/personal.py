@@ -55,7 +55,21 @@ def new_key(
 @personal_app.command("rewrap")
 def rewrap(json_: JsonOpt = False) -> None:
     """Wrap every data key again with the current key-encryption key (the first one): after it, keys listed
-    after the first are no longer needed. Safe to run again, and while coopflow runs."""
+    after the first are no longer needed. Safe to run again, and while coopflow runs. Exit 1 when some data
+    keys are wrapped by a key-encryption key this process does not have (they are listed)."""
     found = Runtime().app_without_temporal().rewrap_data_keys()
-    output(json_, found, lambda r: f"Rewrapped {r['rewrapped']} data key(s) with {r['kek']}; "
-                                   f"{r['current']} already were.")
+
+    def said(r: dict[str, Any]) -> str:
+        text = f"Rewrapped {r['rewrapped']} data key(s) with {r['kek']}; {r['current']} already were."
+        if r["unopened"]:
+            missing = sorted({u["kek_id"] for u in r["unopened"]})
+            projects = sorted({u["project_id"] for u in r["unopened"]})
+            more = " …" if len(projects) > 10 else ""
+            text += (f"\n{len(r['unopened'])} data key(s) are wrapped by key-encryption keys this process does not "
+                     f"have ({', '.join(missing)}; projects {', '.join(projects[:10])}{more}): list them after the "
+                     "current one and run rewrap again; keep them until then.")
+        return text
+
+    output(json_, found, said)
+    if found["unopened"]:
+        raise typer.Exit(1)

@@ -157,16 +157,24 @@ class PersonalData(AppBase):
     # -- the key-encryption keys ----------------------------------------------------------------
     def rewrap_data_keys(self) -> dict[str, Any]:
         """Every data key wrapped again with the current key-encryption key (operators: after putting a new
-        one first in COOPFLOW_PERSONAL_DATA_KEYS); a key erased or rewrapped meanwhile is left as it is."""
+        one first in COOPFLOW_PERSONAL_DATA_KEYS); a key erased or rewrapped meanwhile is left as it is. Keys
+        wrapped by a KEK this process does not have are left too, and listed (``unopened``): the old KEK
+        must stay until they are rewrapped as well."""
         keys = self.key_encryption_keys
         if keys is None:
             raise PersonalDataLocked(NO_KEKS)
         rewrapped = current = 0
+        unopened: list[dict[str, str]] = []
         for row in store.data_keys(self.engine):
             if row["kek_id"] == keys.current:
                 current += 1
                 continue
-            kek_id, wrapped = keys.wrap(row["project_id"], row["subject"], keys.unwrap(row))
+            try:
+                key = keys.unwrap(row)
+            except PersonalDataLocked:
+                unopened.append({k: row[k] for k in ("project_id", "subject", "kek_id")})
+                continue
+            kek_id, wrapped = keys.wrap(row["project_id"], row["subject"], key)
             rewrapped += store.rewrap_data_key(self.engine, project_id=row["project_id"], subject=row["subject"],
                                                old=row["wrapped"], kek_id=kek_id, wrapped=wrapped)
-        return {"kek": keys.current, "rewrapped": rewrapped, "current": current}
+        return {"kek": keys.current, "rewrapped": rewrapped, "current": current, "unopened": unopened}

@@ -104,7 +104,8 @@ class KeyEncryptionKeys:
             raise PersonalDataLocked(
                 f"The data key {row['subject']!r} of project {row['project_id']} does not open with the "
                 f"key-encryption key {row['kek_id']!r} of this process: that key differs from the one that "
-                "wrapped it. Nothing was changed.") from None
+                "wrapped it, or the stored key was changed or moved to another project or subject. Nothing was "
+                "changed.") from None
 
 
 def load_keks(*, setting: str, data_dir: Path) -> KeyEncryptionKeys | None:

@@ -36,7 +36,7 @@ def test_the_persons_copy_key_rotation_and_erasure_from_the_command_line(tmp_pat
         assert new.startswith("kek2:") and new != old
         dev.env["COOPFLOW_PERSONAL_DATA_KEYS"] = f"{new},{old}"
         assert json.loads(dev.cli("personal-data", "rewrap", "--json").stdout) == {
-            "kek": "kek2", "rewrapped": 1, "current": 0}
+            "kek": "kek2", "rewrapped": 1, "current": 0, "unopened": []}
         assert "Rewrapped 0 data key(s) with kek2; 1 already were." in dev.cli("personal-data", "rewrap").stdout
         dev.env["COOPFLOW_PERSONAL_DATA_KEYS"] = new
         shown = dev.json("project", "show", pid, "--as", LEAD)

@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain import Event, fold, project_view
 from services.app import Coopflow
+from services.sealing import KeyEncryptionKeys
 from tests.utils.app import actor
 from tests.utils.processes import Processes
 from worker import build_worker
@@ -63,9 +64,11 @@ def workers(temporal_env: WorkflowEnvironment, engine: Engine) -> Any:
 
 
 @pytest.fixture
-def caller(temporal_client: Client, engine: Engine, workers: Workers) -> Coopflow:
+def caller(temporal_client: Client, engine: Engine, workers: Workers,
+           key_encryption_keys: KeyEncryptionKeys) -> Coopflow:
     """The application layer alone (no worker of its own): what the web process or the CLI is."""
-    return Coopflow(engine=engine, client=temporal_client, task_queue=workers.task_queue, update_timeout=90, **FAST)
+    return Coopflow(engine=engine, client=temporal_client, task_queue=workers.task_queue, update_timeout=90,
+                    key_encryption_keys=key_encryption_keys, **FAST)
 
 
 async def completed_updates(client: Client, project_id: str, task_id: str) -> int:

@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from services.app import Coopflow
+from services.sealing import KeyEncryptionKeys
 from worker import build_worker
 from workflows import SEARCH_ATTRIBUTES
 
@@ -33,7 +34,9 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-async def skipping_app(skipping_env: WorkflowEnvironment, sqlite_engine: Engine) -> AsyncIterator[Coopflow]:
+async def skipping_app(skipping_env: WorkflowEnvironment, sqlite_engine: Engine,
+                       key_encryption_keys: KeyEncryptionKeys) -> AsyncIterator[Coopflow]:
     task_queue = f"tq-{uuid.uuid4()}"
     async with build_worker(skipping_env.client, sqlite_engine, task_queue):
-        yield Coopflow(engine=sqlite_engine, client=skipping_env.client, task_queue=task_queue)
+        yield Coopflow(engine=sqlite_engine, client=skipping_env.client, task_queue=task_queue,
+                       key_encryption_keys=key_encryption_keys)
