@@ -75,11 +75,17 @@ class AuditActivities:
 
     def _remove_sealed_documents(self, project_id: str) -> None:
         """An erased project's sealed documents: noise without their key, and removed from the storage (their
-        rows stay, as the record of what was there: a hash of the sealed bytes, a sealed name)."""
+        rows stay, as the record of what was there: a hash of the sealed bytes, a sealed name). The erasure
+        is done and recorded already: a file that cannot be removed is logged, never the write's failure
+        (`coopflow documents prune` removes it later)."""
         if self._documents is None:
             return
         for document in sealed_documents(self._engine, project_id):
-            self._documents.delete(document["sha256"], kept_before=float("inf"))
+            try:
+                self._documents.delete(document["sha256"], kept_before=float("inf"))
+            except Exception:
+                log.exception("an erased project's sealed document could not be removed; `coopflow documents "
+                              "prune` removes it later", project_id=project_id, sha256=document["sha256"])
 
     def _checkpoint(self, project_id: str) -> None:
         """The project's last checkpoint, right after the write that ended it or erased its personal data
@@ -125,14 +131,6 @@ class AuditActivities:
         try:
             written = record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
                                    resolves_incident=batch.resolves_incident, mails=in_transaction)
-            self._latency().record(timedelta(seconds=time.monotonic() - began))
-            if erasure:  # after the commit, every attempt: a retry after a crash here removes the rest
-                self._remove_sealed_documents(batch.project["id"])
-            if self._signer is not None and any(e.type in (*ENDINGS, ERASURE) for e in batch.events):
-                if self._fault is not None:
-                    self._fault("checkpoint.before")
-                self._checkpoint(batch.project["id"])
-            return written
         except Exception as error:
             if is_unavailable(error) or isinstance(error, CancelledError):
                 raise
@@ -147,3 +145,11 @@ class AuditActivities:
             except Exception:
                 log.exception("the incident could not be recorded in the store either", project_id=project_id)
             raise ApplicationError(reason, type=STORE_REFUSED, non_retryable=True) from None
+        self._latency().record(timedelta(seconds=time.monotonic() - began))
+        if erasure:  # after the commit, every attempt: a retry after a crash here removes the rest
+            self._remove_sealed_documents(batch.project["id"])
+        if self._signer is not None and any(e.type in (*ENDINGS, ERASURE) for e in batch.events):
+            if self._fault is not None:
+                self._fault("checkpoint.before")
+            self._checkpoint(batch.project["id"])
+        return written

@@ -34,6 +34,7 @@ from services.base import AppBase
 from services.sealing import Erased, Sealer
 from store import read
 from store.documents import TooLarge, add_document, forget_document, get_document, unused_documents
+from store.personal import erased_sealed_documents
 
 log = structlog.get_logger("coopflow.documents")
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
@@ -277,7 +278,8 @@ class Documents(AppBase):
 
     def prune_documents(self, *, older_than_days: int, dry_run: bool = False) -> list[dict[str, Any]]:
         """Uploads that no completion used, uploaded more than ``older_than_days`` ago: each project's
-        name for them removed, and their bytes too once no project names them (operators: the CLI).
+        name for them removed, and their bytes too once no project names them (operators: the CLI); and the
+        files of erased cases' sealed documents, should their erasure have failed to remove them.
         Returns what was removed (with ``dry_run``: what would be). A completion may name only a
         document its project still has: one naming a pruned upload is refused, and the file is
         uploaded again."""
@@ -285,9 +287,15 @@ class Documents(AppBase):
             raise InvalidRequest("Give the age in days, at least 1.", {"older_than_days": "at least 1"})
         cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
         found = unused_documents(self.engine, uploaded_before=format_time(cutoff))
+        # and the files of erased cases' sealed documents that their erasure could not remove (whatever age)
+        left = [{**d, "name": "(a sealed document of an erased case)"} for d in erased_sealed_documents(self.engine)
+                if self.documents.open(d["sha256"]) is not None]
         if dry_run:
-            return found
-        removed = []
+            return found + left
+        for doc in left:
+            self.documents.delete(doc["sha256"], kept_before=float("inf"))
+            log.info("an erased case's sealed document removed", project_id=doc["project_id"], sha256=doc["sha256"])
+        removed = left
         for doc in found:
             gone, still_named = forget_document(self.engine, doc["project_id"], doc["sha256"])
             if not gone:

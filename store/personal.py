@@ -13,12 +13,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain import Actor
 from store.db import writer_lock
-from store.models import DataKey, Document, PersonalDataRead, Task
+from store.models import DataKey, Document, PersonalDataRead, Project, Task
 
 K = DataKey.__table__  # type: ignore[attr-defined]
 R = PersonalDataRead.__table__  # type: ignore[attr-defined]
 T = Task.__table__  # type: ignore[attr-defined]
 D = Document.__table__  # type: ignore[attr-defined]
+P = Project.__table__  # type: ignore[attr-defined]
 
 
 _DATA_KEY = select(K).where(K.c.project_id == bindparam("project_id"), K.c.subject == bindparam("subject"))
@@ -81,6 +82,14 @@ def sealed_documents(engine: Engine, project_id: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(select(D).where(D.c.project_id == project_id, D.c.sealed_for.is_not(None))
                             .order_by(D.c.uploaded_at)).mappings()
+        return [dict(r) for r in rows]
+
+
+def erased_sealed_documents(engine: Engine) -> list[dict[str, Any]]:
+    """The sealed documents of every project whose personal data was erased (their files should be gone)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(D).join(P, P.c.id == D.c.project_id).where(
+            D.c.sealed_for.is_not(None), P.c.personal_data.like('%"status": "erased"%'))).mappings()
         return [dict(r) for r in rows]
 
 

@@ -5,6 +5,7 @@ trail, its checkpoints and a proof made before still verify. On SQLite and Postg
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -15,9 +16,12 @@ from domain import verify_chain
 from domain.personal import is_sealed
 from services.app import Coopflow
 from services.proofs import verify_proof
+from store import incidents
+from store.documents import FolderStorage
 from store.personal import data_keys
 from tests.api.conftest import OTHER_LEAD, auth
 from tests.utils.app import actor
+from worker import build_worker
 
 LEAD, CARITAS, HORIZON, DIFFERENT = "stadt-dortmund", "caritas-rs", "horizon-civitas-mk", "different-and-equal-al"
 NAME, BORN = "Љиљана Петровић-Krasniqi", "1991-04-02"
@@ -210,3 +214,32 @@ async def test_erasure_who_may_what_it_leaves_and_the_trail_still_verifies(app: 
     copy = (await case.call("GET", "/personal-data")).json()
     assert copy["status"] == "erased" and copy["values"] == [] and copy["documents"] == []
     assert copy["erased_at"] == answer["erased_at"] and copy["reads"], "who was shown it stays on record"
+
+
+class Unremovable(FolderStorage):
+    """A storage that cannot remove files (a read-only mount, an object store's outage)."""
+
+    def delete(self, sha256: str, *, kept_before: float) -> bool:
+        raise PermissionError(f"cannot remove {sha256[:12]}")
+
+
+async def test_a_sealed_file_that_cannot_be_removed_leaves_the_erasure_done_and_prune_removes_it(
+        app: Coopflow, http: httpx.AsyncClient, tokens: dict[str, str], document_folder: FolderStorage):
+    """The erasure is committed before its files are removed: a removal that fails is logged, never taken for
+    the store's refusal (no incident, the project not paused); `documents prune` removes the file later."""
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with build_worker(app.client, app.engine, task_queue, signer=app.signer,
+                            documents=Unremovable(document_folder.root)):
+        app.task_queue = task_queue  # this case runs on the worker that cannot remove files
+        case = Case(http, tokens)
+        await case.start()
+        erased = await case.call("POST", "/personal-data/erase", json={"reason": "consent withdrawn"})
+        assert erased.status_code == 200, erased.text
+    assert incidents(app.engine, case.pid) == [] and data_keys(app.engine, case.pid) == []
+    assert (await case.call("GET", "/verify", "audit-office")).json()["ok"]
+    assert app.documents.open(case.form["sha256"]) is not None, "left behind (sealed, its key gone)"
+    listed = app.prune_documents(older_than_days=30, dry_run=True)
+    assert [(d["sha256"], d["name"]) for d in listed if d["project_id"] == case.pid] == [
+        (case.form["sha256"], "(a sealed document of an erased case)")]
+    app.prune_documents(older_than_days=30)
+    assert app.documents.open(case.form["sha256"]) is None
