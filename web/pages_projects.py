@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import IO, Any
 from urllib.parse import urlencode
 
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from domain import EVENT_TYPES, DomainError, InvalidRequest, Template
+from domain import EVENT_TYPES, Actor, DomainError, InvalidRequest, Template
 from services import access
 from services.audit import write_csv, write_jsonl
 from web.deps import SessionDep, get_coopflow
@@ -112,50 +112,51 @@ def project_page(request: Request, project_id: str, changed: str = "", problem: 
                               if o["id"] not in project["partners"]] if may_change else [])
 
 
-@router.post("/projects/{project_id}/changes")
-async def change_project(request: Request, project_id: str, _session: SessionDep) -> Response:
-    """The project page's change forms: one kind each, always with a reason."""
+async def _project_form(request: Request, project_id: str, anchor: str,
+                        act: Callable[[Actor, Any], Awaitable[str]]) -> Response:
+    """A form of the project page: its CSRF token checked, ``act`` done with the form (the page again, at
+    the query it returns), or the page again at ``anchor`` saying, in the reader's language, why not."""
     session = require_session(request)  # read in a thread by SessionDep
     form = await request.form()
     if not same(str(form.get("csrf", "")), session[1]["csrf"]):
         return error_page(request, 403, "The form expired. Reload the page and try again.")
-    kind = str(form.get("kind", ""))
-    due = str(form.get("due_date", "")).strip()
     try:
-        if kind == "cancel" and form.get("confirm") != "yes":
-            raise InvalidRequest("Tick the box to confirm the cancellation.", {"confirm": "is required"})
-        await get_coopflow(request).change_project(
-            session[0], project_id, kind=kind, reason=str(form.get("reason", "")),
-            task_id=str(form.get("task_id", "")) or None, org=str(form.get("org", "")) or None,
-            due_at=f"{due}T23:59:59Z" if due else None, request_id=str(form.get("request_id", "")) or None,
-            via=None)
+        done = await act(session[0], form)
     except DomainError as exc:
         if exc.code == "not_found":
             return error_page(request, 404)
         problem = translator(request).problem(exc.code, exc.details, exc.message)
-        return RedirectResponse(f"/projects/{project_id}?{urlencode({'problem': problem})}#changes",
-                                status_code=303)
-    return RedirectResponse(f"/projects/{project_id}?changed={kind}", status_code=303)
+        return RedirectResponse(f"/projects/{project_id}?{urlencode({'problem': problem})}#{anchor}", status_code=303)
+    return RedirectResponse(f"/projects/{project_id}{done}", status_code=303)
+
+
+@router.post("/projects/{project_id}/changes")
+async def change_project(request: Request, project_id: str, _session: SessionDep) -> Response:
+    """The project page's change forms: one kind each, always with a reason."""
+    async def change(actor: Actor, form: Any) -> str:
+        kind, due = str(form.get("kind", "")), str(form.get("due_date", "")).strip()
+        if kind == "cancel" and form.get("confirm") != "yes":
+            raise InvalidRequest("Tick the box to confirm the cancellation.", {"confirm": "is required"})
+        await get_coopflow(request).change_project(
+            actor, project_id, kind=kind, reason=str(form.get("reason", "")),
+            task_id=str(form.get("task_id", "")) or None, org=str(form.get("org", "")) or None,
+            due_at=f"{due}T23:59:59Z" if due else None, request_id=str(form.get("request_id", "")) or None,
+            via=None)
+        return f"?changed={kind}"
+
+    return await _project_form(request, project_id, "changes", change)
 
 
 @router.post("/projects/{project_id}/personal-data/erase")
 async def erase_personal_data(request: Request, project_id: str, _session: SessionDep) -> Response:
     """The project page's erasure form: a reason, and a box ticked to confirm."""
-    session = require_session(request)  # read in a thread by SessionDep
-    form = await request.form()
-    if not same(str(form.get("csrf", "")), session[1]["csrf"]):
-        return error_page(request, 403, "The form expired. Reload the page and try again.")
-    try:
+    async def erase(actor: Actor, form: Any) -> str:
         if form.get("confirm") != "yes":
             raise InvalidRequest("Tick the box to confirm the erasure.", {"confirm": "erasure"})
-        await get_coopflow(request).erase_personal_data(session[0], project_id, reason=str(form.get("reason", "")))
-    except DomainError as exc:
-        if exc.code == "not_found":
-            return error_page(request, 404)
-        problem = translator(request).problem(exc.code, exc.details, exc.message)
-        return RedirectResponse(f"/projects/{project_id}?{urlencode({'problem': problem})}#personal-data",
-                                status_code=303)
-    return RedirectResponse(f"/projects/{project_id}#personal-data", status_code=303)
+        await get_coopflow(request).erase_personal_data(actor, project_id, reason=str(form.get("reason", "")))
+        return "#personal-data"
+
+    return await _project_form(request, project_id, "personal-data", erase)
 
 
 @router.get("/projects/{project_id}/personal-data")
