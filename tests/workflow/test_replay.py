@@ -7,7 +7,8 @@ current code's with ``COOPFLOW_RECORD_HISTORY=<label> pytest tests/workflow/test
 through a regular one, ``lifecycle-v2`` runs template v2 with reminders, a change and a request for
 more time, ``lifecycle-v3`` template v3 with a document in every file field; ``expert-day-v1`` and
 ``return-referral-v1``, steps named at run time, are recorded by
-``tests/workflow/test_template_lifecycles.py``). The fresh run starts on the newest version of the
+``tests/workflow/test_template_lifecycles.py``, as are ``expert-day-v2`` and ``return-referral-v2``: personal
+values sealed, the ended case waiting for its erasure, then erased). The fresh run starts on the newest version of the
 default template.
 """
 
@@ -27,13 +28,16 @@ from temporalio.worker import Replayer
 from domain import format_time, parse_time
 from services.app import Coopflow
 from tests.utils.app import LEAD, actor, play, start
+from worker import workflow_runner
 from workflows import ProjectWorkflow
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter)
+    """The workflows as the workers run them: the production runner (worker.workflow_runner)."""
+    return Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter,
+                    workflow_runner=workflow_runner())
 
 
 async def test_fresh_lifecycle_histories_replay(app: Coopflow, request: pytest.FixtureRequest):
