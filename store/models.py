@@ -196,7 +196,8 @@ class Checkpoint(SQLModel, table=True):
 
 class DataKey(SQLModel, table=True):
     """A data subject's key, which seals their personal values (AES-256-GCM), wrapped by a key-encryption
-    key that never lives in the database. The only rows coopflow ever deletes: destroying a subject's key
+    key that never lives in the database. Of what records a project, the only rows coopflow ever deletes
+    (the trail, checkpoints and the reading record are append-only): destroying a subject's key
     erases every value sealed with it, wherever a copy of that value is."""
 
     __tablename__ = "data_key"
