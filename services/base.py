@@ -113,8 +113,8 @@ class AppBase:
                 self._pinned[key] = Template.model_validate(first["data"]["template"])
             return self._pinned[key]
 
-    def sealer(self, project_id: str) -> Sealer:
-        return Sealer(self.engine, self.key_encryption_keys, project_id)
+    def sealer(self, project_id: str, *, may_write: bool = True) -> Sealer:
+        return Sealer(self.engine, self.key_encryption_keys, project_id, may_write=may_write)
 
     def open_tasks(self, actor: Actor, project: dict[str, Any], template: Template, via: str | None
                    ) -> dict[str, Any]:

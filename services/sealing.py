@@ -55,6 +55,11 @@ class Erased(Exception):
     """The subject's data key is gone: its values were erased."""
 
 
+class KeyNeeded(Exception):
+    """A subject's first value is to be sealed, and this sealer may not make its key (a write): see
+    ``Sealer(may_write=False)``."""
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -139,8 +144,10 @@ NO_KEKS = ("This coopflow process has no key-encryption key for personal data: s
 class Sealer:
     """Seals and opens one project's personal values; data keys are read (or made) once per use."""
 
-    def __init__(self, engine: Engine, keks: KeyEncryptionKeys | None, project_id: str) -> None:
+    def __init__(self, engine: Engine, keks: KeyEncryptionKeys | None, project_id: str, *,
+                 may_write: bool = True) -> None:
         self._engine, self._keks, self.project_id = engine, keks, project_id
+        self._may_write = may_write  # False: on an event loop, where a write must not wait (KeyNeeded)
         self._keys: dict[str, bytes | None] = {}
         self._ciphers: dict[str, AESGCM] = {}
 
@@ -161,6 +168,8 @@ class Sealer:
         if subject not in self._keys:
             row = store.data_key(self._engine, self.project_id, subject)
             if row is None and create:
+                if not self._may_write:
+                    raise KeyNeeded(subject)
                 key = AESGCM.generate_key(bit_length=256)
                 kek_id, wrapped = self._kek().wrap(self.project_id, subject, key)
                 row = store.add_data_key(self._engine, project_id=self.project_id, subject=subject, kek_id=kek_id,

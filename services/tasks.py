@@ -30,6 +30,7 @@ from services.base import TASK_ID, check_project_id, update_error
 from services.documents import resolve_documents
 from services.metrics import COMPLETIONS, REFUSALS
 from services.personal import PersonalData
+from services.sealing import KeyNeeded
 from services.temporal import TemporalUnavailable, call_until
 from store import StoreUnavailable, read, web_state
 from workflows import ProjectWorkflow, workflow_id
@@ -64,11 +65,18 @@ class Tasks(PersonalData):
 
     async def _complete_task(self, actor: Actor, project_id: str, task_id: str, data: Any, outcome: str | None,
                              comment: str | None, request_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-        # without an Idempotency-Key the checks only read; with one, they claim the key: a write
-        prepare = self.read_store if request_id is None else asyncio.to_thread
+        # without an Idempotency-Key the checks only read (``read_store``: on the event loop for SQLite), unless a
+        # subject's first personal value makes its data key; with a key, they claim it: both writes, in a thread
+        args = (actor, project_id, task_id, data, outcome, comment, request_id)
         try:
-            prepared = await prepare(self._prepare_completion, actor, project_id, task_id, data, outcome,
-                                     comment, request_id)
+            prepared = None
+            if request_id is None:
+                try:
+                    prepared = await self.read_store(self._prepare_completion, *args, may_write=False)
+                except KeyNeeded:
+                    pass
+            if prepared is None:
+                prepared = await asyncio.to_thread(self._prepare_completion, *args)
         except DomainError as error:
             await self._count_refusal(project_id, task_id, error)
             raise
@@ -94,7 +102,7 @@ class Tasks(PersonalData):
         REFUSALS.labels(step=found[1]["step"] if found else "unknown", code=error.code).inc()
 
     def _prepare_completion(self, actor: Actor, project_id: str, task_id: str, data: Any, outcome: str | None,
-                            comment: str | None, request_id: str | None
+                            comment: str | None, request_id: str | None, may_write: bool = True
                             ) -> tuple[CompleteTask, str, bool, dict[str, Any]] | tuple[dict[str, Any], dict[str, Any]]:
         """Every check a completion passes before Temporal sees it (in a thread: it reads the store), and its
         personal values sealed: the command, its route, whether its key is new and the project; or, for a
@@ -120,7 +128,8 @@ class Tasks(PersonalData):
         check_may_complete(project["partners"], task, step, actor)  # whose task it is comes first
         personal = template.personal_fields(step.key)
         # one sealer for the completion: it reads (or makes) the subject's data key once
-        sealer = self.sealer(project_id) if personal and (project.get("personal_data") or {}).get("sealed") else None
+        sealer = self.sealer(project_id, may_write=may_write) if personal and (
+            project.get("personal_data") or {}).get("sealed") else None
         route = f"complete {project_id}/{task_id}"
         # a request with personal values is fingerprinted with a key erased with them (never a plain hash)
         fresh = request_id is not None and self._claim(actor, route, request_id, {

@@ -5,6 +5,7 @@ trail, its checkpoints and a proof made before still verify. On SQLite and Postg
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from domain.personal import is_sealed
 from services.app import Coopflow
 from services.proofs import verify_proof
 from store import incidents
+from store import personal as personal_store
 from store.documents import FolderStorage
 from store.personal import data_keys
 from tests.api.conftest import OTHER_LEAD, auth
@@ -243,3 +245,26 @@ async def test_a_sealed_file_that_cannot_be_removed_leaves_the_erasure_done_and_
         (case.form["sha256"], "(a sealed document of an erased case)")]
     app.prune_documents(older_than_days=30)
     assert app.documents.open(case.form["sha256"]) is None
+
+
+async def test_the_writes_of_personal_data_never_run_on_the_event_loop(
+        app: Coopflow, case: Case, monkeypatch: pytest.MonkeyPatch):
+    """A completion's checks run on the event loop for SQLite (short reads); making a subject's data key and
+    noting a reading are writes, which may wait for the database's writer: always in a thread."""
+    loop_thread, seen = threading.get_ident(), []
+    for name in ("add_data_key", "record_read"):
+        original = getattr(personal_store, name)
+
+        def recording(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
+            seen.append((_name, threading.get_ident()))
+            return _original(*args, **kwargs)
+        monkeypatch.setattr(personal_store, name, recording)
+    started = await case.http.post("/api/projects", headers=auth(case.tokens[LEAD]), json={
+        "template": "return-referral", "title": "Case", "partners": [CARITAS, HORIZON]})
+    case.pid = started.json()["id"]
+    # the case's first personal values, with no Idempotency-Key: its data key is made by the completion
+    done = await case.complete("t1", {"person_name": NAME, "consent": True, "consent_on": "2027-01-04"})
+    assert done.status_code == 200, done.text
+    await case.task(LEAD, "t1")
+    assert {name for name, _ in seen} == {"add_data_key", "record_read"}
+    assert all(thread != loop_thread for _, thread in seen), seen
