@@ -162,12 +162,16 @@ def check_erasable(state: ProjectState) -> None:
         raise InvalidRequest(f"Project {state.id} holds no personal data: its template has no personal field.",
                              {"project": "has no personal data"})
     if not state.sealed:
-        raise NotErasable(
-            f"Project {state.id} was started before coopflow sealed personal data: its values are in its audit "
-            "trail in clear text, hashed into the chain, so erasing them would break the trail's evidence. Its "
-            "personal data stays hidden from everyone not involved; record the request, restrict processing, and "
-            "ask your data-protection officer (docs/personal-data.md, 'Cases started before sealing').",
-            {"project": "started before sealing"})
+        raise not_erasable(state.id)
+
+
+def not_erasable(project_id: str) -> NotErasable:
+    """The refusal to erase a case started before sealing: why, and what to do instead."""
+    return NotErasable(
+        f"Project {project_id} was started before coopflow sealed personal data: its values are in its audit "
+        "trail in clear text, hashed into the chain, so erasing them would break the trail's evidence. They stay "
+        "hidden from everyone not involved; record the request, restrict processing, and ask your data-protection "
+        "officer (docs/personal-data.md, 'Cases started before sealing').", {"project": "started before sealing"})
 
 
 def decide_erasure(state: ProjectState, c: ErasePersonalData, now: datetime) -> list[Event]:

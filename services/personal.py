@@ -14,7 +14,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import Actor, ErasePersonalData, Forbidden, InvalidRequest, NotErasable, Template
-from domain.changes import check_reason
+from domain.changes import check_reason, not_erasable
 from services import access
 from services.base import AppBase, update_error
 from services.sealing import NO_KEKS, PersonalDataLocked, Sealer, open_data
@@ -24,7 +24,6 @@ from store import personal as store
 from workflows import ProjectWorkflow, workflow_id
 
 COMPLETIONS = ("StepCompleted", "DecisionRecorded")
-VIA = ("page", "api", "export")
 
 
 class PersonalData(AppBase):
@@ -85,13 +84,8 @@ class PersonalData(AppBase):
         state = self._personal_state(project)
         if state["status"] == "erased":
             return await asyncio.to_thread(self._erasure_answer, project_id)
-        if not state["sealed"]:
-            raise NotErasable(
-                f"Project {project_id} was started before coopflow sealed personal data: its values are in its "
-                "audit trail in clear text, hashed into the chain, so erasing them would break the trail's "
-                "evidence. They stay hidden from everyone not involved; record the request, restrict processing, "
-                "and ask your data-protection officer (docs/personal-data.md, 'Cases started before sealing').",
-                {"project": "started before sealing"})
+        if not state["sealed"]:  # refused here too: its workflow may have ended long ago
+            raise not_erasable(project_id)
         handle = self.client.get_workflow_handle(workflow_id(project_id))
         command = ErasePersonalData(actor=actor, reason=reason)
         deadline = asyncio.get_running_loop().time() + self.update_timeout
