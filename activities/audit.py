@@ -70,6 +70,7 @@ class AuditActivities:
         return self._write_latency
 
     def _crash(self, point: str) -> None:
+        """Crash here if the faults (tests, bench/chaos.py) say so."""
         if self._fault is not None:
             self._fault(point)
 
@@ -120,8 +121,7 @@ class AuditActivities:
         erasure = any(e.type == ERASURE for e in batch.events)
 
         def in_transaction(conn: Connection) -> list[dict[str, Any]]:
-            if self._fault is not None:
-                self._fault("write.stop")
+            self._crash("write.stop")
             if erasure:  # the keys go in the very transaction that records their erasure
                 self._crash("erase.event_written")
                 erase_in(conn, batch.project["id"])
@@ -149,7 +149,6 @@ class AuditActivities:
         if erasure:  # after the commit, every attempt: a retry after a crash here removes the rest
             self._remove_sealed_documents(batch.project["id"])
         if self._signer is not None and any(e.type in (*ENDINGS, ERASURE) for e in batch.events):
-            if self._fault is not None:
-                self._fault("checkpoint.before")
+            self._crash("checkpoint.before")
             self._checkpoint(batch.project["id"])
         return written

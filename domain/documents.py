@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-# what coopflow takes, each recognised by its content (see services/documents.py)
+# what coopflow takes, each recognised by its content (see services/document_types.py)
 MEDIA_TYPES = {
     "application/pdf": ".pdf",
     "image/png": ".png",

@@ -22,6 +22,7 @@ from domain import (
     Event,
     InvalidRequest,
     NotFound,
+    TaskState,
     Template,
     error_from_code,
     fold,
@@ -40,7 +41,7 @@ from store.documents import DocumentStorage, FolderStorage
 from templates import TemplateRegistry
 
 P = ParamSpec("P")
-_NO_KEYS = KeyEncryptionKeys({"none": bytes(32)}, "no keys")  # configured, and found none
+_PROCESS_KEY = object()  # no key-encryption keys configured: a key of this process only (tests, benches)
 R = TypeVar("R")
 UPDATE_TIMEOUT = 30.0  # seconds a caller waits for Temporal before hearing why not
 PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # start_project makes 12 hex digits
@@ -62,7 +63,7 @@ class AppBase:
         self.documents: DocumentStorage = documents or FolderStorage(Path(".coopflow") / "documents")
         self.max_document_bytes = max_document_bytes
         self._signer = signer
-        self._keks = key_encryption_keys
+        self._keks: Any = _PROCESS_KEY if key_encryption_keys is None else key_encryption_keys
         self.update_timeout = update_timeout  # how long a caller waits for Temporal before a 503
         self.write_timeout = write_timeout  # how long one attempt of a store write may take
         self.workflow_task_timeout = workflow_task_timeout
@@ -83,11 +84,12 @@ class AppBase:
     def key_encryption_keys(self) -> KeyEncryptionKeys | None:
         """The keys that wrap personal data's keys (loaded when first needed: the deployment's, or None when
         it has none); without one configured, a key for this process only."""
-        if self._keks is None:
+        if self._keks is _PROCESS_KEY:
             self._keks = KeyEncryptionKeys(parse_keys(new_key("process")), "a key of this process only")
-        elif not isinstance(self._keks, KeyEncryptionKeys):
-            self._keks = self._keks() or _NO_KEYS
-        return None if self._keks is _NO_KEYS else self._keks
+        elif callable(self._keks):  # the deployment's, loaded once: None when it has none
+            self._keks = self._keks()
+        keys: KeyEncryptionKeys | None = self._keks
+        return keys
 
     async def read_store(self, read: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """A short read of the store from async code: on the event loop for SQLite, in a thread otherwise.
@@ -174,7 +176,7 @@ class AppBase:
             template = self.template_of(project)
         shown = access.redacted_project(actor, project, template)
         if template.has_personal_fields():
-            shown.setdefault("personal_data", {"status": "kept", "sealed": False})  # ended before sealing
+            shown["personal_data"] = personal_state(shown)
         if task_status is not None:
             shown = {**shown, "tasks": [t for t in shown["tasks"] if t["status"] == task_status]}
         return self.open_tasks(actor, shown, template, via)
@@ -218,6 +220,18 @@ class AppBase:
         return web_state.claim_key(self.engine, user_id=actor.user, route=route, key=key, fingerprint=fingerprint,
                                    now=time.time())
 
+
+
+def personal_state(project: dict[str, Any]) -> dict[str, Any]:
+    """Whether a project's personal data is kept or erased, and sealed: as its workflow last wrote it, or, for
+    one that ended before sealing (its row has none), kept and not sealed."""
+    state: dict[str, Any] = project.get("personal_data") or {"status": "kept", "sealed": False}
+    return state
+
+
+def task_state(view: dict[str, Any]) -> TaskState:
+    """A task's state as its stored view shows it (without its data: the checks never need it)."""
+    return TaskState.model_validate({k: view[k] for k in TaskState.model_fields if k in view and k != "data"})
 
 
 def check_project_id(project_id: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,97 +20,24 @@ from domain import (
     InvalidData,
     InvalidRequest,
     NotFound,
-    TaskState,
     Template,
     format_time,
 )
 from domain.checks import check_may_complete
-from domain.documents import MEDIA_TYPES, SHA256, safe_name
+from domain.documents import SHA256
 from domain.limits import shown
 from domain.template import Step
 from services import access
-from services.base import AppBase
+from services.base import AppBase, personal_state, task_state
+from services.document_types import checked
 from services.sealing import Erased, Sealer
 from store import read
 from store.documents import TooLarge, add_document, forget_document, get_document, unused_documents
 from store.personal import erased_sealed_documents
 
 log = structlog.get_logger("coopflow.documents")
-ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
-_KINDS = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image",
-          "application/vnd.oasis.opendocument.text": "an ODT text",
-          "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "a DOCX document",
-          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "an XLSX spreadsheet",
-          "text/plain": "plain text", "text/csv": "CSV text"}
-_TEXT_CONTROLS = set(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D}
-
-
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
-
-
-class UnsupportedMediaType(DomainError):
-    code = "unsupported_media_type"
-
-
-def sniff(path: Path, name: str) -> str | None:
-    """The document's type from its content (magic bytes, and the members of an office zip), or None."""
-    with path.open("rb") as f:
-        head = f.read(4096)
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"PK\x03\x04"):
-        return _office(path)
-    if _is_text(path):
-        return "text/csv" if name.lower().endswith(".csv") else "text/plain"
-    return None
-
-
-def _office(path: Path) -> str | None:
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-            if "mimetype" in names and z.read("mimetype").strip() == ODT_MIMETYPE:
-                return "application/vnd.oasis.opendocument.text"
-            if "[Content_Types].xml" in names:
-                if "word/document.xml" in names:
-                    return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-                if "xl/workbook.xml" in names:
-                    return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError):
-        return None
-    return None
-
-
-def _is_text(path: Path) -> bool:
-    """UTF-8 text without control characters (tabs, line and page breaks allowed)."""
-    data = path.read_bytes()
-    if any(b in _TEXT_CONTROLS for b in data):
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _named(name: str, media_type: str) -> str:
-    """The name with its type's extension: added when it has none; a name that claims another type than
-    the content has (a PDF named .png, a program named .pdf) is refused."""
-    extension = MEDIA_TYPES[media_type]
-    aliases = {".jpg": (".jpg", ".jpeg"), ".txt": (".txt", ".text", ".md")}.get(extension, (extension,))
-    stem, dot, claimed = name.rpartition(".")
-    if not dot or not stem:
-        return safe_name(name + extension)
-    if f".{claimed.lower()}" not in aliases:
-        raise UnsupportedMediaType(
-            f"{shown(name)} is named .{shown(claimed, 10)} but its content is {_KINDS[media_type]}: rename it to "
-            f"{extension}, or upload the document its name promises.", {"file": "content does not match its name"})
-    return name
 
 
 def resolve_documents(engine: Engine, project_id: str, template: Template, step: Step, data: Any, task_id: str,
@@ -138,7 +64,7 @@ def resolve_documents(engine: Engine, project_id: str, template: Template, step:
                                   "is uploaded)" if place else "names a sealed document of another field")
         else:
             record = {k: found[k] for k in ("sha256", "name", "size", "media_type")}
-            if sealer is not None and place is not None:  # its name is sealed too
+            if place is not None and sealer is not None:  # its name is sealed too
                 subject = template.subject_of(step.key, field.name, task_id)
                 record["name"] = sealer.open(subject, task_id, f"{field.name}:name", found["name"])
             resolved[field.name] = record
@@ -146,6 +72,12 @@ def resolve_documents(engine: Engine, project_id: str, template: Template, step:
         listed = "; ".join(f"{k} {v}" for k, v in errors.items())
         raise InvalidData(f"Some fields are not valid: {listed}.", errors)
     return resolved
+
+
+def erased_document(project: dict[str, Any], sha256: str) -> NotFound:
+    erased_at = personal_state(project).get("erased_at", "")
+    return NotFound(f"Document {shown(sha256)} of project '{project['id']}' was erased with the project's personal "
+                    f"data{' on ' + erased_at[:10] if erased_at else ''}.")
 
 
 class Documents(AppBase):
@@ -170,7 +102,7 @@ class Documents(AppBase):
         except TooLarge:
             raise self._too_large() from None
         try:
-            name, media_type = self._checked(staged, filename, size)
+            name, media_type = checked(staged, filename, size)
             self.documents.keep(staged, sha256)
         except BaseException:
             self.documents.discard(staged)
@@ -184,19 +116,6 @@ class Documents(AppBase):
         limit = self.max_document_bytes
         return PayloadTooLarge(f"The document is larger than {limit // (1024 * 1024)} MB.",
                                {"file": f"at most {limit} bytes"})
-
-    @staticmethod
-    def _checked(staged: Path, filename: str, size: int) -> tuple[str, str]:
-        """The document's safe name and its type by content; refused when coopflow does not take it."""
-        name = safe_name(filename or "document")
-        media_type = sniff(staged, name)
-        if media_type is None:
-            raise UnsupportedMediaType(
-                f"{shown(name)} is not a document coopflow takes: PDF, PNG, JPEG, ODT, DOCX, XLSX, TXT or CSV "
-                "(recognised by its content, not its name).", {"file": "unsupported type"})
-        if size == 0:
-            raise InvalidData("The document is empty.", {"file": "is empty"})
-        return _named(name, media_type), media_type
 
     def _personal_place(self, actor: Actor, project: dict[str, Any], task_id: str | None, field: str | None
                         ) -> tuple[str, str, str, Template] | None:
@@ -212,11 +131,9 @@ class Documents(AppBase):
         if field not in {f.name for f in step.form if f.type == "file"}:
             raise InvalidRequest(f"Task {task_id} ({step.key}) has no document field '{shown(field)}'.",
                                  {"field": "is not a document field of this task"})
-        view = json.loads(found[1]["view"])
-        task = TaskState.model_validate({k: view[k] for k in TaskState.model_fields if k in view and k != "data"})
-        check_may_complete(project["partners"], task, step, actor)
+        check_may_complete(project["partners"], task_state(json.loads(found[1]["view"])), step, actor)
         assert field is not None and task_id is not None
-        if not step.form_field(field).personal or not (project.get("personal_data") or {}).get("sealed"):
+        if not step.form_field(field).personal or not personal_state(project)["sealed"]:
             return None
         return task_id, field, template.subject_of(step.key, field, task_id), template
 
@@ -230,7 +147,7 @@ class Documents(AppBase):
         with tempfile.NamedTemporaryFile(prefix="coopflow-check-") as plain:
             plain.write(content)
             plain.flush()
-            name, media_type = self._checked(Path(plain.name), filename, len(content))
+            name, media_type = checked(Path(plain.name), filename, len(content))
         sealer = self.sealer(project_id)
         sealed = sealer.seal_bytes(subject, task_id, field, content)
         sha256, _, staged = self.documents.put(io.BytesIO(sealed), len(sealed))
@@ -251,9 +168,8 @@ class Documents(AppBase):
         A personal one only for those who may read that task's personal data: opened, and the read noted."""
         project = self._project(actor, project_id)
         found = get_document(self.engine, project_id, sha256) if SHA256.fullmatch(sha256) else None
-        if found is not None and found["sealed_for"] and (project.get("personal_data") or {}).get("status") == "erased":
-            raise NotFound(f"Document {shown(sha256)} of project '{project_id}' was erased with the project's "
-                           f"personal data on {project['personal_data']['erased_at'][:10]}.")
+        if found is not None and found["sealed_for"] and personal_state(project)["status"] == "erased":
+            raise erased_document(project, sha256)
         content = self.documents.open(sha256) if found else None
         if found is None or content is None:
             raise NotFound(f"Project '{project_id}' has no document {shown(sha256)}.")
@@ -270,9 +186,8 @@ class Documents(AppBase):
         try:
             record["name"] = sealer.open(subject, task_id, f"{field}:name", found["name"])
             opened = sealer.open_bytes(subject, task_id, field, b"".join(content))
-        except Erased:
-            raise NotFound(f"Document {shown(sha256)} of project '{project_id}' was erased with the project's "
-                           "personal data.") from None
+        except Erased:  # erased meanwhile
+            raise erased_document(read.get_project(self.engine, project_id) or project, sha256) from None
         self.note_read(actor, project_id, [found["sealed_for"]], via)
         return record, iter([opened])
 

@@ -16,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain import Actor, ErasePersonalData, Forbidden, InvalidRequest, NotErasable, Template
 from domain.changes import check_reason, not_erasable
 from services import access
-from services.base import AppBase, update_error
+from services.base import AppBase, personal_state, update_error
 from services.sealing import NO_KEKS, PersonalDataLocked, Sealer, open_data
 from services.temporal import call_until
 from store import EventFilter, iter_events
@@ -69,12 +69,11 @@ class PersonalData(AppBase):
         return project
 
     def _personal_state(self, project: dict[str, Any]) -> dict[str, Any]:
-        template = self.template_of(project)
-        if not template.has_personal_fields():
+        if not self.template_of(project).has_personal_fields():
             raise InvalidRequest(
                 f"Project {project['id']} holds no personal data: its template has no personal field.",
                 {"project": "has no personal data"})
-        return project.get("personal_data") or {"status": "kept", "sealed": False}
+        return personal_state(project)
 
     async def erase_personal_data(self, actor: Actor, project_id: str, *, reason: str) -> dict[str, Any]:
         """Erase the project's personal data (a running case is cancelled first): its data keys are

@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from temporalio.client import WorkflowUpdateFailedError
@@ -20,13 +20,12 @@ from domain import (
     InvalidRequest,
     NotFound,
     TaskClosed,
-    TaskState,
     error_from_code,
 )
 from domain.checks import check_completion, check_kind, check_may_complete, check_storable
 from domain.limits import MAX_KEY_CHARS, shown
 from services import access
-from services.base import TASK_ID, check_project_id, update_error
+from services.base import TASK_ID, check_project_id, personal_state, task_state, update_error
 from services.documents import resolve_documents
 from services.metrics import COMPLETIONS, REFUSALS
 from services.personal import PersonalData
@@ -34,6 +33,16 @@ from services.sealing import KeyNeeded
 from services.temporal import TemporalUnavailable, call_until
 from store import StoreUnavailable, read, web_state
 from workflows import ProjectWorkflow, workflow_id
+
+
+class Prepared(NamedTuple):
+    """A completion checked: the command to send Temporal, or the first answer to a repeat of it."""
+
+    project: dict[str, Any]
+    route: str  # of its Idempotency-Key
+    fresh: bool  # its key was claimed now
+    command: CompleteTask | None = None
+    answer: dict[str, Any] | None = None
 
 
 class Tasks(PersonalData):
@@ -80,11 +89,12 @@ class Tasks(PersonalData):
         except DomainError as error:
             await self._count_refusal(project_id, task_id, error)
             raise
-        if len(prepared) == 2:
-            return prepared  # the first answer, and the project
-        command, route, fresh, project = prepared
+        project, route, fresh = prepared.project, prepared.route, prepared.fresh
+        if prepared.command is None:
+            assert prepared.answer is not None
+            return prepared.answer, project  # a repeat: the first answer
         try:
-            result = await self._complete(project_id, task_id, command)
+            result = await self._complete(project_id, task_id, prepared.command)
         except DomainError as error:
             await self._count_refusal(project_id, task_id, error)
             if fresh and not isinstance(error, TemporalUnavailable | StoreUnavailable):  # refused: nothing happened
@@ -102,11 +112,9 @@ class Tasks(PersonalData):
         REFUSALS.labels(step=found[1]["step"] if found else "unknown", code=error.code).inc()
 
     def _prepare_completion(self, actor: Actor, project_id: str, task_id: str, data: Any, outcome: str | None,
-                            comment: str | None, request_id: str | None, may_write: bool = True
-                            ) -> tuple[CompleteTask, str, bool, dict[str, Any]] | tuple[dict[str, Any], dict[str, Any]]:
-        """Every check a completion passes before Temporal sees it (in a thread: it reads the store), and its
-        personal values sealed: the command, its route, whether its key is new and the project; or, for a
-        repeat, the first answer and the project."""
+                            comment: str | None, request_id: str | None, may_write: bool = True) -> Prepared:
+        """Every check a completion passes before Temporal sees it (it reads the store), and its personal
+        values sealed: the command to send, or, for a repeat, the first answer."""
         check_kind("request_id", request_id, str | None, "a text")
         check_kind("outcome", outcome, str | None, "the name of an outcome", InvalidData)
         check_kind("comment", comment, str | None, "a text", InvalidData)
@@ -122,14 +130,14 @@ class Tasks(PersonalData):
         project, row = found
         access.check_may_see(actor, project, project_id)
         view = json.loads(row["view"])
-        task = TaskState.model_validate({k: view[k] for k in TaskState.model_fields if k in view and k != "data"})
+        task = task_state(view)
         template = self.template_of(project)
         step = template.step(row["step"])
         check_may_complete(project["partners"], task, step, actor)  # whose task it is comes first
         personal = template.personal_fields(step.key)
         # one sealer for the completion: it reads (or makes) the subject's data key once
-        sealer = self.sealer(project_id, may_write=may_write) if personal and (
-            project.get("personal_data") or {}).get("sealed") else None
+        sealed = bool(personal) and personal_state(project)["sealed"]
+        sealer = self.sealer(project_id, may_write=may_write) if sealed else None
         route = f"complete {project_id}/{task_id}"
         # a request with personal values is fingerprinted with a key erased with them (never a plain hash)
         fresh = request_id is not None and self._claim(actor, route, request_id, {
@@ -140,7 +148,7 @@ class Tasks(PersonalData):
             # the answer the first request got
             if request_id is not None and row["request_id"] == request_id and (
                     view.get("completed_by") or {}).get("user") == actor.user:
-                return dict(view), project  # the same request again: the first answer, nothing new happens
+                return Prepared(project, route, fresh, answer=dict(view))  # the same request again: nothing new
             raise TaskClosed(f"Task {task_id} ({row['step']}) is {row['task_status']} "
                              "and can no longer be completed.")
         try:
@@ -163,7 +171,7 @@ class Tasks(PersonalData):
             if fresh:
                 web_state.release_key(self.engine, user_id=actor.user, route=route, key=str(request_id))
             raise
-        return command, route, fresh, project
+        return Prepared(project, route, fresh, command=command)
 
     async def _complete(self, project_id: str, task_id: str, command: CompleteTask) -> dict[str, Any]:
         """Send the completion to the project's workflow; its answer, once the events are stored."""

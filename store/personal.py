@@ -88,9 +88,9 @@ def sealed_documents(engine: Engine, project_id: str) -> list[dict[str, Any]]:
 def erased_sealed_documents(engine: Engine) -> list[dict[str, Any]]:
     """The sealed documents of every project whose personal data was erased (their files should be gone)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(D).join(P, P.c.id == D.c.project_id).where(
-            D.c.sealed_for.is_not(None), P.c.personal_data.like('%"status": "erased"%'))).mappings()
-        return [dict(r) for r in rows]
+        rows = conn.execute(select(D, P.c.personal_data).join(P, P.c.id == D.c.project_id).where(
+            D.c.sealed_for.is_not(None), P.c.personal_data.is_not(None))).mappings()
+        return [{k: r[k] for k in D.c.keys()} for r in rows if json.loads(r["personal_data"])["status"] == "erased"]
 
 
 def erase_in(conn: Connection, project_id: str) -> int:

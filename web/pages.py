@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from domain import DomainError, InvalidData, Template
+from services.base import personal_state
 from services.identity import TooManyAttempts, Unauthorized
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
@@ -22,12 +23,15 @@ from web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, sam
 router = APIRouter(include_in_schema=False)
 
 
+# errors an error page says in the reader's language when given their code as its detail
+KNOWN_PROBLEMS = {"store_unavailable", "temporal_unavailable", "internal_error", "personal_data_locked"}
+
+
 def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
     """A page that says what went wrong in the reader's language; ``detail`` may name a known case."""
     t = translator(request)
     title = t("not_found") if status == 404 else t("unavailable") if status == 503 else t("error")
-    known = {"store_unavailable", "temporal_unavailable", "internal_error", "personal_data_locked"}
-    text = t("not_found_text") if status == 404 else t(detail) if detail in known else detail
+    text = t("not_found_text") if status == 404 else t(detail) if detail in KNOWN_PROBLEMS else detail
     headers = {"Retry-After": "5"} if status == 503 else None
     return render(request, "error.html", status=status, title=title, text=text, headers=headers)
 
@@ -115,8 +119,8 @@ def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
         latest = sorted(projects.values(), key=lambda p: (p["updated_at"] or "", p["id"]), reverse=True)
         shown, page, pages = one_page(latest, page, OVERVIEW_PAGE)  # the latest changed first
         overview = [{**p, "chain": coopflow.verify(actor, p["id"]), "checkpoint": coopflow.checkpoint_status(
-            actor, p["id"]), "plain_personal": coopflow.template_of(p).has_personal_fields() and not (
-                p.get("personal_data") or {}).get("sealed")} for p in shown]
+            actor, p["id"]), "plain_personal": coopflow.template_of(p).has_personal_fields() and not personal_state(
+                p)["sealed"]} for p in shown]
         return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview, page=page,
                       pages=pages, page_link=lambda n: f"/inbox?page={n}")
     return render(request, "inbox.html", tasks=tasks, done=done)

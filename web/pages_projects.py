@@ -17,7 +17,8 @@ from domain import EVENT_TYPES, Actor, DomainError, InvalidRequest, Template
 from services import access
 from services.audit import write_csv, write_jsonl
 from web.deps import SessionDep, get_coopflow
-from web.pages import error_page
+from web.errors import STATUS
+from web.pages import KNOWN_PROBLEMS, error_page
 from web.render import one_page, render, require_session, translator
 from web.security import same
 
@@ -167,7 +168,7 @@ def personal_data(request: Request, project_id: str) -> Response:
     try:
         found = get_coopflow(request).personal_data(session[0], project_id, "export")
     except DomainError as exc:
-        return error_page(request, 404 if exc.code == "not_found" else 403, exc.message)
+        return error_page(request, STATUS.get(exc.code, 400), exc.code if exc.code in KNOWN_PROBLEMS else exc.message)
     return Response(json.dumps(found, ensure_ascii=False, indent=1), media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="personal-data-{project_id}.json"',
         "Cache-Control": "private, no-store"})
