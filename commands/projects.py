@@ -20,9 +20,23 @@ def _project_text(p: dict[str, Any]) -> str:
         i = p["incident"]
         lines.append(f"  INCIDENT since {i['since']}: the store refused its events from seq {i['seq']} on; the "
                      f"workflow keeps them and waits for `coopflow incident retry {p['id']}`.\n    {i['reason']}")
+    if p.get("personal_data"):
+        lines.append("  " + _personal_text(p["personal_data"]))
     if "tasks" in p:
         lines += ["  tasks:"] + [f"    {task_line(t, with_project=False)}" for t in p["tasks"]]
     return "\n".join(lines)
+
+
+def _personal_text(d: dict[str, Any]) -> str:
+    """The project's personal data in one line (its values: `--json`, for those who may read them)."""
+    if d["status"] == "erased":
+        by = "the system (retention period ended)" if d["erased_by"]["role"] == "system" else \
+            f"{d['erased_by']['org']} ({d['erased_by']['role']})"
+        return f"personal data: ERASED at {d['erased_at']} by {by}: {d['reason']}"
+    if not d["sealed"]:
+        return "personal data: in clear (started before sealing), cannot be erased"
+    erase = f", erased by its retention period at {d['erase_at']}" if d.get("erase_at") else ""
+    return f"personal data: sealed, kept{erase} (values: --json)"
 
 
 @project_app.command("start")
@@ -58,8 +72,10 @@ def show(
     json_: JsonOpt = False,
 ) -> None:
     """A project's state and tasks, now or as it was at --as-of."""
-    rt = Runtime()
-    output(json_, rt.app_without_temporal().show_project(rt.actor(as_), project_id, as_of=as_of), _project_text)
+    rt = Runtime()  # personal values are shown (opened, the reading recorded) only in the JSON
+    shown = rt.app_without_temporal().show_project(rt.actor(as_), project_id, as_of=as_of,
+                                                   via="api" if json_ else None)
+    output(json_, shown, _project_text)
 
 
 @project_app.command("list")
@@ -98,7 +114,7 @@ def complete(
         actor = rt.actor(as_)
         app = await rt.app()
         return await app.complete_task(actor, project_id, task_id, data=form, outcome=outcome,
-                                       comment=comment, request_id=idempotency_key)
+                                       comment=comment, request_id=idempotency_key, via="api" if json_ else None)
 
     task = run(go())
     output(json_, task, lambda t: "Completed " + task_line(t))
@@ -121,7 +137,8 @@ def change(
         rt = Runtime()
         actor = rt.actor(as_)
         return await (await rt.app()).change_project(actor, project_id, kind=kind, reason=reason, task_id=task,
-                                                     due_at=due, org=org, request_id=idempotency_key)
+                                                     due_at=due, org=org, request_id=idempotency_key,
+                                                     via="api" if json_ else None)
 
     output(json_, run(go()), lambda p: f"Changed ({kind}): " + _project_text(p))
 
@@ -141,6 +158,6 @@ def extension(
         rt = Runtime()
         actor = rt.actor(as_)
         return await (await rt.app()).request_extension(actor, project_id, task_id, due_at=due, reason=reason,
-                                                        request_id=idempotency_key)
+                                                        request_id=idempotency_key, via="api" if json_ else None)
 
     output(json_, run(go()), lambda p: "Asked for more time: " + _project_text(p))

@@ -58,7 +58,9 @@ def resolve_documents(engine: Engine, project_id: str, template: Template, step:
             sha256) else None
         place = f"{task_id}.{field.name}" if sealer is not None and field.personal else None
         if found is None:
-            errors[field.name] = "names no document uploaded to this project"
+            errors[field.name] = ("names no document uploaded for this field of this task: upload it with task and "
+                                  "field, then name it by the sha256 the upload answered (that of its sealed content)"
+                                  if place else "names no document uploaded to this project")
         elif found["sealed_for"] != place:
             errors[field.name] = ("is personal: upload the document for this field of this task (it is sealed as it "
                                   "is uploaded)" if place else "names a sealed document of another field")

@@ -25,8 +25,12 @@ def test_the_persons_copy_key_rotation_and_erasure_from_the_command_line(tmp_pat
         dev.cli("task", "complete", pid, "t2", "--as", LEAD, "--data", json.dumps(
             {"partner": "horizon-civitas-mk", "needs": NEEDS}))
 
+        reads = len(json.loads(dev.cli("personal-data", "export", pid, "--as", LEAD).stdout)["reads"])
+        text = dev.cli("project", "show", pid, "--as", HORIZON).stdout  # no values in the text: no reading
+        assert "personal data: sealed, kept (values: --json)" in text and NAME not in text
         copy = json.loads(dev.cli("personal-data", "export", pid, "--as", LEAD).stdout)
         assert {v["value"] for v in copy["values"]} == {NAME, NEEDS} and copy["status"] == "kept"
+        assert len(copy["reads"]) == reads + 1, "the export before was recorded; the text show was not"
         refused = dev.cli("personal-data", "export", pid, "--as", HORIZON, ok=False)
         assert refused.returncode == 1 and "Only a coordinator of the lead organisation" in refused.stderr
 
@@ -42,7 +46,7 @@ def test_the_persons_copy_key_rotation_and_erasure_from_the_command_line(tmp_pat
         shown = dev.json("project", "show", pid, "--as", LEAD)
         assert next(t for t in shown["tasks"] if t["id"] == "t1")["data"]["person_name"] == NAME
         dev.env["COOPFLOW_PERSONAL_DATA_KEYS"] = old  # the old key alone opens nothing any more, and says so
-        locked = dev.cli("project", "show", pid, "--as", LEAD, ok=False)
+        locked = dev.cli("project", "show", pid, "--as", LEAD, "--json", ok=False)
         assert locked.returncode == 1 and "'kek2', which this process does not have" in locked.stderr
         dev.env["COOPFLOW_PERSONAL_DATA_KEYS"] = new
 
@@ -55,6 +59,8 @@ def test_the_persons_copy_key_rotation_and_erasure_from_the_command_line(tmp_pat
         assert again["erased_at"] in erased, "the first erasure stands"
         shown = dev.json("project", "show", pid, "--as", LEAD)
         assert shown["status"] == "cancelled" and shown["personal_data"]["status"] == "erased"
+        assert f"personal data: ERASED at {again['erased_at']} by stadt-dortmund (coordinator): The person asked" \
+            in dev.cli("project", "show", pid, "--as", LEAD).stdout
         assert next(t for t in shown["tasks"] if t["id"] == "t1")["erased_fields"] == ["person_name"]
         assert json.loads(dev.cli("personal-data", "export", pid, "--as", LEAD).stdout)["values"] == []
         assert "OK" in dev.cli("audit", "verify", pid).stdout
