@@ -37,21 +37,23 @@ def record_batch(engine: Engine, *, project: dict[str, Any], events: list[Event]
     sql = _statements(engine.dialect.name)
     pid = project["id"]
     with writer_lock(engine), engine.begin() as conn:
-        if events and events[0].seq == 1:
-            conn.execute(sql.project_insert, {
+        if events and events[0].seq == 1 and conn.execute(sql.project_insert, {
                 "id": pid, "template_id": project["template"]["id"], "lead": project["lead"],
                 "template_version": project["template"]["version"], "partners": json.dumps(project["partners"]),
-                **_project_fields(project)})
+                **_project_fields(project)}).first() is not None:  # new here: not a late retry
             conn.execute(sql.partner_insert, [{"project_id": pid, "org_id": org, "position": i}
                                               for i, org in enumerate(project["partners"])])
         new = len(conn.execute(sql.event_insert, [_event_row(pid, e) for e in events]).all()) if events else 0
         if new != len(events):
             _check_same(conn, pid, events)
-        conn.execute(sql.project_update, {"pid": pid, **{f"new_{k}": v for k, v in _project_fields(project).items()}})
-        if any(e.type in ("PartnerAdded", "PartnerWithdrawn") for e in events):
+        # An attempt that timed out may commit after a later batch (it kept running while Temporal retried):
+        # every read-model row is written only if it is not newer than this batch (seq guards).
+        latest = conn.execute(sql.project_update, {
+            "pid": pid, **{f"new_{k}": v for k, v in _project_fields(project).items()}}).rowcount
+        if latest and any(e.type in ("PartnerAdded", "PartnerWithdrawn") for e in events):
             _sync_partners(conn, pid, project["partners"])
         if tasks:
-            conn.execute(sql.task_upsert, [_task_row(pid, t) for t in tasks])
+            conn.execute(sql.task_upsert, [_task_row(pid, t, project["seq"]) for t in tasks])
         composed = list(mails(conn)) if mails is not None else []
         if composed:
             conn.execute(sql.mail_insert, composed)
@@ -107,7 +109,7 @@ def _statements(dialect: str) -> _Statements:
     events, projects = AuditEvent.__table__, Project.__table__  # type: ignore[attr-defined]
     task_upsert = insert(Task.__table__)  # type: ignore[attr-defined]
     return _Statements(
-        project_insert=insert(projects).on_conflict_do_nothing(),
+        project_insert=insert(projects).on_conflict_do_nothing().returning(projects.c.id),
         partner_insert=insert(ProjectPartner.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
         event_insert=insert(events).on_conflict_do_nothing().returning(events.c.seq),
         project_update=update(projects)
@@ -115,7 +117,8 @@ def _statements(dialect: str) -> _Statements:
         .values({k: bindparam(f"new_{k}") for k in _PROJECT_FIELDS}),
         task_upsert=task_upsert.on_conflict_do_update(
             index_elements=["project_id", "id"],
-            set_={k: task_upsert.excluded[k] for k in ("status", "due_at", "view", "request_id", "assignee")}),
+            set_={k: task_upsert.excluded[k] for k in ("status", "due_at", "view", "request_id", "assignee", "seq")},
+            where=Task.__table__.c.seq <= task_upsert.excluded.seq),  # type: ignore[attr-defined]
         mail_insert=insert(OutboxMail.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
     )
 
@@ -143,11 +146,11 @@ def _event_row(project_id: str, e: Event) -> dict[str, Any]:
             "task_id": e.task_id, "data": canonical_json(e.data), "prev_hash": e.prev_hash, "hash": e.hash}
 
 
-def _task_row(project_id: str, t: dict[str, Any]) -> dict[str, Any]:
+def _task_row(project_id: str, t: dict[str, Any], seq: int) -> dict[str, Any]:
     view = {k: v for k, v in t.items() if k != "request_id"}
     return {"project_id": project_id, "id": t["id"], "step": t["step"], "assignee": t["assignee"],
             "status": t["status"], "due_at": t["due_at"], "request_id": t.get("request_id"),
-            "view": json.dumps(view, ensure_ascii=False)}
+            "view": json.dumps(view, ensure_ascii=False), "seq": seq}
 
 
 def event_record(row: Any) -> dict[str, Any]:

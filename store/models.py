@@ -63,6 +63,7 @@ class Task(SQLModel, table=True):
     due_at: str
     request_id: str | None = None
     view: str = Field(sa_column=Column(Text, nullable=False))
+    seq: int = 0  # the project's seq when this view was written: an older write never replaces a newer one
 
 
 class AuditEvent(SQLModel, table=True):
