@@ -20,10 +20,25 @@ class StoreUnavailable(DomainError):
     code = "store_unavailable"
 
 
+# PostgreSQL's SQLSTATEs of errors that pass by themselves, whatever class the driver maps them to: by class
+# (connection, transaction rollback such as deadlocks, insufficient resources, operator intervention such as
+# a shutdown, system errors) and singly: a read-only transaction (a demoted primary during a failover, a hot
+# standby), a session the server ended while idle in a transaction, a lock not available in time.
+_PASSING_CLASSES = ("08", "40", "53", "57", "58")
+_PASSING_STATES = {"25006", "25P03", "55P03", "55006"}
+
+
 def is_unavailable(error: BaseException) -> bool:
-    """A store error that goes away by itself (the connection or the server), not one of the data."""
-    if isinstance(error, sa.DBAPIError) and error.connection_invalidated:
-        return True
+    """A store error that goes away by itself (the connection, the server, a failover), not one of the data.
+
+    PostgreSQL's errors are told apart by their SQLSTATE: the driver's exception class is too coarse
+    (``InternalError`` holds both a read-only standby and a broken invariant)."""
+    if isinstance(error, sa.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        state = getattr(error.orig, "sqlstate", None)
+        if isinstance(state, str) and len(state) == 5:
+            return state[:2] in _PASSING_CLASSES or state in _PASSING_STATES
     return isinstance(error, sa.OperationalError | sa.InterfaceError | sa.DisconnectionError | sa.TimeoutError
                       | ConnectionError | TimeoutError)
 
