@@ -36,7 +36,6 @@ from services.codec import new_key, parse_keys
 from services.notes import Signer
 from services.sealing import KeyEncryptionKeys, Sealer, open_data
 from store import EventFilter, StoreUnavailable, iter_events, personal, read, web_state
-from store import incidents as store_incidents
 from store.documents import DocumentStorage, FolderStorage
 from templates import TemplateRegistry
 
@@ -196,16 +195,6 @@ class AppBase:
         to know what is open without the whole project."""
         tasks: list[dict[str, Any]] = self.show_project(actor, project_id, task_status=status, via=via)["tasks"]
         return tasks
-
-    def _paused(self, project_id: str) -> StoreUnavailable | None:
-        """The error for a caller whose change waits on an incident: accepted, kept, not yet in the store."""
-        found = store_incidents(self.engine, project_id)
-        if not found:
-            return None
-        return StoreUnavailable(
-            f"The change was accepted, but the audit store refused to record this project's events (incident since "
-            f"{found[0]['since']}). It is kept and will be recorded once an operator has mended the store; there is "
-            "no need to repeat it.", {"incident": {k: found[0][k] for k in ("seq", "since")}})
 
     def _project(self, actor: Actor, project_id: str) -> dict[str, Any]:
         check_project_id(project_id)

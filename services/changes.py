@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import timedelta
 from typing import Any
-
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain import Actor, ChangeProject, DomainError, InvalidRequest, RequestExtension, TaskClosed
 from domain.changes import check_reason
 from domain.checks import check_kind, check_org_id, check_storable
 from domain.limits import MAX_KEY_CHARS
 from services import access
-from services.base import TASK_ID, AppBase, update_error
+from services.base import TASK_ID, AppBase
 from services.metrics import CHANGES as CHANGE_COUNT
-from services.temporal import TemporalUnavailable, call_until
+from services.temporal import TemporalUnavailable
+from services.updates import send_update, update_id
 from store import StoreUnavailable, accounts, web_state
-from workflows import ProjectWorkflow, workflow_id
+from workflows import ProjectWorkflow
 
 CHANGES = ("extend_deadline", "waive", "reassign", "add_partner", "withdraw_partner", "cancel")
 
@@ -84,24 +80,13 @@ class Changes(AppBase):
         """The update, with its key claimed (a repeat joins the first; another body under it is refused)."""
         check_storable("request_id", request_id, MAX_KEY_CHARS, InvalidRequest)
         fresh = request_id is not None and await asyncio.to_thread(self._claim, actor, route, request_id, request)
-        handle = self.client.get_workflow_handle(workflow_id(project_id))
-        update_id = f"{route.split()[0]}-{actor.user}-{request_id}" if request_id else f"change-{uuid.uuid4()}"
-        deadline = asyncio.get_running_loop().time() + self.update_timeout
-
-        async def call(rpc_timeout: timedelta) -> dict[str, Any]:
-            result: dict[str, Any] = await handle.execute_update(update, command, id=update_id,
-                                                                 rpc_timeout=rpc_timeout)
-            return result
+        def ended() -> Exception:
+            return TaskClosed(f"Project '{project_id}' has ended; it can no longer change.")
 
         try:
-            try:
-                await call_until(deadline, call, waiting_for="the change", give_up=lambda: self._paused(project_id))
-            except WorkflowUpdateFailedError as exc:
-                raise update_error(exc) from None
-            except RPCError as exc:
-                if exc.status == RPCStatusCode.NOT_FOUND:
-                    raise TaskClosed(f"Project '{project_id}' has ended; it can no longer change.") from None
-                raise
+            await send_update(self.client, self.engine, project_id, update, command,
+                              id=update_id(route.split()[0], actor.user, route, request_id),
+                              timeout=self.update_timeout, waiting_for="the change", ended=ended)
         except DomainError as error:
             if fresh and not isinstance(error, TemporalUnavailable | StoreUnavailable):
                 await asyncio.to_thread(web_state.release_key, self.engine, user_id=actor.user, route=route,

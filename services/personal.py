@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
 from typing import Any
-
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain import Actor, ErasePersonalData, Forbidden, InvalidRequest, NotErasable, Template
 from domain.changes import check_reason, not_erasable
 from services import access
-from services.base import AppBase, personal_state, update_error
+from services.base import AppBase, personal_state
 from services.sealing import NO_KEKS, PersonalDataLocked, Sealer, open_data
-from services.temporal import call_until
+from services.updates import send_update, update_id
 from store import EventFilter, iter_events
 from store import personal as store
-from workflows import ProjectWorkflow, workflow_id
+from workflows import ProjectWorkflow
 
 COMPLETIONS = ("StepCompleted", "DecisionRecorded")
 
@@ -85,22 +81,10 @@ class PersonalData(AppBase):
             return await asyncio.to_thread(self._erasure_answer, project_id)
         if not state["sealed"]:  # refused here too: its workflow may have ended long ago
             raise not_erasable(project_id)
-        handle = self.client.get_workflow_handle(workflow_id(project_id))
-        command = ErasePersonalData(actor=actor, reason=reason)
-        deadline = asyncio.get_running_loop().time() + self.update_timeout
-
-        async def call(rpc_timeout: timedelta) -> dict[str, Any]:
-            result: dict[str, Any] = await handle.execute_update(
-                ProjectWorkflow.erase_personal_data, command, id=f"erase-{project_id}", rpc_timeout=rpc_timeout)
-            return result
-
-        try:
-            await call_until(deadline, call, waiting_for="the erasure", give_up=lambda: self._paused(project_id))
-        except WorkflowUpdateFailedError as exc:
-            raise update_error(exc) from None
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:  # not ended meanwhile by an erasure (retention's, say)
-                raise
+        # its workflow gone meanwhile (ended by an erasure, retention's say): the store says what happened
+        await send_update(self.client, self.engine, project_id, ProjectWorkflow.erase_personal_data,
+                          ErasePersonalData(actor=actor, reason=reason), id=update_id("erase", project_id),
+                          timeout=self.update_timeout, waiting_for="the erasure", ended=None)
         return await asyncio.to_thread(self._erasure_answer, project_id)
 
     def _erasure_answer(self, project_id: str) -> dict[str, Any]:

@@ -92,7 +92,8 @@ class Projects(AppBase):
             check_storable("request_id", request_id, MAX_KEY_CHARS, InvalidRequest)
             fresh = self._claim(actor, "start", request_id, {"template": template, "title": title,
                                                              "partners": partners, "parameters": parameters})
-            project_id = hashlib.sha256(f"start\0{actor.user}\0{request_id}".encode()).hexdigest()[:12]
+            claimed = web_state.key_claimed_at(self.engine, user_id=actor.user, route="start", key=request_id)
+            project_id = hashlib.sha256(f"start\0{actor.user}\0{request_id}\0{claimed!r}".encode()).hexdigest()[:12]
             if not fresh and read.get_project(self.engine, project_id) is not None:
                 return self.show_project(actor, project_id)
         else:

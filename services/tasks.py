@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from datetime import timedelta
 from typing import Any, NamedTuple
 
 import structlog
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from domain import (
     Actor,
@@ -25,12 +21,13 @@ from domain import (
 from domain.checks import check_completion, check_kind, check_may_complete, check_storable
 from domain.limits import MAX_KEY_CHARS, shown
 from services import access
-from services.base import TASK_ID, check_project_id, personal_state, task_state, update_error
+from services.base import TASK_ID, check_project_id, personal_state, task_state
 from services.documents import resolve_documents
 from services.metrics import COMPLETIONS, REFUSALS
 from services.personal import PersonalData
 from services.sealing import KeyNeeded
-from services.temporal import TemporalUnavailable, call_until
+from services.temporal import TemporalUnavailable
+from services.updates import send_update, update_id
 from store import StoreUnavailable, read, web_state
 from workflows import ProjectWorkflow, workflow_id
 
@@ -175,23 +172,11 @@ class Tasks(PersonalData):
 
     async def _complete(self, project_id: str, task_id: str, command: CompleteTask) -> dict[str, Any]:
         """Send the completion to the project's workflow; its answer, once the events are stored."""
-        request_id, actor = command.request_id, command.actor
-        handle = self.client.get_workflow_handle(workflow_id(project_id))
-        update_id = f"complete-{task_id}-{actor.user}-{request_id}" if request_id else f"complete-{uuid.uuid4()}"
-        deadline = asyncio.get_running_loop().time() + self.update_timeout
+        def ended() -> Exception:
+            return TaskClosed(f"Project '{project_id}' has ended; task {task_id} can no longer be completed.")
 
-        async def call(rpc_timeout: timedelta) -> dict[str, Any]:
-            result: dict[str, Any] = await handle.execute_update(
-                ProjectWorkflow.complete_task, command, id=update_id, rpc_timeout=rpc_timeout)
-            return result
-
-        try:
-            return await call_until(deadline, call, waiting_for=f"the completion of task {task_id}",
-                                    give_up=lambda: self._paused(project_id))
-        except WorkflowUpdateFailedError as exc:
-            raise update_error(exc) from None
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:  # the workflow has ended meanwhile
-                raise TaskClosed(f"Project '{project_id}' has ended; "
-                                 f"task {task_id} can no longer be completed.") from None
-            raise
+        answer: dict[str, Any] = await send_update(
+            self.client, self.engine, project_id, ProjectWorkflow.complete_task, command,
+            id=update_id("complete", command.actor.user, f"{project_id}/{task_id}", command.request_id),
+            timeout=self.update_timeout, waiting_for=f"the completion of task {task_id}", ended=ended)
+        return answer

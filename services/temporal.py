@@ -94,7 +94,7 @@ async def connect(settings: Settings) -> Client:
 
 
 async def call_until(deadline: float, call: Callable[[timedelta], Awaitable[T]], *, waiting_for: str,
-                     give_up: Callable[[], Exception | None] | None = None) -> T:
+                     give_up: Callable[[], Awaitable[Exception | None]] | None = None) -> T:
     """Run ``call(rpc_timeout)`` until it answers or ``deadline`` (event-loop time) passes.
 
     A call that times out or meets a passing fault is sent again after a short back-off; callers
@@ -110,7 +110,7 @@ async def call_until(deadline: float, call: Callable[[timedelta], Awaitable[T]],
         try:
             while not attempt.done() and loop.time() < deadline:
                 await asyncio.wait({attempt}, timeout=min(GIVE_UP_EVERY, max(deadline - loop.time(), 0.001)))
-                error = give_up() if give_up is not None and not attempt.done() else None
+                error = await give_up() if give_up is not None and not attempt.done() else None
                 if error is not None:
                     raise error
             if not attempt.done():

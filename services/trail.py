@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
-
-from temporalio.client import WorkflowUpdateFailedError
 
 from domain import EVENT_TYPES, Actor, InvalidRequest, NotFound
 from domain.checks import check_org_id, check_storable
 from domain.limits import shown
 from services import access, audit
-from services.base import AppBase, moment, update_error
-from services.temporal import call_until
+from services.base import AppBase, moment
+from services.updates import send_update, update_id
 from store import EventFilter, accounts, iter_events, outbox, read
 from store import incidents as store_incidents
-from workflows import ProjectWorkflow, workflow_id
+from workflows import ProjectWorkflow
 
 
 class Trail(AppBase):
@@ -30,18 +26,14 @@ class Trail(AppBase):
         """Try the refused write again (after the store was mended); returns the workflow's progress."""
         project = self._project(actor, project_id)
         access.check_may_operate(actor, project)
-        handle = self.client.get_workflow_handle(workflow_id(project_id))
-        deadline = asyncio.get_running_loop().time() + self.update_timeout
+        def ended() -> Exception:
+            return InvalidRequest(f"Project {project_id}'s workflow has ended: there is no write to retry.",
+                                  {"project": "ended"})
 
-        async def call(rpc_timeout: timedelta) -> dict[str, Any]:
-            result: dict[str, Any] = await handle.execute_update(ProjectWorkflow.retry_writes,
-                                                                 rpc_timeout=rpc_timeout)
-            return result
-
-        try:
-            return await call_until(deadline, call, waiting_for="the retried write")
-        except WorkflowUpdateFailedError as exc:
-            raise update_error(exc) from None
+        progress: dict[str, Any] = await send_update(
+            self.client, self.engine, project_id, ProjectWorkflow.retry_writes, id=update_id("retry", None),
+            timeout=self.update_timeout, waiting_for="the retried write", ended=ended)
+        return progress
 
     def list_events(self, actor: Actor, project_id: str, *, by_email: str | None = None, org: str | None = None,
                     type: str | None = None, since: str | None = None, until: str | None = None

@@ -130,6 +130,15 @@ def claim_key(engine: Engine, *, user_id: str, route: str, key: str, fingerprint
     return False
 
 
+def key_claimed_at(engine: Engine, *, user_id: str, route: str, key: str) -> float:
+    """When this user's key on this route was first used: with the key, it names what the request made, so
+    that a key used again after it was forgotten (``KEY_DAYS``) makes something new."""
+    with engine.connect() as conn:
+        at: float = conn.execute(select(K.c.created_at).where(
+            K.c.user_id == user_id, K.c.route == route, K.c.key == key)).scalar_one()
+    return at
+
+
 def release_key(engine: Engine, *, user_id: str, route: str, key: str) -> None:
     """Forget a key whose request was refused before it did anything (it may be used again)."""
     with writer_lock(engine), engine.begin() as conn:

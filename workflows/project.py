@@ -6,6 +6,7 @@ It decides with the pure domain, folds the events into its state and hands them 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -39,6 +40,8 @@ PHASE = SearchAttributeKey.for_keyword("CoopflowPhase")
 STATUS = SearchAttributeKey.for_keyword("CoopflowStatus")
 LEAD = SearchAttributeKey.for_keyword("CoopflowLead")
 SEARCH_ATTRIBUTES = (PHASE, STATUS, LEAD)
+KEYED_UPDATE = re.compile(r"[a-z]+-[0-9a-f]{40}")  # services/updates.py: an update id made from an Idempotency-Key
+ANSWERED_KEPT = 500  # keyed changes remembered across continue-as-new (a key is repeated within minutes)
 
 
 class ProjectInput(BaseModel):
@@ -48,6 +51,7 @@ class ProjectInput(BaseModel):
     state: ProjectState | None = None
     history_limit: int | None = None  # continue-as-new after this many history events (tests)
     write_timeout: float = 10.0  # seconds one attempt of a store write may take before it is tried again
+    answered: list[str] = []  # the ids of the last keyed changes answered, carried over continue-as-new
 
 
 def workflow_id(project_id: str) -> str:
@@ -71,6 +75,9 @@ class ProjectWorkflow:
         self._wake_only_earlier = False
         self._validated: tuple[Any, int, Any, list[Event]] | None = None
         self._wake: tuple[int, str | None] = (-1, None)  # next_wake of the state at that seq
+        # Temporal deduplicates an update id within a run only: a change repeated with its Idempotency-Key
+        # after continue-as-new is recognised by these (the last ANSWERED of them) and answered, not decided again
+        self._answered = list(input.answered)
 
     @workflow.run
     async def run(self, input: ProjectInput) -> str:
@@ -99,7 +106,7 @@ class ProjectWorkflow:
         await self._writes.flush()
         if self._state.status == "active":
             workflow.continue_as_new(ProjectInput(state=self._state.compacted(), history_limit=self._history_limit,
-                                                  write_timeout=self._write_timeout))
+                                                  write_timeout=self._write_timeout, answered=self._answered))
         await self._keep_personal_data()
         return self._state.status
 
@@ -157,24 +164,41 @@ class ProjectWorkflow:
     @workflow.update
     async def change_project(self, command: ChangeProject) -> dict[str, Any]:
         """A coordinator's change: extend a deadline, waive, reassign, add or withdraw a partner, cancel."""
-        self._apply(self._decide(command))
+        if not self._repeated():
+            self._apply(self._decide(command))
+            self._answer_once()
         await self._writes.flush()
         return summary_view(self._state)
 
     @change_project.validator
     def validate_change_project(self, command: ChangeProject) -> None:
-        self._validate(command)
+        if not self._repeated():
+            self._validate(command)
 
     @workflow.update
     async def request_extension(self, command: RequestExtension) -> dict[str, Any]:
         """A partner asks for more time: a decision for the lead's coordinators opens."""
-        self._apply(self._decide(command))
+        if not self._repeated():
+            self._apply(self._decide(command))
+            self._answer_once()
         await self._writes.flush()
         return summary_view(self._state)
 
     @request_extension.validator
     def validate_request_extension(self, command: RequestExtension) -> None:
-        self._validate(command)
+        if not self._repeated():
+            self._validate(command)
+
+    def _repeated(self) -> bool:
+        """This update is a keyed change answered in an earlier run (its id is that of the first request)."""
+        info = workflow.current_update_info()
+        return info is not None and info.id in self._answered
+
+    def _answer_once(self) -> None:
+        """Note a keyed change as answered (ids without a key are random, and never repeated)."""
+        info = workflow.current_update_info()
+        if info is not None and KEYED_UPDATE.fullmatch(info.id):
+            self._answered = [*self._answered, info.id][-ANSWERED_KEPT:]
 
     @workflow.update
     async def erase_personal_data(self, command: ErasePersonalData) -> dict[str, Any]:
