@@ -15,11 +15,13 @@ import typer
 from commands.common import JsonOpt, Runtime, output, run
 from services.seed import DEMO_PASSWORD
 from settings import get_settings
+from store import make_engine
 from store.documents import FolderStorage
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from sqlalchemy.engine import Engine
     from temporalio.client import Client
 
     from services.devstack import DevServer
@@ -130,13 +132,16 @@ def _welcome(as_json: bool, store_url: str, server: DevServer, users: list[dict[
     print("\n".join(out), flush=True)
 
 
-def _until_stopped(body: Callable[[Runtime, Client, asyncio.Event], Awaitable[None]]) -> None:
-    """Check the store, connect to Temporal, and run ``body`` until Ctrl-C (or SIGTERM)."""
+def _until_stopped(body: Callable[[Runtime, Client, asyncio.Event], Awaitable[None]], *,
+                   store_may_wait: bool = False) -> None:
+    """Check the store, connect to Temporal, and run ``body`` until Ctrl-C (or SIGTERM); with
+    ``store_may_wait`` a store server's check is ``body``'s own."""
     from services.devstack import install_stop_handlers
     from services.temporal import connect
 
     rt = Runtime()
-    rt.engine  # noqa: B018 - refuses an un-migrated store before anything starts
+    if not (store_may_wait and rt.settings.database_url):
+        rt.engine  # noqa: B018 - refuses an un-migrated store before anything starts
 
     async def go() -> None:
         stop = asyncio.Event()
@@ -148,18 +153,62 @@ def _until_stopped(body: Callable[[Runtime, Client, asyncio.Event], Awaitable[No
 
 
 def worker(json_: JsonOpt = False) -> None:
-    """Run one worker against the configured Temporal and store, until Ctrl-C."""
+    """Run one worker against the configured Temporal and store, until Ctrl-C.
+
+    A store server that is away when the worker starts does not stop it: it starts degraded (workflows
+    go on; their writes wait and are retried), says so, and says again when the store is back."""
     from worker import run_worker
 
     async def body(rt: Runtime, client: Client, stop: asyncio.Event) -> None:
-        output(json_, {"status": "running", "task_queue": rt.settings.task_queue},
-               f"coopflow worker on task queue {rt.settings.task_queue}")
-        await run_worker(client, rt.engine, rt.settings.task_queue, stop, faults=rt.settings.faults,
+        engine = make_engine(rt.settings.store_url) if rt.settings.database_url else rt.engine
+        ready = await _store_ready(engine)
+        output(json_, {"status": "running", "task_queue": rt.settings.task_queue,
+                       "store": "ok" if ready else "unavailable"},
+               f"coopflow worker on task queue {rt.settings.task_queue}"
+               + ("" if ready else " (degraded: the store is unavailable; writes wait until it is back)"))
+        watch = None if ready else asyncio.create_task(_until_store_ready(engine, stop))
+        await run_worker(client, engine, rt.settings.task_queue, stop, faults=rt.settings.faults,
                          sticky_timeout=rt.settings.sticky_timeout, public_url=rt.settings.public_url,
                          smtp=rt.settings.smtp(), signer=rt.settings.signer,
                          documents=FolderStorage(rt.settings.documents_path))
+        if watch is not None and watch.done():
+            watch.result()  # a store that answered with a permanent refusal (no schema): said as an error
+        elif watch is not None:
+            watch.cancel()
 
-    _until_stopped(body)
+    _until_stopped(body, store_may_wait=True)
+
+
+STORE_RECHECK = 2.0  # seconds between checks of a store that was away
+
+
+async def _store_ready(engine: Engine) -> bool:
+    """Whether the store answers with the right schema; False while it is away. A store that answers but
+    is not usable (an outdated schema) raises: no waiting mends that."""
+    from store import check_schema, is_unavailable
+
+    try:
+        await asyncio.to_thread(check_schema, engine)
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        log.warning("the store is unavailable: the worker runs degraded, its writes wait until it is back",
+                    error=type(error).__name__)
+        return False
+    return True
+
+
+async def _until_store_ready(engine: Engine, stop: asyncio.Event) -> None:
+    """Check the store until it is back (said in the log), or stop the worker if it refuses for good."""
+    try:
+        while not stop.is_set():
+            await asyncio.sleep(STORE_RECHECK)
+            if await _store_ready(engine):
+                log.warning("the store is back: the worker is no longer degraded")
+                return
+    except Exception:
+        stop.set()
+        raise
 
 
 def web(
