@@ -15,10 +15,11 @@ from temporalio.exceptions import ApplicationError, CancelledError
 
 from activities.contracts import RECORD_EVENTS, STORE_REFUSED, RecordEvents
 from activities.mail import compose, recipients_needed
-from domain import Event, Template, format_time
+from domain import Template, format_time
 from services.notes import Signer
+from services.pinned import PinnedTemplates
 from services.signing import checkpoint_trail
-from store import ChainConflict, is_unavailable, iter_events, record_batch, record_incident
+from store import ChainConflict, is_unavailable, record_batch, record_incident
 from store.documents import DocumentStorage
 from store.outbox import org_names, people_of
 from store.personal import erase_in, sealed_documents
@@ -39,7 +40,7 @@ class AuditActivities:
         self._signer = signer  # signs a checkpoint when a project ends
         self._fault = fault  # crashes on purpose at a named point (faults.py: tests and bench/chaos.py only)
         self._public_url = public_url
-        self._templates: dict[tuple[str, int], Template] = {}  # each version as a project pinned it
+        self._templates = PinnedTemplates(engine)  # each project's template as it pinned it
         self._write_latency: MetricHistogramTimedelta | None = None  # made by the first write, then kept
 
     def _mails(self, batch: RecordEvents, conn: Connection) -> list[dict[str, Any]]:
@@ -54,12 +55,9 @@ class AuditActivities:
                        names=names, public_url=self._public_url, assignees=assignees)
 
     def _template(self, batch: RecordEvents) -> Template:
-        key = (batch.project["template"]["id"], batch.project["template"]["version"])
-        if key not in self._templates:
-            first = batch.events[0] if batch.events and batch.events[0].seq == 1 else Event.model_validate(
-                next(iter_events(self._engine, batch.project["id"], batch=1)))
-            self._templates[key] = Template.model_validate(first.data["template"])
-        return self._templates[key]
+        """The template as the project pinned it; a first batch carries it (not yet in the store)."""
+        first = batch.events[0].data if batch.events and batch.events[0].seq == 1 else None
+        return self._templates.of(batch.project["id"], first)
 
     def _latency(self) -> MetricHistogramTimedelta:
         """How long a batch's store write took, through the SDK's meter (served with its metrics)."""

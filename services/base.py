@@ -34,6 +34,7 @@ from domain.limits import shown
 from services import access
 from services.codec import new_key, parse_keys
 from services.notes import Signer
+from services.pinned import PinnedTemplates
 from services.sealing import KeyEncryptionKeys, Sealer, open_data
 from store import EventFilter, StoreUnavailable, iter_events, personal, read, web_state
 from store.documents import DocumentStorage, FolderStorage
@@ -67,7 +68,7 @@ class AppBase:
         self.write_timeout = write_timeout  # how long one attempt of a store write may take
         self.workflow_task_timeout = workflow_task_timeout
         self.templates = templates or TemplateRegistry()
-        self._pinned: dict[tuple[str, int], Template] = {}  # versions no longer installed here
+        self._pinned = PinnedTemplates(engine)
 
     @property
     def signer(self) -> Signer:
@@ -104,15 +105,9 @@ class AppBase:
         return await asyncio.to_thread(read, *args, **kwargs)
 
     def template_of(self, project: dict[str, Any]) -> Template:
-        """The template version the project pinned: installed here, or else as its first event recorded it."""
-        key = (project["template"]["id"], project["template"]["version"])
-        try:
-            return self.templates.get(*key)
-        except InvalidRequest:
-            if key not in self._pinned:
-                first = next(iter_events(self.engine, project["id"], batch=1))
-                self._pinned[key] = Template.model_validate(first["data"]["template"])
-            return self._pinned[key]
+        """The template as the project pinned it (services/pinned.py), whatever is installed under its
+        id and version now."""
+        return self._pinned.of(project["id"])
 
     def sealer(self, project_id: str, *, may_write: bool = True) -> Sealer:
         return Sealer(self.engine, self.key_encryption_keys, project_id, may_write=may_write)
