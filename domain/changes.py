@@ -40,9 +40,11 @@ MAX_REASON_CHARS = 2_000
 LATEST_DUE = timedelta(days=5 * 366)  # a new due date is at most five years away
 
 
-def check_may_change(state: ProjectState, actor: Actor) -> None:
-    if actor.role != "coordinator" or actor.org != state.lead:
-        raise Forbidden(f"Only a coordinator of the lead organisation ({state.lead}) can change this project.")
+def check_may_change(lead: str, actor: Actor) -> None:
+    """Changes to a running project: coordinators of the lead organisation (the workflow and the
+    application layer both ask)."""
+    if actor.role != "coordinator" or actor.org != lead:
+        raise Forbidden(f"Only a coordinator of the lead organisation ({lead}) can change this project.")
 
 
 def check_active(state: ProjectState) -> None:
@@ -105,7 +107,7 @@ def check_not_the_counterpart(d: Decision, org: str) -> None:
 
 def decide_change(state: ProjectState, c: ChangeProject, now: datetime) -> list[Event]:
     check_active(state)
-    check_may_change(state, c.actor)
+    check_may_change(state.lead, c.actor)
     reason = check_reason(c.reason)
     d = Decision(state, now, c.actor)
     if c.kind == "extend_deadline":

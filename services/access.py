@@ -42,11 +42,6 @@ def may_change(actor: Actor, project: dict[str, Any]) -> bool:
     return actor.role == "coordinator" and project["lead"] == actor.org
 
 
-def check_may_change(actor: Actor, project: dict[str, Any]) -> None:
-    if not may_change(actor, project):
-        raise Forbidden(f"Only a coordinator of the lead organisation ({project['lead']}) can change this project.")
-
-
 def check_may_start(actor: Actor) -> None:
     if actor.role != "coordinator":
         raise Forbidden("Only coordinators can start projects; you are signed in as "

@@ -26,7 +26,6 @@ from services.identity import Identity
 from services.personal import PersonalData
 from services.projects import Projects
 from services.tasks import Tasks
-from services.trail import Trail
 from store import incidents as store_incidents
 from store import read
 from store.documents import FolderStorage
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["UPDATE_TIMEOUT", "Coopflow", "check_project_id"]
 
 
-class Coopflow(Identity, Projects, Tasks, Changes, Trail, Documents, Checkpoints, PersonalData):
+class Coopflow(Identity, Projects, Tasks, Changes, Checkpoints, Documents, PersonalData):
     """Use cases over one store (engine), one Temporal client and the template registry."""
 
     @classmethod

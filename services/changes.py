@@ -6,10 +6,9 @@ import asyncio
 from typing import Any
 
 from domain import Actor, ChangeProject, DomainError, InvalidRequest, RequestExtension, TaskClosed
-from domain.changes import check_reason
+from domain.changes import check_may_change, check_reason
 from domain.checks import check_kind, check_org_id, check_storable
 from domain.limits import MAX_KEY_CHARS
-from services import access
 from services.base import TASK_ID, AppBase
 from services.metrics import CHANGES as CHANGE_COUNT
 from services.temporal import TemporalUnavailable
@@ -44,7 +43,7 @@ class Changes(AppBase):
     def _prepare_change(self, actor: Actor, project_id: str, kind: str, reason: str, task_id: str | None,
                         due_at: str | None, org: str | None) -> ChangeProject:
         project = self._project(actor, project_id)
-        access.check_may_change(actor, project)
+        check_may_change(project["lead"], actor)
         if project["status"] != "active":
             raise TaskClosed(f"Project '{project_id}' is {project['status']}: it can no longer change.")
         if kind not in CHANGES:

@@ -12,15 +12,15 @@ from domain import Actor, Forbidden, NotFound
 from domain.merkle import inclusion_proof, trail_leaves
 from services import access
 from services.audit import write_jsonl
-from services.base import AppBase
 from services.notes import NoteError, Verifier, open_checkpoint
 from services.proofs import BUNDLE_EVENTS, BUNDLE_PROJECT, check_checkpoint, referenced_documents
 from services.signing import checkpoint_trail
+from services.trail import Trail
 from store import iter_events, read
 from store.checkpoints import checkpoints, latest_checkpoint
 
 
-class Checkpoints(AppBase):
+class Checkpoints(Trail):
     def public_key(self) -> str:
         """The verifier key of this deployment's checkpoints: ``<name>+<hex key id>+<base64 key>``."""
         return str(self.signer.verifier)
@@ -50,7 +50,7 @@ class Checkpoints(AppBase):
 
     def verify_with_checkpoint(self, actor: Actor, project_id: str, note: str, vkey: str) -> dict[str, Any]:
         """The chain's check, and the trail against a checkpoint kept outside the database."""
-        result = self.verify(actor, project_id)  # type: ignore[attr-defined]
+        result = self.verify(actor, project_id)
         events = list(iter_events(self.engine, project_id))
         result["checkpoint"] = check_checkpoint(events, note, Verifier.parse(vkey), project_id)
         result["problems"] += result["checkpoint"]["problems"]
@@ -94,7 +94,7 @@ class Checkpoints(AppBase):
         project = self._project(actor, project_id)
         # as the trail's other exports: personal fields left out for those who may not read them (their
         # events then no longer match their hashes), and only the documents of what is left
-        events = list(self.list_events(actor, project_id))  # type: ignore[attr-defined]
+        events = list(self.list_events(actor, project_id))
         documents = 0
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             with bundle.open(BUNDLE_EVENTS, "w") as raw:
@@ -119,5 +119,5 @@ class Checkpoints(AppBase):
 
     def checkpoint_all(self, actor: Actor) -> list[dict[str, Any]]:
         """A checkpoint of every project the actor may verify (auditors and the operator: all)."""
-        return [self.checkpoint(actor, p["id"]) for p in self.verifiable_projects(actor)]  # type: ignore[attr-defined]
+        return [self.checkpoint(actor, p["id"]) for p in self.verifiable_projects(actor)]
 
