@@ -1,4 +1,4 @@
-"""RFC 6962 Merkle trees (§2.1): tree heads and inclusion proofs over a trail's event hashes.
+"""RFC 6962 Merkle trees (§2.1): tree heads, inclusion and consistency proofs over a trail's event hashes.
 
 Leaves are the events' ``hash`` values as 32 raw bytes, in seq order. A leaf hashes as
 SHA-256(0x00 ‖ leaf), a node as SHA-256(0x01 ‖ left ‖ right); the empty tree's head is
@@ -72,6 +72,62 @@ def root_from_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[byte
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], head: bytes) -> bool:
     """Whether ``proof`` shows the leaf hash ``leaf`` at ``index`` in the tree of ``size`` with ``head``."""
     return root_from_inclusion(leaf, index, size, proof) == head
+
+
+def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes]:
+    """The proof (RFC 6962 §2.1.2) that the tree of the first ``old_size`` leaves is a prefix of the tree of
+    all ``leaf_hashes``: what a witness checks before it cosigns a larger tree."""
+    if not 0 <= old_size <= len(leaf_hashes):
+        raise ValueError(f"a tree of {old_size} is not a prefix of a tree of {len(leaf_hashes)}")
+    if old_size in (0, len(leaf_hashes)):
+        return []
+    return _subproof(old_size, leaf_hashes, True)
+
+
+def _subproof(m: int, leaves: Sequence[bytes], whole: bool) -> list[bytes]:
+    """SUBPROOF(m, D[n], b) of RFC 6962 §2.1.2; ``whole`` is b: the old tree is this very subtree."""
+    n = len(leaves)
+    if m == n:
+        return [] if whole else [tree_head(leaves)]
+    k = _split(n)
+    if m <= k:
+        return [*_subproof(m, leaves[:k], whole), tree_head(leaves[k:])]
+    return [*_subproof(m - k, leaves[k:], False), tree_head(leaves[:k])]
+
+
+def verify_consistency(old_size: int, new_size: int, old_head: bytes, new_head: bytes,
+                       proof: Sequence[bytes]) -> bool:
+    """Whether ``proof`` shows the tree of ``old_size`` with ``old_head`` to be a prefix of the tree of
+    ``new_size`` with ``new_head`` (the algorithm of RFC 9162 §2.1.4.2)."""
+    if not 0 <= old_size <= new_size:
+        return False
+    if old_size == new_size:
+        return not proof and old_head == new_head
+    if old_size == 0:  # the empty tree is a prefix of every tree
+        return not proof
+    if not proof:
+        return False
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # a power of two: the old tree is a node of the new one
+        path.insert(0, old_head)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_head and sr == new_head and sn == 0
 
 
 def trail_leaves(event_hashes: Sequence[str]) -> list[bytes]:
