@@ -48,20 +48,27 @@ def events(
 
 
 def _verdict(r: dict[str, Any]) -> str:
-    if r["ok"]:
-        text = f"OK: {r['count']} events, the chain is unbroken. Head {r['head']}"
-        if "documents" in r:
-            text += f"\n{r['documents']} documents present and unchanged."
-        for c in ([r["checkpoint"]] if "checkpoint" in r else []) + r.get("checkpoints", []):
-            text += f"\nCheckpoint {c['origin']} at {c['size']} events: signature and tree head hold."
-        if "history" in r:
-            h = r["history"]
-            text += ("\n" + h["reason"]) if not h["available"] else (
-                f"\nTemporal agrees: {h['held']} events recorded in its history, "
-                f"{h['updates']} completions." + (f"\n{h['reason']}" if h.get("reason") else ""))
-        return text
-    return "\n".join([f"BROKEN: {len(r['problems'])} problem(s) in {r['count']} events"]
-                     + [f"  seq {p['seq']}: {p['reason']}" for p in r["problems"]])
+    unseen = _not_compared(r["history"]) if "history" in r else []
+    if not r["ok"]:
+        return "\n".join([f"BROKEN: {len(r['problems'])} problem(s) in {r['count']} events"]
+                         + [f"  seq {p['seq']}: {p['reason']}" for p in r["problems"]] + unseen)
+    text = f"OK: {r['count']} events, the chain is unbroken. Head {r['head']}"
+    if "documents" in r:
+        text += f"\n{r['documents']} documents present and unchanged."
+    for c in ([r["checkpoint"]] if "checkpoint" in r else []) + r.get("checkpoints", []):
+        text += f"\nCheckpoint {c['origin']} at {c['size']} events: signature and tree head hold."
+    if "history" in r:
+        h = r["history"]
+        text += ("\n" + h["reason"]) if not h["available"] else (
+            f"\nTemporal agrees: {h['held']} events recorded in its history, {h['updates']} completions.")
+    return "\n".join([text, *unseen])
+
+
+def _not_compared(history: dict[str, Any]) -> list[str]:
+    """The seqs the history check could not compare, one line a range, and why: it names them rather than
+    call them a disagreement (a run deleted by retention, or one that wrote before v1.2)."""
+    return [f"seq {r['from']}{'' if r['from'] == r['to'] else '–' + str(r['to'])}: {r['reason']}; not compared"
+            for r in history.get("not_compared", [])]
 
 
 @audit_app.command("verify")
@@ -155,8 +162,10 @@ def _verify_all(rt: Runtime, as_: str | None, against_history: bool) -> dict[str
 
     results = run(go())
     broken = [r for r in results if not r["ok"]]
+    partly = [{k: r[k] for k in ("project", "title")} | {"not_compared": r["history"]["not_compared"]}
+              for r in results if r["ok"] and r.get("history", {}).get("not_compared")]
     return {"ok": not broken, "projects": len(results), "events": sum(r["count"] for r in results),
-            "broken": broken}
+            "broken": broken, "partly_compared": partly}
 
 
 def _summary(r: dict[str, Any]) -> str:
@@ -164,6 +173,10 @@ def _summary(r: dict[str, Any]) -> str:
              f"{len(r['broken'])} broken."]
     for b in r["broken"]:
         lines += [f"  {b['project']} ({b['title']}):"] + [f"    seq {p['seq']}: {p['reason']}" for p in b["problems"]]
+        lines += [f"    {line}" for line in _not_compared(b.get("history", {}))]
+    for p in r["partly_compared"]:
+        lines += [f"  {p['project']} ({p['title']}), agrees where Temporal could be read:"]
+        lines += [f"    {line}" for line in _not_compared(p)]
     return "\n".join(lines)
 
 

@@ -1,21 +1,15 @@
-"""The auditor's tools: verification anchored to the project, against Temporal, from a file; exports."""
+"""The auditor's tools: verification anchored to the project, from a file; exports (against Temporal:
+``services/history_check.py``)."""
 
 from __future__ import annotations
 
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
-from temporalio.service import RPCError
-
-from activities.contracts import RECORD_EVENTS, RecordEvents
-from domain import CompleteTask, InvalidRequest, verify_chain
-from workflows import ProjectWorkflow, workflow_id
+from domain import InvalidRequest, verify_chain
 
 CSV_COLUMNS = ["seq", "type", "at", "actor_user", "actor_email", "actor_org", "actor_role", "phase", "step",
                "task_id", "data", "prev_hash", "hash"]
@@ -81,90 +75,3 @@ def write_csv(events: Iterable[dict[str, Any]], out: IO[str], emails: dict[str, 
             "data": json.dumps(e["data"], ensure_ascii=False, sort_keys=True)})
         count += 1
     return count
-
-
-async def compare_with_history(client: Client, project_id: str, stored: list[dict[str, Any]]) -> dict[str, Any]:
-    """Compare the stored events with what Temporal recorded, in both directions.
-
-    Temporal's record is the input of every ``record_events`` activity in the histories of all
-    the workflow's runs (an event is in a history before it is written), plus what the running
-    workflow holds and has not yet handed to a write. A seq on one side only, or different on
-    the two, is a problem: the store is behind (a write pending or refused), ahead (an event
-    the workflow never recorded), or changed.
-    """
-    runs = [run async for run in client.list_workflows(f"WorkflowId = '{workflow_id(project_id)}'")]
-    if not runs:
-        return {"available": False, "problems": [], "reason": "Temporal no longer has this workflow's "
-                "history (retention); the audit store is the record."}
-    recorded: dict[int, dict[str, Any]] = {}
-    problems: list[dict[str, Any]] = []
-    succeeded: list[dict[str, Any]] = []
-    legacy_runs = 0  # runs from before v1.2 wrote through a local activity: their events are not in the history
-    for run in runs:
-        history = await client.get_workflow_handle(run.id, run_id=run.run_id).fetch_history()
-        found, updates = await _recorded_events(client, history.events)
-        legacy_runs += any(e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-                           and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
-                           for e in history.events)
-        for event in found:
-            if recorded.setdefault(event["seq"], event) != event:
-                problems.append({"seq": event["seq"], "reason": "Temporal recorded two different events at this seq"})
-        succeeded += updates
-    progress: dict[str, Any] | None = None
-    newest = max(runs, key=lambda r: r.start_time)
-    if newest.status == WorkflowExecutionStatus.RUNNING:
-        handle = client.get_workflow_handle(newest.id, run_id=newest.run_id)
-        try:
-            for held in await handle.query(ProjectWorkflow.get_events, rpc_timeout=timedelta(seconds=5)):
-                recorded.setdefault(held.seq, held.model_dump(mode="json"))
-            progress = await handle.query(ProjectWorkflow.get_progress, rpc_timeout=timedelta(seconds=5))
-        except (RPCError, WorkflowQueryFailedError):
-            pass  # no worker answers: the histories alone are compared
-    by_seq = {e["seq"]: e for e in stored}
-    incident = (progress or {}).get("incident")
-    for seq, event in sorted(recorded.items()):
-        if seq not in by_seq:
-            why = (f"the store refused it (incident since {incident['since']})" if incident and seq >= incident["seq"]
-                   else "its write is still pending" if progress and seq > progress["written"] else "it is lost")
-            problems.append({"seq": seq, "reason": f"missing from the store: the workflow recorded it; {why}"})
-        elif by_seq[seq] != event:
-            problems.append({"seq": seq, "reason": "differs from the event the workflow recorded"})
-    complete = legacy_runs == 0 or (legacy_runs == 1 and progress is not None)
-    if complete:
-        problems += [{"seq": seq, "reason": "in the store, but the workflow never recorded it"}
-                     for seq in sorted(by_seq) if seq not in recorded]
-    completions = {(e["task_id"], e["actor"]["user"]) for e in stored
-                   if e["type"] in ("StepCompleted", "DecisionRecorded") and e["actor"]}
-    for arg in succeeded:
-        if (arg["task_id"], arg["actor"]["user"]) not in completions:
-            problems.append({"seq": None, "reason": f"the history completed task {arg['task_id']} for user "
-                             f"{arg['actor']['user']}; the trail has no such completion"})
-    problems.sort(key=lambda p: (p["seq"] is None, p["seq"] or 0))
-    result = {"available": True, "held": len(recorded), "updates": len(succeeded), "problems": problems}
-    if not complete:
-        result["reason"] = ("Some runs of this workflow wrote through a local activity (before v1.2), so their "
-                            "events are not in Temporal's history; only what the histories hold was compared.")
-    return result
-
-
-async def _recorded_events(client: Client, events: Iterable[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The events handed to ``record_events`` in one run's history, and its successful completions."""
-    found: list[dict[str, Any]] = []
-    accepted: dict[str, dict[str, Any]] = {}
-    succeeded: list[dict[str, Any]] = []
-    for event in events:
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            attributes = event.activity_task_scheduled_event_attributes
-            if attributes.activity_type.name == RECORD_EVENTS:
-                (batch,) = await client.data_converter.decode(attributes.input.payloads, [RecordEvents])
-                found += [e.model_dump(mode="json") for e in batch.events]
-        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            request = event.workflow_execution_update_accepted_event_attributes.accepted_request
-            if request.input.name == "complete_task":
-                (command,) = await client.data_converter.decode(request.input.args.payloads, [CompleteTask])
-                accepted[request.meta.update_id] = command.model_dump(mode="json")
-        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-            done = event.workflow_execution_update_completed_event_attributes
-            if done.meta.update_id in accepted and done.outcome.HasField("success"):
-                succeeded.append(accepted[done.meta.update_id])
-    return found, succeeded

@@ -8,7 +8,7 @@ from typing import Any
 from domain import EVENT_TYPES, Actor, InvalidRequest, NotFound
 from domain.checks import check_org_id, check_storable
 from domain.limits import shown
-from services import access, audit
+from services import access, audit, history_check
 from services.base import AppBase, moment
 from services.updates import send_update, update_id
 from store import EventFilter, accounts, iter_events, outbox, read
@@ -78,7 +78,7 @@ class Trail(AppBase):
         """Compare the trail with the workflow's own events and the updates in its history."""
         result = self.verify(actor, project_id)
         stored = list(iter_events(self.engine, project_id))
-        result["history"] = await audit.compare_with_history(self.client, project_id, stored)
+        result["history"] = await history_check.compare_with_history(self.client, project_id, stored)
         result["problems"] += [p for p in result["history"]["problems"] if p not in result["problems"]]
         result["ok"] = not result["problems"]
         return result

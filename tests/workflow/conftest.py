@@ -21,8 +21,11 @@ from worker import build_worker
 from workflows import SEARCH_ATTRIBUTES
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Each test its own time-skipping server (it starts in a tenth of a second): a workflow left waiting
+    by an earlier test, its worker gone, has a workflow task due when its timer fires, which keeps the
+    server's clock locked, and the next test's skip would hang."""
     path = shutil.which("temporal-test-server") or str(Path(os.sys.executable).parent / "temporal-test-server")
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=path, data_converter=pydantic_data_converter)

@@ -7,20 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import shutil
-import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -31,25 +24,11 @@ from store.personal import data_keys
 from tests.utils.app import LEAD, PARTNERS, actor
 from tests.workflow.test_template_lifecycles import complete
 from worker import build_worker
-from workflows import SEARCH_ATTRIBUTES, ProjectWorkflow, workflow_id
+from workflows import ProjectWorkflow, workflow_id
 
 HORIZON = PARTNERS[1]
 PERSON, NEEDS = "Zorica Ilievska-Marković", "Dialysis three times a week"
 RETENTION = "retention period ended"
-
-
-@pytest.fixture
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Each test its own time-skipping server (it starts in a tenth of a second): a test that fails can leave
-    a workflow task unanswered, which keeps the server's clock locked, and the next test's skip would hang."""
-    path = shutil.which("temporal-test-server") or str(Path(sys.executable).parent / "temporal-test-server")
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path,
-                                                        data_converter=pydantic_data_converter)
-    await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=env.client.namespace,
-        search_attributes={k.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for k in SEARCH_ATTRIBUTES}))
-    yield env
-    await env.shutdown()
 
 
 async def ended_case(app: Coopflow, ending: str) -> str:

@@ -5,39 +5,30 @@ and the person's data kept out of workflow ids, search attributes, memo and logs
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 from domain import InvalidData
 from services.app import Coopflow
 from tests.utils.app import LEAD, PARTNERS, actor
-from workflows import ProjectWorkflow
+from tests.utils.histories import record, replayed, run_histories
 
 CARITAS, HORIZON, DIFFERENT = PARTNERS
-HISTORIES = Path(__file__).parent.parent / "histories"
 PERSON = "Zorica Ilievska-Marković"
 BORN = "1987-05-14"
 NEEDS = "Dialysis three times a week"
 
 
-async def replay_and_record(app: Coopflow, pid: str, label: str) -> None:
-    """The project's histories replay against today's code; with COOPFLOW_RECORD_HISTORY set they are
-    written to tests/histories as ``<label>-run<n>.json`` for the replay corpus."""
-    histories = [await app.client.get_workflow_handle(w.id, run_id=w.run_id).fetch_history()
-                 async for w in app.client.list_workflows(f"WorkflowId = 'project-{pid}'")]
-    for history in histories:
-        await Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
-    if os.environ.get("COOPFLOW_RECORD_HISTORY") and "sqlite" in str(app.engine.url):
-        for i, history in enumerate(sorted(histories, key=lambda h: h.events[0].event_time.ToDatetime())):
-            (HISTORIES / f"{label}-run{i + 1}.json").write_text(history.to_json())
+async def replay_and_record(app: Coopflow, pid: str, scenario: str) -> None:
+    """The project's histories replay against today's code; with COOPFLOW_RECORD_HISTORY=<scenario>-v<n>
+    they are written to tests/histories as ``<scenario>-v<n>-run<i>.json`` for the replay corpus."""
+    histories = await replayed(await run_histories(app.client, pid))
+    if "sqlite" in str(app.engine.url):
+        record(histories, scenario)
 
 
 async def complete(app: Coopflow, pid: str, step: str, data: dict[str, Any], outcome: str | None = None,
@@ -101,7 +92,7 @@ async def test_expert_day_from_start_to_end_with_a_follow_up_waived(app: Coopflo
     assert statuses == [("Brochure in Serbian", 1, "completed"), ("Brochure in Serbian", 2, "completed"),
                         ("Hotline", 1, "waived"), ("Training for counsellors", 1, "completed")]
     assert app.verify(actor(app, "auditor"), pid)["ok"]
-    await replay_and_record(app, pid, "expert-day-v2")
+    await replay_and_record(app, pid, "expert-day")
 
 
 async def test_a_table_host_that_submits_late(skipping_env: WorkflowEnvironment, skipping_app: Coopflow):
@@ -155,7 +146,7 @@ async def test_return_referral_declined_then_referred_to_another_partner(app: Co
 
     # the ended case waited for its erasure; its history (the wait, the erasure) replays and is recorded
     await app.erase_personal_data(actor(app, LEAD), pid, reason="consent withdrawn")
-    await replay_and_record(app, pid, "return-referral-v2")
+    await replay_and_record(app, pid, "return-referral")
 
 
 async def _return_referral(app: Coopflow) -> str:
