@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from activities.sender import Smtp
-    from services.notes import Signer
+    from evidence.notes import Signer
     from services.sealing import KeyEncryptionKeys
 
 
@@ -106,7 +106,7 @@ class Settings(BaseSettings):
 
     def signer(self) -> Signer:
         """The deployment's signing key (``COOPFLOW_SIGNING_KEY``, or the one kept in the data dir)."""
-        from services.signing import load_signer
+        from evidence.signing import load_signer
 
         return load_signer(signing_key=self.signing_key, data_dir=self.data_dir, deployment=self.deployment,
                            public_url=self.public_url)

@@ -29,7 +29,7 @@ from temporalio.worker.workflow_sandbox import _runner as sandbox_internals
 from activities import AuditActivities
 from activities.checkpoints import CheckpointActivities
 from activities.sender import MailSender, Smtp
-from services.notes import Signer
+from evidence.notes import Signer
 from store.documents import DocumentStorage
 from workflows import ProjectWorkflow
 from workflows.checkpoints import CheckpointWorkflow

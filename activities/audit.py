@@ -16,9 +16,9 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from activities.contracts import RECORD_EVENTS, STORE_REFUSED, RecordEvents
 from activities.mail import compose, recipients_needed
 from domain import Template, format_time
-from services.notes import Signer
+from evidence.notes import Signer
+from evidence.signing import checkpoint_trail
 from services.pinned import PinnedTemplates
-from services.signing import checkpoint_trail
 from store import ChainConflict, is_unavailable, record_batch, record_incident
 from store.documents import DocumentStorage
 from store.outbox import org_names, people_of

@@ -7,8 +7,8 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 
 from activities.contracts import CHECKPOINT_PROJECTS
-from services.notes import Signer
-from services.signing import checkpoint_trail
+from evidence.notes import Signer
+from evidence.signing import checkpoint_trail
 from store import read
 
 log = structlog.get_logger("coopflow.activities")

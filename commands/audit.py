@@ -12,7 +12,7 @@ from commands.common import JsonOpt, Runtime, output, run
 from domain import InvalidRequest, verify_chain
 
 if TYPE_CHECKING:
-    from services.notes import Verifier
+    from evidence.notes import Verifier
 
 audit_app = typer.Typer(help="Read, verify and export the audit trail.", no_args_is_help=True)
 ProjectArg = Annotated[str, typer.Argument(metavar="PROJECT")]
@@ -120,7 +120,7 @@ def read_text_file(path: Path, what: str) -> str:
 
 
 def _verifier(key: str) -> Verifier:
-    from services.notes import Verifier
+    from evidence.notes import Verifier
 
     path = Path(key)
     return Verifier.parse(path.read_text(encoding="utf-8") if "+" not in key and path.is_file() else key)
@@ -129,8 +129,8 @@ def _verifier(key: str) -> Verifier:
 def _verify_file(file: Path, note: str | None, verifier: Verifier | None) -> dict[str, Any]:
     import zipfile
 
+    from evidence.proofs import check_checkpoint, verify_bundle
     from services.audit import read_export
-    from services.proofs import check_checkpoint, verify_bundle
 
     if not file.exists():
         raise InvalidRequest(f"There is no file {file}.")
@@ -255,7 +255,7 @@ def new_key(
     json_: JsonOpt = False,
 ) -> None:
     """Print a new signing key for COOPFLOW_SIGNING_KEY (keep it secret) and its verifier key."""
-    from services.notes import Signer
+    from evidence.notes import Signer
 
     signer = Signer.generate(name)
     output(json_, {"signing_key": str(signer), "key": str(signer.verifier)},
@@ -287,7 +287,7 @@ def verify_proof(
     """Check an event's inclusion proof offline (exit 1 when it does not hold)."""
     import json
 
-    from services.proofs import verify_proof as check
+    from evidence.proofs import verify_proof as check
 
     try:
         proof = json.loads(read_text_file(proof_file, "proof"))

@@ -31,9 +31,9 @@ from domain import (
     project_view,
 )
 from domain.limits import shown
+from evidence.notes import Signer
 from services import access
 from services.codec import new_key, parse_keys
-from services.notes import Signer
 from services.pinned import PinnedTemplates
 from services.sealing import KeyEncryptionKeys, Sealer, open_data
 from store import EventFilter, StoreUnavailable, iter_events, personal, read, web_state

@@ -10,11 +10,11 @@ from typing import IO, Any
 
 from domain import Actor, Forbidden, NotFound
 from domain.merkle import inclusion_proof, trail_leaves
+from evidence.notes import NoteError, Verifier, open_checkpoint
+from evidence.proofs import BUNDLE_EVENTS, BUNDLE_PROJECT, check_checkpoint, referenced_documents
+from evidence.signing import checkpoint_trail
 from services import access
 from services.audit import write_jsonl
-from services.notes import NoteError, Verifier, open_checkpoint
-from services.proofs import BUNDLE_EVENTS, BUNDLE_PROJECT, check_checkpoint, referenced_documents
-from services.signing import checkpoint_trail
 from services.trail import Trail
 from store import iter_events, read
 from store.checkpoints import checkpoints, latest_checkpoint

@@ -17,10 +17,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from evidence.notes import Signer
 from services.app import Coopflow
 from services.codec import new_key
 from services.devstack import FAST_TRANSFERS
-from services.notes import Signer
 from services.sealing import KeyEncryptionKeys, load_keks
 from services.seed import seed_demo
 from store import make_engine, upgrade

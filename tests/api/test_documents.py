@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from evidence.proofs import verify_bundle
 from services.app import Coopflow
-from services.proofs import verify_bundle
 from store import iter_events
 from tests.api.conftest import OTHER_LEAD, auth
 from tests.utils.app import LEAD, start

@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from domain import verify_chain
 from domain.personal import is_sealed
+from evidence.proofs import verify_proof
 from services.app import Coopflow
-from services.proofs import verify_proof
 from store import incidents
 from store import personal as personal_store
 from store.documents import FolderStorage

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from domain.merkle import inclusion_proof, leaf_hash, tree_head, verify_inclusion
-from services.notes import Checkpoint, NoteError, Signer, Verifier, open_checkpoint, open_note
+from evidence.notes import Checkpoint, NoteError, Signer, Verifier, open_checkpoint, open_note
 
 LEAVES = [bytes.fromhex(x) for x in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657",
                                       "606162636465666768696a6b6c6d6e6f")]

@@ -8,8 +8,8 @@ import time
 
 from temporalio.client import ScheduleOverlapPolicy
 
+from evidence.proofs import check_checkpoint
 from services.app import Coopflow
-from services.proofs import check_checkpoint
 from services.temporal import CHECKPOINT_CRON, ensure_checkpoint_schedule
 from store import iter_events
 from store.checkpoints import checkpoints

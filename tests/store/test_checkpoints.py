@@ -14,9 +14,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.checkpoints import CheckpointActivities
 from domain import summary_view, task_view
+from evidence.notes import NoteError, Signer
+from evidence.proofs import verify_proof
 from services.app import Coopflow
-from services.notes import NoteError, Signer
-from services.proofs import verify_proof
 from store import iter_events, record_batch
 from store.checkpoints import checkpoints
 from tests.store.test_tampering import AUDITOR, reseal, rewrite, stored_project

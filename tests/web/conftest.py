@@ -14,9 +14,9 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from evidence.notes import Signer
 from services.app import Coopflow
 from services.devstack import free_port
-from services.notes import Signer
 from services.sealing import KeyEncryptionKeys
 from services.seed import DEMO_PASSWORD
 from store.documents import FolderStorage

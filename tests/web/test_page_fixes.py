@@ -131,7 +131,7 @@ async def test_the_audit_pages_exports_are_whole_however_long_the_trail(live: Li
     import io
     import json
 
-    from services.proofs import verify_bundle
+    from evidence.proofs import verify_bundle
     from web import pages_projects
 
     monkeypatch.setattr(pages_projects, "EXPORT_IN_MEMORY", 64)  # every export rolls over to disk

@@ -14,8 +14,8 @@ from typing import Any
 from domain import InvalidRequest, chain_hash, verify_chain
 from domain.documents import DOCUMENT_KEYS, SHA256
 from domain.merkle import leaf_hash, root_from_inclusion
-from services.notes import Checkpoint, Verifier, open_checkpoint
-from services.signing import trail_head
+from evidence.notes import Checkpoint, Verifier, open_checkpoint
+from evidence.signing import trail_head
 
 BUNDLE_EVENTS = "events.jsonl"
 BUNDLE_PROJECT = "project.json"

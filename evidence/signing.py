@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from domain import format_time
 from domain.merkle import trail_leaves, tree_head
-from services.notes import Checkpoint, Signer
+from evidence.notes import Checkpoint, Signer
 from store import iter_events
 from store.checkpoints import add_checkpoint, latest_checkpoint
 
