@@ -26,7 +26,7 @@ from temporalio.worker import (
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.worker.workflow_sandbox import _runner as sandbox_internals
 
-from activities import AuditActivities
+from activities import StoreWrites
 from activities.checkpoints import CheckpointActivities
 from activities.sender import MailSender, Smtp
 from evidence.notes import Signer
@@ -108,11 +108,11 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
         injected = Faults(faults)
         interceptors.append(FaultInterceptor(injected))
         crash = injected.hit
-    audit = AuditActivities(engine, public_url, signer=key, fault=crash, documents=documents)
+    writes = StoreWrites(engine, public_url, signer=key, fault=crash, documents=documents)
     checkpoints = CheckpointActivities(engine, key)
     return Worker(
         client, task_queue=task_queue, workflows=[ProjectWorkflow, CheckpointWorkflow],
-        activities=[audit.record_events, checkpoints.checkpoint_active_projects],
+        activities=[writes.record_events, checkpoints.checkpoint_active_projects],
         activity_executor=ThreadPoolExecutor(max_workers=16), interceptors=interceptors,
         max_concurrent_workflow_tasks=max_concurrent, max_concurrent_local_activities=max_concurrent,
         max_concurrent_activities=16, workflow_runner=workflow_runner(),

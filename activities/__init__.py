@@ -1,6 +1,6 @@
 """Activities: every side effect of a workflow happens here."""
 
-from activities.audit import AuditActivities
 from activities.contracts import RECORD_EVENTS, STORE_REFUSED, RecordEvents
+from activities.store_writes import StoreWrites
 
-__all__ = ["RECORD_EVENTS", "STORE_REFUSED", "AuditActivities", "RecordEvents"]
+__all__ = ["RECORD_EVENTS", "STORE_REFUSED", "RecordEvents", "StoreWrites"]

@@ -1,4 +1,5 @@
-"""The activity behind the daily checkpoint: sign the trail of every active project."""
+"""Checkpoints: the activity behind the daily one (the trail of every active project), and the closing one
+of a project that ended or erased its personal data (made by the store write, right after it)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from evidence.signing import checkpoint_trail
 from store import read
 
 log = structlog.get_logger("coopflow.activities")
+
+
+def closing_checkpoint(engine: Engine, signer: Signer, project_id: str) -> None:
+    """The project's last checkpoint, right after the write that ended it or erased its personal data (no
+    daily checkpoint signs an ended project's trail again; a retry of the write makes it if a crash came
+    between). A failure here is logged, never the write's: the daily one follows."""
+    try:
+        checkpoint_trail(engine, signer, project_id)
+    except Exception:
+        log.exception("the closing checkpoint could not be made", project_id=project_id)
 
 
 class CheckpointActivities:

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.engine import Connection
 
+from activities.contracts import RecordEvents
 from domain import Event, Template, format_time, parse_time
-from store.outbox import Person
+from store.outbox import Person, org_names, people_of
 
 TEXTS = Path(__file__).with_name("mail_texts.yaml")
 LANGS = ("en", "de", "sr", "mk", "sq")
@@ -36,6 +38,19 @@ TASK_MAILS = {"StepOpened": "task_opened", "TaskReassigned": "task_opened", "Rem
 def texts() -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = yaml.safe_load(TEXTS.read_text(encoding="utf-8"))
     return found
+
+
+def mails_for(batch: RecordEvents, conn: Connection, *, template: Template, public_url: str) -> list[dict[str, Any]]:
+    """The outbox rows a batch of events causes, composed with the connection of the transaction that writes
+    them (so that they are added exactly when the events are)."""
+    assignees = {t["id"]: t["assignee"] for t in batch.tasks}
+    orgs = recipients_needed(batch.events, batch.project, assignees)
+    if not orgs:
+        return []
+    people = people_of(conn, orgs)
+    names = org_names(conn, orgs | {batch.project["lead"]})
+    return compose(batch.events, project=batch.project, template=template, people=people, names=names,
+                   public_url=public_url, assignees=assignees)
 
 
 def recipients_needed(events: Iterable[Event], project: dict[str, Any], assignees: dict[str, str]) -> set[str]:

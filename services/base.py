@@ -34,10 +34,10 @@ from domain.limits import shown
 from evidence.notes import Signer
 from services import access
 from services.codec import new_key, parse_keys
-from services.pinned import PinnedTemplates
 from services.sealing import KeyEncryptionKeys, Sealer, open_data
 from store import EventFilter, StoreUnavailable, iter_events, personal, read, web_state
 from store.documents import DocumentStorage, FolderStorage
+from store.pinned import PinnedTemplates
 from templates import TemplateRegistry
 
 P = ParamSpec("P")
@@ -105,7 +105,7 @@ class AppBase:
         return await asyncio.to_thread(read, *args, **kwargs)
 
     def template_of(self, project: dict[str, Any]) -> Template:
-        """The template as the project pinned it (services/pinned.py), whatever is installed under its
+        """The template as the project pinned it (store/pinned.py), whatever is installed under its
         id and version now."""
         return self._pinned.of(project["id"])
 

@@ -81,10 +81,12 @@ async def test_a_lost_answer_is_found_again_with_the_same_key(caller: Coopflow, 
         # what a web process does, cut off after Temporal answered: the update with the key in its id
         handle = caller.client.get_workflow_handle(f"project-{pid}")
         from domain import CompleteTask
+        from services.updates import update_id
         from workflows import ProjectWorkflow
 
         command = CompleteTask(task_id="t1", actor=lead, data=SAMPLE_DATA["concept_note"], request_id="lost")
-        lost = await handle.execute_update(ProjectWorkflow.complete_task, command, id=f"complete-t1-{lead.user}-lost")
+        lost = await handle.execute_update(ProjectWorkflow.complete_task, command,
+                                           id=update_id("complete", lead.user, f"{pid}/t1", "lost"))
         again = await caller.complete_task(lead, pid, "t1", data=SAMPLE_DATA["concept_note"], request_id="lost")
         assert again == lost
         await assert_exactly_once(caller, pid, "t1", lead.user)

@@ -1,7 +1,7 @@
 """A worker killed at each point of an erasure's path: the personal data is erased exactly once.
 
 On the real dev server, on SQLite and PostgreSQL. The points, in the order an erasure passes them
-(workflows/project.py, activities/audit.py):
+(workflows/project.py, activities/store_writes.py):
 1. ``workflow_task.kill``: the update's workflow task decided the erasure (the running case cancelled,
    its data erased), Temporal has not recorded it — nothing is erased yet, and the retry decides afresh;
 2. ``write.before``: Temporal recorded it and scheduled the write; the store is untouched;
@@ -34,6 +34,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from domain import ErasePersonalData, format_time
 from services.app import Coopflow
 from services.sealing import KeyEncryptionKeys
+from services.updates import update_id
 from store import iter_events, read
 from store.documents import FolderStorage
 from store.personal import data_keys
@@ -114,14 +115,15 @@ def new_types(now: dict[str, Any], before: dict[str, Any]) -> list[str]:
 
 
 async def erase_updates(client: Client, pid: str) -> tuple[int, int]:
-    """How often Temporal's history holds the erasure's update (``erase-<project>``) accepted, and completed."""
+    """How often Temporal's history holds the erasure's update (one id per project) accepted, and completed."""
     accepted = completed = 0
+    erase = update_id("erase", pid)
     for event in (await client.get_workflow_handle(workflow_id(pid)).fetch_history()).events:
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             meta = event.workflow_execution_update_accepted_event_attributes.accepted_request.meta
-            accepted += meta.update_id == f"erase-{pid}"
+            accepted += meta.update_id == erase
         elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-            completed += event.workflow_execution_update_completed_event_attributes.meta.update_id == f"erase-{pid}"
+            completed += event.workflow_execution_update_completed_event_attributes.meta.update_id == erase
     return accepted, completed
 
 
@@ -232,7 +234,8 @@ async def test_a_lost_answer_is_the_first_erasure(caller: Coopflow, workers: Wor
         # what a web process does, cut off after Temporal answered: the update under the erasure's id
         handle = caller.client.get_workflow_handle(workflow_id(pid))
         lost = await handle.execute_update(ProjectWorkflow.erase_personal_data,
-                                           ErasePersonalData(actor=lead, reason="Consent withdrawn"), id=f"erase-{pid}")
+                                           ErasePersonalData(actor=lead, reason="Consent withdrawn"),
+                                           id=update_id("erase", pid))
         again = await caller.erase_personal_data(lead, pid, reason="Consent withdrawn, not having heard back")
         assert again["erased_at"] == lost["personal_data"]["erased_at"]
         await assert_erased_once(caller, documents, pid, sha256, again)

@@ -10,8 +10,8 @@ from sqlalchemy import exc as sa
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from activities.audit import AuditActivities
 from activities.contracts import RecordEvents
+from activities.store_writes import StoreWrites
 from domain import summary_view, task_view
 from store import incidents, is_unavailable, make_engine, record_batch
 from tests.store.test_audit_store import fresh_project
@@ -62,6 +62,6 @@ def test_the_write_activity_retries_through_a_failover_and_opens_no_incident(rea
     p = fresh_project()
     args = RecordEvents(**batch(p))
     with pytest.raises(sa.DBAPIError):  # raised as it is: Temporal retries it with back-off
-        AuditActivities(read_only)._record(args, 0.0)
+        StoreWrites(read_only)._record(args, 0.0)
     assert incidents(postgresql_engine, p.state.id) == []
     assert record_batch(postgresql_engine, **batch(p)) == len(p.events)  # the new primary takes it

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from domain import Template, canonical_json
-from store import iter_events
+from store.audit import iter_events
 
 KEPT_PROJECTS = 20_000  # projects whose digest is remembered (40 bytes each); the templates themselves are few
 

@@ -1,4 +1,6 @@
-"""The activity that writes events and read models to the store."""
+"""The activity that writes a project's events to the store: with its read models and the mail they cause
+(``mail.py`` composes it) in one transaction, the erasure of personal data's keys in the transaction that
+records it, and the closing checkpoint of a project that ended (``checkpoints.py``) after it."""
 
 from __future__ import annotations
 
@@ -13,24 +15,23 @@ from temporalio import activity
 from temporalio.common import MetricHistogramTimedelta
 from temporalio.exceptions import ApplicationError, CancelledError
 
+from activities.checkpoints import closing_checkpoint
 from activities.contracts import RECORD_EVENTS, STORE_REFUSED, RecordEvents
-from activities.mail import compose, recipients_needed
+from activities.mail import mails_for
 from domain import Template, format_time
 from evidence.notes import Signer
-from evidence.signing import checkpoint_trail
-from services.pinned import PinnedTemplates
 from store import ChainConflict, is_unavailable, record_batch, record_incident
 from store.documents import DocumentStorage
-from store.outbox import org_names, people_of
 from store.personal import erase_in, sealed_documents
+from store.pinned import PinnedTemplates
 
 log = structlog.get_logger("coopflow.activities")
 ENDINGS = ("ProjectEnded", "ProjectCancelled")
 ERASURE = "PersonalDataErased"
 
 
-class AuditActivities:
-    """Store activities; registered as bound methods so they share the engine."""
+class StoreWrites:
+    """The store-write activity; registered as a bound method so that its attempts share the engine."""
 
     def __init__(self, engine: Engine, public_url: str = "http://127.0.0.1:8000", *,
                  signer: Signer | None = None, fault: Callable[[str], None] | None = None,
@@ -44,15 +45,8 @@ class AuditActivities:
         self._write_latency: MetricHistogramTimedelta | None = None  # made by the first write, then kept
 
     def _mails(self, batch: RecordEvents, conn: Connection) -> list[dict[str, Any]]:
-        """The mails the batch's events cause (see ``activities/mail.py``), in the write's transaction."""
-        assignees = {t["id"]: t["assignee"] for t in batch.tasks}
-        orgs = recipients_needed(batch.events, batch.project, assignees)
-        if not orgs:
-            return []
-        people = people_of(conn, orgs)
-        names = org_names(conn, orgs | {batch.project["lead"]})
-        return compose(batch.events, project=batch.project, template=self._template(batch), people=people,
-                       names=names, public_url=self._public_url, assignees=assignees)
+        """The mails the batch's events cause, composed with the write's connection."""
+        return mails_for(batch, conn, template=self._template(batch), public_url=self._public_url)
 
     def _template(self, batch: RecordEvents) -> Template:
         """The template as the project pinned it; a first batch carries it (not yet in the store)."""
@@ -85,16 +79,6 @@ class AuditActivities:
             except Exception:
                 log.exception("an erased project's sealed document could not be removed; `coopflow documents "
                               "prune` removes it later", project_id=project_id, sha256=document["sha256"])
-
-    def _checkpoint(self, project_id: str) -> None:
-        """The project's last checkpoint, right after the write that ended it or erased its personal data
-        (no daily checkpoint signs an ended project's trail again; a retry of the write makes it
-        if a crash came between). A failure here is logged, never the write's: the daily one follows."""
-        assert self._signer is not None
-        try:
-            checkpoint_trail(self._engine, self._signer, project_id)
-        except Exception:
-            log.exception("the closing checkpoint could not be made", project_id=project_id)
 
     # A worker that is told to stop cancels its running activities, and the SDK would raise that
     # cancellation inside this thread, at whatever line it is on: mid-transaction. A write takes
@@ -148,5 +132,5 @@ class AuditActivities:
             self._remove_sealed_documents(batch.project["id"])
         if self._signer is not None and any(e.type in (*ENDINGS, ERASURE) for e in batch.events):
             self._crash("checkpoint.before")
-            self._checkpoint(batch.project["id"])
+            closing_checkpoint(self._engine, self._signer, batch.project["id"])
         return written
