@@ -55,19 +55,21 @@ def org_names(conn: Connection, orgs: set[str]) -> dict[str, str]:
     return {row.id: row.name for row in conn.execute(_NAMES, {"orgs": sorted(orgs)})}
 
 
-def claim_due(engine: Engine, *, now: float, lease: float, limit: int = 20) -> list[dict[str, Any]]:
-    """Pending mails due by ``now`` that no other sender holds; they are this sender's for ``lease`` s."""
+def claim_next(engine: Engine, *, now: float, lease: float) -> dict[str, Any] | None:
+    """The pending mail due first by ``now`` that no other sender holds; it is this sender's for ``lease`` s.
+
+    One mail at a time: a lease then covers one mail's sending, never a whole round of them, so that a
+    slow server cannot let a lease run out on mails still waiting their turn (another sender would take
+    them and send them too)."""
     with writer_lock(engine), engine.begin() as conn:
-        rows = conn.execute(select(MAIL).where(MAIL.c.status == "pending", MAIL.c.next_attempt_at <= now,
-                                            MAIL.c.lease_until <= now).order_by(MAIL.c.next_attempt_at)
-                            .limit(limit)).mappings().all()
-        claimed = []
-        for row in rows:  # a lease taken only if no one took it meanwhile
+        for row in conn.execute(select(MAIL).where(MAIL.c.status == "pending", MAIL.c.next_attempt_at <= now,
+                                                   MAIL.c.lease_until <= now).order_by(MAIL.c.next_attempt_at)
+                                .limit(5)).mappings().all():
             taken = conn.execute(update(MAIL).where(MAIL.c.message_id == row["message_id"], MAIL.c.lease_until <= now)
                                  .values(lease_until=now + lease))
-            if taken.rowcount:
-                claimed.append(dict(row))
-    return claimed
+            if taken.rowcount:  # a lease taken only if no one took it meanwhile
+                return dict(row)
+    return None
 
 
 def mark_sent(engine: Engine, message_id: str, *, at: str) -> None:
@@ -76,12 +78,14 @@ def mark_sent(engine: Engine, message_id: str, *, at: str) -> None:
             status="sent", sent_at=at, attempts=MAIL.c.attempts + 1, lease_until=0, last_error=None))
 
 
-def mark_failed(engine: Engine, message_id: str, *, error: str, attempts: int, retry_at: float) -> None:
-    """One more failed attempt: tried again at ``retry_at``, or ``failed`` after ``MAX_ATTEMPTS``."""
+def mark_failed(engine: Engine, message_id: str, *, error: str, attempts: int, retry_at: float,
+                final: bool = False) -> None:
+    """One more failed attempt: tried again at ``retry_at``, or ``failed`` after ``MAX_ATTEMPTS`` (at once if
+    ``final``: a mail that never can be sent)."""
     with writer_lock(engine), engine.begin() as conn:
         conn.execute(update(MAIL).where(MAIL.c.message_id == message_id).values(
-            status="failed" if attempts >= MAX_ATTEMPTS else "pending", attempts=attempts, next_attempt_at=retry_at,
-            lease_until=0, last_error=error[:2000]))
+            status="failed" if final or attempts >= MAX_ATTEMPTS else "pending", attempts=attempts,
+            next_attempt_at=retry_at, lease_until=0, last_error=error[:2000]))
 
 
 def list_mail(engine: Engine, *, status: str | None = None, project_id: str | None = None,
