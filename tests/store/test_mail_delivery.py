@@ -17,12 +17,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 
+from activities.mail import compose
 from activities.sender import MailSender, Smtp
+from domain import summary_view
 from services.devstack import free_port
 from store import make_engine, upgrade
 from store.models import OutboxMail
-from store.outbox import list_mail
+from store.outbox import Person, list_mail
 from tests.conftest import PG_ADMIN_URL
+from tests.utils.domain import LEAD, Project
 
 
 class SlowServer:
@@ -110,3 +113,14 @@ def test_two_senders_and_a_slow_server_never_send_a_mail_twice(store: Engine, se
     assert not twice, f"{len(server.received)} sends of {len(sent)} mails; sent more than once: {twice}"
     assert set(server.received) == sent and {m["status"] for m in list_mail(store)} == {"sent"}
 
+
+def test_a_project_title_from_before_the_one_line_rule_gives_mails_that_can_be_sent(store: Engine,
+                                                                                     server: SlowServer):
+    p = Project()
+    old = {**summary_view(p.state), "title": "Return\ncounselling\u2028pilot"}  # as an old project may have it
+    rows = compose(p.events, project=old, template=p.state.template, names={}, public_url="https://x.example",
+                   people={LEAD: [Person("u-1", "x@example.org", "en", "coordinator", LEAD)]}, assignees={})
+    assert rows and all("Return counselling pilot" in row["subject"] for row in rows)
+    with store.begin() as conn:
+        conn.execute(OutboxMail.__table__.insert(), rows)  # type: ignore[attr-defined]
+    assert MailSender(store, Smtp("127.0.0.1", server.port)).send_due() == len(rows)
