@@ -131,6 +131,11 @@ def user_by_email(engine: Engine, email: str) -> User:
     return user
 
 
+def user_id_by_email(engine: Engine, email: str) -> str | None:
+    with session(engine) as s:
+        return s.exec(select(User.id).where(User.email == email.strip().lower())).first()
+
+
 _USERS = User.__table__  # type: ignore[attr-defined]
 _BY_TOKEN = sqlalchemy.select(_USERS.c.id, _USERS.c.org_id, _USERS.c.role).where(
     _USERS.c.token_hash == sqlalchemy.bindparam("token_hash"))
