@@ -32,13 +32,15 @@ class Person:
 _PERSON = (U.c.id, U.c.email, U.c.lang, U.c.role, U.c.org_id)
 _ORGS: BindParameter[str] = bindparam("orgs", expanding=True)
 # built once: a write that opens tasks asks these, and building a statement costs more than running it
-_PEOPLE = select(*_PERSON).where(U.c.org_id.in_(_ORGS)).order_by(U.c.email)
-_PEOPLE_AND_AUDITORS = select(*_PERSON).where(U.c.org_id.in_(_ORGS) | (U.c.role == "auditor")).order_by(U.c.email)
+_ACTIVE = U.c.status == "active"  # disabled and removed users get no mail
+_PEOPLE = select(*_PERSON).where(U.c.org_id.in_(_ORGS), _ACTIVE).order_by(U.c.email)
+_PEOPLE_AND_AUDITORS = select(*_PERSON).where(U.c.org_id.in_(_ORGS) | (U.c.role == "auditor"), _ACTIVE).order_by(
+    U.c.email)
 _NAMES = select(G.c.id, G.c.name).where(G.c.id.in_(_ORGS))
 
 
 def people_of(conn: Connection, orgs: set[str]) -> dict[str, list[Person]]:
-    """The users of each organisation (and, under "auditor", every auditor); read with the
+    """The active users of each organisation (and, under "auditor", every active auditor); read with the
     connection of the write that adds their mails."""
     query = _PEOPLE_AND_AUDITORS if "auditor" in orgs else _PEOPLE
     found: dict[str, list[Person]] = {org: [] for org in orgs}
