@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import WorkflowUpdateFailedError
 
-from domain import EVENT_TYPES, Actor, InvalidRequest
+from domain import EVENT_TYPES, Actor, InvalidRequest, format_time
 from domain.checks import check_org_id, check_storable
 from domain.limits import shown
 from services import access, audit
@@ -94,6 +94,15 @@ class Trail(AppBase):
         """The projects whose trail the actor may verify (auditors: all; coordinators: led ones)."""
         return [p for p in self.list_projects(actor) if access.may_verify(actor, p)]
 
-    def mail(self, *, status: str | None = None, project_id: str | None = None) -> list[dict[str, Any]]:
-        """The outbox (operators): every mail with its state."""
-        return outbox.list_mail(self.engine, status=status, project_id=project_id)
+    def mail(self, *, status: str | None = None, project_id: str | None = None, limit: int = 100
+             ) -> list[dict[str, Any]]:
+        """The outbox (operators): the newest ``limit`` mails with their state, newest first."""
+        return outbox.list_mail(self.engine, status=status, project_id=project_id, limit=limit)
+
+    def prune_mail(self, *, older_than_days: int, dry_run: bool = False) -> int:
+        """Remove the mails sent more than ``older_than_days`` ago (operators: the CLI); returns how many
+        (with ``dry_run``: how many would go). Mails waiting or failed stay."""
+        if not 1 <= older_than_days <= 36500:
+            raise InvalidRequest("Give the age in days, at least 1.", {"older_than_days": "at least 1"})
+        cutoff = format_time(datetime.now(UTC) - timedelta(days=older_than_days))
+        return outbox.prune_sent(self.engine, sent_before=cutoff, dry_run=dry_run)

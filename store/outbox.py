@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select, update
+from sqlalchemy import BindParameter, bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from store.db import writer_lock
@@ -92,10 +92,22 @@ def mark_failed(engine: Engine, message_id: str, *, error: str, attempts: int, r
 
 def list_mail(engine: Engine, *, status: str | None = None, project_id: str | None = None,
               limit: int = 1000) -> list[dict[str, Any]]:
-    query = select(MAIL).order_by(MAIL.c.created_at, MAIL.c.message_id).limit(limit)
+    """The newest ``limit`` mails, newest first."""
+    query = select(MAIL).order_by(MAIL.c.created_at.desc(), MAIL.c.message_id.desc()).limit(limit)
     if status is not None:
         query = query.where(MAIL.c.status == status)
     if project_id is not None:
         query = query.where(MAIL.c.project_id == project_id)
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def prune_sent(engine: Engine, *, sent_before: str, dry_run: bool = False) -> int:
+    """Remove the mails sent before ``sent_before`` (ISO 8601, as ``sent_at``); returns how many (would) go.
+    Pending and failed mails stay, whatever their age."""
+    old = (MAIL.c.status == "sent") & (MAIL.c.sent_at < sent_before)
+    if dry_run:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(MAIL).where(old)).scalar_one())
+    with writer_lock(engine), engine.begin() as conn:
+        return int(conn.execute(delete(MAIL).where(old)).rowcount or 0)

@@ -1,20 +1,24 @@
 """Day-two commands on a store of the test's own, through the command line's entry point: disabling,
-enabling and removing a user; expired sessions pruned."""
+enabling and removing a user; expired sessions pruned; pruning sent mail; the outbox newest first."""
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from cli import run_cli
+from domain import format_time
 from services.app import Coopflow
 from services.identity import Unauthorized
 from services.seed import DEMO_PASSWORD, demo_email, seed_demo
 from store import accounts, make_engine, upgrade, web_state
+from store.models import OutboxMail
 from store.outbox import people_of
 
 CARITAS = demo_email("caritas-rs")
@@ -104,3 +108,35 @@ def test_expired_sessions_are_pruned_when_someone_logs_in(store: Store):
         kept = [row[0] for row in conn.exec_driver_sql("SELECT created_at FROM web_session WHERE user_id = ?",
                                                        (user_id,))]
     assert kept == [live], "the expired sessions were not removed"
+
+
+def put_mail(engine: Engine, *, age_days: float, status: str = "sent") -> str:
+    at = format_time(datetime.now(UTC) - timedelta(days=age_days))
+    message_id = f"<p.{uuid.uuid4().hex[:8]}@coopflow>"
+    with engine.begin() as conn:
+        conn.execute(OutboxMail.__table__.insert(), {  # type: ignore[attr-defined]
+            "message_id": message_id, "project_id": "p", "seq": 1, "recipient": "u-x", "to_address": "x@example.org",
+            "lang": "en", "kind": "task_opened", "subject": f"{age_days} days old", "body": "Hello",
+            "status": status, "created_at": at, "sent_at": at if status == "sent" else None})
+    return message_id
+
+
+def test_mail_prune_removes_only_sent_mail_older_than_asked(store: Store):
+    put_mail(store.engine, age_days=200)  # sent 200 days ago: the one to go
+    new_sent = put_mail(store.engine, age_days=10)
+    old_failed = put_mail(store.engine, age_days=200, status="failed")
+    old_pending = put_mail(store.engine, age_days=200, status="pending")
+    assert "Would remove 1 sent mail" in store.cli("mail", "prune", "--older-than-days", "90", "--dry-run")
+    assert len(store.json("mail", "list")) == 4  # type: ignore[arg-type]
+    assert store.json("mail", "prune", "--older-than-days", "90") == {"removed": 1, "older_than_days": 90}
+    assert {m["message_id"] for m in store.json("mail", "list")} == {new_sent, old_failed, old_pending}  # type: ignore[attr-defined]
+    assert "--older-than-days" in store.cli("mail", "prune", "--older-than-days", "0", code=2)
+
+
+def test_mail_list_shows_the_newest_first_up_to_the_limit(store: Store):
+    oldest, middle, newest = (put_mail(store.engine, age_days=d) for d in (3, 2, 1))
+    assert [m["message_id"] for m in store.json("mail", "list")] == [newest, middle, oldest]  # type: ignore[attr-defined]
+    assert [m["message_id"] for m in store.json("mail", "list", "--limit", "2")] == [newest, middle]  # type: ignore[attr-defined]
+    text = store.cli("mail", "list", "--limit", "2")
+    assert text.index("1 days old") < text.index("2 days old") and "3 days old" not in text
+    assert "the newest 2" in text
