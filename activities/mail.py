@@ -104,6 +104,8 @@ def compose(events: Iterable[Event], *, project: dict[str, Any], template: Templ
 
 def _row(e: Event, kind: str, person: Person, *, project: dict[str, Any], template: Template, link: str,
          lead: str, org: str, due: str) -> dict[str, Any]:
+    """One mail. Its subject is one line whatever the titles in it hold (a project's title from before
+    titles had to be one line, say): a line break in a header would make the mail impossible to send."""
     lang = person.lang if person.lang in LANGS else "en"
     say = texts()[lang]
     titles = template.step(e.step).title if e.step else {}
@@ -118,6 +120,6 @@ def _row(e: Event, kind: str, person: Person, *, project: dict[str, Any], templa
                         say["signature"].format(**values)])
     return {"message_id": f"<{project['id']}.{e.seq}.{person.id}@coopflow>", "project_id": project["id"],
             "seq": e.seq, "recipient": person.id, "to_address": person.email, "lang": lang, "kind": kind,
-            "subject": say[f"{kind}_subject"].format(**values), "body": body,
+            "subject": " ".join(say[f"{kind}_subject"].format(**values).split()), "body": body,
             "created_at": format_time(datetime.now(UTC)), "status": "pending", "attempts": 0,
             "next_attempt_at": 0.0, "lease_until": 0.0, "sent_at": None, "last_error": None}

@@ -10,7 +10,8 @@ from commands.common import JsonOpt, Runtime, output
 from store import accounts
 
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
-user_app = typer.Typer(help="Users and their API tokens.", no_args_is_help=True)
+user_app = typer.Typer(help="Users: adding, their API tokens and passwords, disabling and removing.",
+                       no_args_is_help=True)
 
 
 @org_app.command("add")
@@ -75,3 +76,33 @@ def user_password(
     ended = Runtime().app_without_temporal().set_password(email, password)
     output(json_, {"email": email.strip().lower(), "sessions_ended": ended},
            f"Password of {email} changed; {ended} session(s) ended.")
+
+
+@user_app.command("disable")
+def user_disable(email: Annotated[str, typer.Argument(metavar="EMAIL")], json_: JsonOpt = False) -> None:
+    """Stop a user: no log-in, its API token refused, no mail; every session of the user ends.
+    `coopflow user enable` undoes it (password and token as they were)."""
+    ended = Runtime().app_without_temporal().disable_user(email)
+    output(json_, {"email": email.strip().lower(), "status": "disabled", "sessions_ended": ended},
+           f"Disabled {email}; {ended} session(s) ended. `coopflow user enable {email}` undoes it.")
+
+
+@user_app.command("enable")
+def user_enable(email: Annotated[str, typer.Argument(metavar="EMAIL")], json_: JsonOpt = False) -> None:
+    """Let a disabled or removed user act again (a removed one needs a new password and token)."""
+    user = Runtime().app_without_temporal().enable_user(email)
+    missing = [what for what, have in (("no password", user.password_hash), ("no API token", user.token_hash))
+               if not have]
+    hint = (f" It has {' and '.join(missing)}: give them with `coopflow user password {user.email}` and "
+            f"`coopflow user token {user.email} --rotate`." if missing else "")
+    output(json_, {"email": user.email, "status": user.status}, f"Enabled {user.email}.{hint}")
+
+
+@user_app.command("remove")
+def user_remove(email: Annotated[str, typer.Argument(metavar="EMAIL")], json_: JsonOpt = False) -> None:
+    """Remove a user: as disable, and its password and API token are erased. The user's row stays, marked
+    removed, because the audit trail's events name its id: exports still say who acted, and the e-mail
+    cannot be added again (`coopflow user enable` brings the user back instead)."""
+    ended = Runtime().app_without_temporal().remove_user(email)
+    output(json_, {"email": email.strip().lower(), "status": "removed", "sessions_ended": ended},
+           f"Removed {email}; {ended} session(s) ended. Its events in the audit trail still name it.")

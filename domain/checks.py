@@ -16,7 +16,9 @@ from domain.limits import (
     MAX_COMPLETION_BYTES,
     MAX_KEY_CHARS,
     MAX_PARTNERS,
+    MAX_TITLE_CHARS,
     json_size,
+    line_problem,
     shown,
     text_problem,
 )
@@ -139,6 +141,16 @@ def check_storable(field: str, value: str | None, max_chars: int, error: type[Do
     problem = text_problem(value, max_chars) if value is not None else None
     if problem:
         raise error(f"The {field.replace('_', ' ')} {problem}.", {field: problem})
+
+
+def check_title(title: str) -> None:
+    """A project's title: storable, and one line. Checked where a title enters (the application layer),
+    not in ``decide``: a project started with a line break in its title before this rule must still
+    replay its start."""
+    check_storable("title", title, MAX_TITLE_CHARS, InvalidRequest)
+    problem = line_problem(title)
+    if problem:
+        raise InvalidRequest(f"The title {problem}.", {"title": problem})
 
 
 def check_named_orgs(state: ProjectState, step: Step, form: dict[str, Any], now: datetime) -> None:

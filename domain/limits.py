@@ -11,6 +11,7 @@ belong in files (their hash goes into the event), not in text fields.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 MAX_TEXT_CHARS = 20_000  # one text field: about eight pages
@@ -36,6 +37,17 @@ def text_problem(value: str, max_chars: int) -> str | None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return "must not contain unpaired surrogate characters"
+    return None
+
+
+def line_problem(value: str) -> str | None:
+    """Why ``value`` cannot be one line (a title, which goes into the subject of every mail about it), or None.
+
+    A mail header cannot hold what ends a line: not only CR and LF but every character ``str.splitlines``
+    splits at (VT, FF, the file separators, NEL, U+2028, U+2029); tabs and other controls have no place
+    in a title either."""
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value):
+        return "must be one line: no line breaks, separators or control characters"
     return None
 
 

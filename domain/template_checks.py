@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from domain.template import EXTENSION_STEP, NAMING_TYPES, Phase, Step, Template, check_duration
+from domain.limits import line_problem
+from domain.template import EXTENSION_STEP, NAMING_TYPES, Phase, Step, Template, Titles, check_duration
 
 
 def check_template(t: Template) -> list[str]:
     """Return ``path: message`` for each broken reference, duplicate or cycle."""
-    problems: list[str] = []
+    problems: list[str] = _title_problems(t.title, "title")
     seen: dict[str, str] = {}
     for pi, phase in enumerate(t.phases):
         where = f"phases[{pi}]"
+        problems += _title_problems(phase.title, f"{where}.title")
         if phase.key in {p.key for p in t.phases[:pi]}:
             problems.append(f"{where}.key: duplicate phase '{phase.key}'")
         for si, step in enumerate(phase.steps):
@@ -22,6 +24,7 @@ def check_template(t: Template) -> list[str]:
             problems += _check_named(t, pi, phase, step, path)
         problems += _check_cycles(phase, where)
     for name, param in t.parameters.items():
+        problems += _title_problems(param.title, f"parameters.{name}.title")
         problems += _check_parameter(name, param.type, param.default, f"parameters.{name}.default", "parameter")
         low, high = param.min, param.max
         if param.type == "int" and isinstance(param.default, int) and not (
@@ -29,6 +32,7 @@ def check_template(t: Template) -> list[str]:
             problems.append(f"parameters.{name}.default: is outside min and max")
     if t.extension_step is not None:
         ext = t.extension_step
+        problems += _step_titles(ext, "extension_step")
         if ext.key != EXTENSION_STEP:
             problems.append(f"extension_step.key: must be '{EXTENSION_STEP}'")
         if ext.key in seen:
@@ -44,9 +48,24 @@ def check_template(t: Template) -> list[str]:
     return problems
 
 
+def _title_problems(titles: Titles, path: str) -> list[str]:
+    """A title in each language is one line: titles go into mail subjects, labels beside form fields."""
+    return [f"{path}.{lang}: {problem}" for lang, text in titles.items() if (problem := line_problem(text))]
+
+
+def _step_titles(step: Step, path: str) -> list[str]:
+    problems = _title_problems(step.title, f"{path}.title")
+    for fi, field in enumerate(step.form):
+        problems += _title_problems(field.label, f"{path}.form[{fi}].label")
+    for oi, outcome in enumerate(step.outcomes):
+        problems += _title_problems(outcome.title, f"{path}.outcomes[{oi}].title")
+    return problems
+
+
 def _check_step(t: Template, phase: Phase, step: Step, path: str) -> list[str]:
     keys = [s.key for s in phase.steps]
     problems = [f"{path}.after: unknown step '{a}' in phase '{phase.key}'" for a in step.after if a not in keys]
+    problems += _step_titles(step, path)
     if step.after_each is not None and step.after_each not in keys:
         problems.append(f"{path}.after_each: unknown step '{step.after_each}' in phase '{phase.key}'")
     if step.after_each is not None and step.after:

@@ -6,9 +6,10 @@ import hashlib
 import math
 import time
 
-from domain import Actor, DomainError
+from domain import Actor, DomainError, InvalidRequest
 from services.base import AppBase
 from store import accounts, web_state
+from store.models import User
 
 
 class Unauthorized(DomainError):
@@ -30,6 +31,9 @@ class Identity(AppBase):
 
     def actor_for_email(self, email: str) -> Actor:
         user = accounts.user_by_email(self.engine, email)
+        if user.status != "active":
+            raise InvalidRequest(f"The user {user.email} is {user.status}: it cannot act "
+                                 f"(`coopflow user enable {user.email}` lets it again).", {"email": user.status})
         return Actor(user=user.id, org=user.org_id, role=user.role)
 
     def actor_for_token(self, token: str) -> Actor | None:
@@ -71,6 +75,8 @@ class Identity(AppBase):
         if found is None:
             return None
         user, csrf = found
+        if user.status != "active":  # disabled while this session was being made
+            return None
         return Actor(user=user.id, org=user.org_id, role=user.role), csrf
 
     def log_out(self, token: str) -> None:
@@ -79,6 +85,20 @@ class Identity(AppBase):
     def log_out_everywhere(self, actor: Actor) -> int:
         """Every session of the actor ends, in every browser; returns how many."""
         return web_state.end_sessions_of(self.engine, actor.user)
+
+    # -- a user's status (operators: the CLI) --------------------------------------------------------
+    def disable_user(self, email: str) -> int:
+        """The user can no longer log in or use its API token and gets no mail; every session of theirs
+        ends. Returns how many sessions ended."""
+        return web_state.end_sessions_of(self.engine, accounts.set_status(self.engine, email, "disabled").id)
+
+    def enable_user(self, email: str) -> User:
+        """A disabled or removed user may act again (a removed one has no password or token until given one)."""
+        return accounts.set_status(self.engine, email, "active")
+
+    def remove_user(self, email: str) -> int:
+        """As ``disable_user``, and its password and API token are erased; the row stays (the trail names it)."""
+        return web_state.end_sessions_of(self.engine, accounts.set_status(self.engine, email, "removed").id)
 
     def set_password(self, email: str, password: str) -> int:
         """A user's new password; every session of theirs ends. Returns how many sessions ended."""

@@ -18,7 +18,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain import Actor, DomainError, InvalidRequest, ProjectState, StartProject, decide
-from domain.checks import check_kind, check_partners, check_storable
+from domain.checks import check_kind, check_partners, check_storable, check_title
 from domain.limits import MAX_KEY_CHARS
 from services import access
 from services.base import AppBase, update_error
@@ -76,6 +76,7 @@ class Projects(AppBase):
         command, or the project a repeat of the same request started."""
         access.check_may_start(actor)
         check_kind("title", title, str, "a text")
+        check_title(title)
         check_kind("template", template, str, "a template id")
         check_kind("parameters", parameters, dict | None, "an object of names and values")
         check_kind("request_id", request_id, str | None, "a text")

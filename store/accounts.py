@@ -20,6 +20,7 @@ from store.models import Organisation, User
 ORG_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ROLES = ("coordinator", "partner", "auditor")
+STATUSES = ("active", "disabled", "removed")
 _HASHER = PasswordHasher()
 
 
@@ -68,7 +69,12 @@ def add_user(engine: Engine, *, email: str, org_id: str, role: str, name: str = 
     with session(engine) as s:
         if s.get(Organisation, org_id) is None:
             raise InvalidRequest(f"There is no organisation '{org_id}'.", {"org": "unknown"})
-        if s.exec(select(User).where(User.email == email)).first() is not None:
+        existing = s.exec(select(User).where(User.email == email)).first()
+        if existing is not None and existing.status == "removed":
+            raise InvalidRequest(f"A user with e-mail {email} was removed (its row stays: the audit trail names it). "
+                                 f"`coopflow user enable {email}` brings it back; then give it a password and a "
+                                 "token.", {"email": "removed"})
+        if existing is not None:
             raise InvalidRequest(f"A user with e-mail {email} exists already.", {"email": "exists"})
         user = User(id="u-" + secrets.token_hex(6), email=email, name=name, org_id=org_id, role=role,
                     token_hash=hash_token(token), lang=lang,
@@ -94,7 +100,7 @@ def verify_password(engine: Engine, email: str, password: str) -> str | None:
         _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return None
-    return user.id if user and user.password_hash else None
+    return user.id if user and user.password_hash and user.status == "active" else None
 
 
 def set_password(engine: Engine, email: str, password: str) -> str:
@@ -109,6 +115,26 @@ def set_password(engine: Engine, email: str, password: str) -> str:
         s.add(user)
         s.commit()
         return user.id
+
+
+def set_status(engine: Engine, email: str, status: str) -> User:
+    """Make a user active, disabled or removed. Only an active user logs in, uses its API token and gets
+    mail. Removal also erases its password and token; the row stays, with its e-mail, because the audit
+    trail's events name the user's id (and exports say whose it is)."""
+    assert status in STATUSES
+    with session(engine) as s:
+        user = s.exec(select(User).where(User.email == email.strip().lower())).first()
+        if user is None:
+            raise NotFound(f"There is no user with e-mail {email}.", {"email": "unknown"})
+        if user.status == "removed" and status == "disabled":
+            raise InvalidRequest(f"The user {user.email} was removed; it cannot be disabled as well.",
+                                 {"email": "removed"})
+        user.status = status
+        if status == "removed":
+            user.password_hash = user.token_hash = None
+        s.add(user)
+        s.commit()
+        return user
 
 
 def rotate_token(engine: Engine, email: str) -> str:
@@ -131,14 +157,19 @@ def user_by_email(engine: Engine, email: str) -> User:
     return user
 
 
+def user_id_by_email(engine: Engine, email: str) -> str | None:
+    with session(engine) as s:
+        return s.exec(select(User.id).where(User.email == email.strip().lower())).first()
+
+
 _USERS = User.__table__  # type: ignore[attr-defined]
 _BY_TOKEN = sqlalchemy.select(_USERS.c.id, _USERS.c.org_id, _USERS.c.role).where(
-    _USERS.c.token_hash == sqlalchemy.bindparam("token_hash"))
+    _USERS.c.token_hash == sqlalchemy.bindparam("token_hash"), _USERS.c.status == "active")
 
 
 def user_by_token(engine: Engine, token: str) -> tuple[str, str, str] | None:
-    """The user id, organisation and role of the token's user. Every API request asks this: one
-    compiled statement, no ORM session."""
+    """The user id, organisation and role of the token's user, if it is active. Every API request asks
+    this: one compiled statement, no ORM session."""
     with engine.connect() as conn:
         row = conn.execute(_BY_TOKEN, {"token_hash": hash_token(token)}).first()
     return (row.id, row.org_id, row.role) if row else None

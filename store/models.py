@@ -21,6 +21,9 @@ class User(SQLModel, table=True):
     token_hash: str | None = Field(default=None, unique=True, index=True)
     password_hash: str | None = None
     lang: str = "en"  # the language of the user's mail (de, en, sr, mk, sq)
+    # active; disabled (no log-in, no token, no mail; enabling restores it); removed (its password and token
+    # erased too; the row stays, for the trail's events name its id)
+    status: str = "active"
 
 
 class Project(SQLModel, table=True):

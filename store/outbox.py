@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select, update
+from sqlalchemy import BindParameter, bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from store.db import writer_lock
@@ -32,13 +32,15 @@ class Person:
 _PERSON = (U.c.id, U.c.email, U.c.lang, U.c.role, U.c.org_id)
 _ORGS: BindParameter[str] = bindparam("orgs", expanding=True)
 # built once: a write that opens tasks asks these, and building a statement costs more than running it
-_PEOPLE = select(*_PERSON).where(U.c.org_id.in_(_ORGS)).order_by(U.c.email)
-_PEOPLE_AND_AUDITORS = select(*_PERSON).where(U.c.org_id.in_(_ORGS) | (U.c.role == "auditor")).order_by(U.c.email)
+_ACTIVE = U.c.status == "active"  # disabled and removed users get no mail
+_PEOPLE = select(*_PERSON).where(U.c.org_id.in_(_ORGS), _ACTIVE).order_by(U.c.email)
+_PEOPLE_AND_AUDITORS = select(*_PERSON).where(U.c.org_id.in_(_ORGS) | (U.c.role == "auditor"), _ACTIVE).order_by(
+    U.c.email)
 _NAMES = select(G.c.id, G.c.name).where(G.c.id.in_(_ORGS))
 
 
 def people_of(conn: Connection, orgs: set[str]) -> dict[str, list[Person]]:
-    """The users of each organisation (and, under "auditor", every auditor); read with the
+    """The active users of each organisation (and, under "auditor", every active auditor); read with the
     connection of the write that adds their mails."""
     query = _PEOPLE_AND_AUDITORS if "auditor" in orgs else _PEOPLE
     found: dict[str, list[Person]] = {org: [] for org in orgs}
@@ -55,19 +57,21 @@ def org_names(conn: Connection, orgs: set[str]) -> dict[str, str]:
     return {row.id: row.name for row in conn.execute(_NAMES, {"orgs": sorted(orgs)})}
 
 
-def claim_due(engine: Engine, *, now: float, lease: float, limit: int = 20) -> list[dict[str, Any]]:
-    """Pending mails due by ``now`` that no other sender holds; they are this sender's for ``lease`` s."""
+def claim_next(engine: Engine, *, now: float, lease: float) -> dict[str, Any] | None:
+    """The pending mail due first by ``now`` that no other sender holds; it is this sender's for ``lease`` s.
+
+    One mail at a time: a lease then covers one mail's sending, never a whole round of them, so that a
+    slow server cannot let a lease run out on mails still waiting their turn (another sender would take
+    them and send them too)."""
     with writer_lock(engine), engine.begin() as conn:
-        rows = conn.execute(select(MAIL).where(MAIL.c.status == "pending", MAIL.c.next_attempt_at <= now,
-                                            MAIL.c.lease_until <= now).order_by(MAIL.c.next_attempt_at)
-                            .limit(limit)).mappings().all()
-        claimed = []
-        for row in rows:  # a lease taken only if no one took it meanwhile
+        for row in conn.execute(select(MAIL).where(MAIL.c.status == "pending", MAIL.c.next_attempt_at <= now,
+                                                   MAIL.c.lease_until <= now).order_by(MAIL.c.next_attempt_at)
+                                .limit(5)).mappings().all():
             taken = conn.execute(update(MAIL).where(MAIL.c.message_id == row["message_id"], MAIL.c.lease_until <= now)
                                  .values(lease_until=now + lease))
-            if taken.rowcount:
-                claimed.append(dict(row))
-    return claimed
+            if taken.rowcount:  # a lease taken only if no one took it meanwhile
+                return dict(row)
+    return None
 
 
 def mark_sent(engine: Engine, message_id: str, *, at: str) -> None:
@@ -76,20 +80,34 @@ def mark_sent(engine: Engine, message_id: str, *, at: str) -> None:
             status="sent", sent_at=at, attempts=MAIL.c.attempts + 1, lease_until=0, last_error=None))
 
 
-def mark_failed(engine: Engine, message_id: str, *, error: str, attempts: int, retry_at: float) -> None:
-    """One more failed attempt: tried again at ``retry_at``, or ``failed`` after ``MAX_ATTEMPTS``."""
+def mark_failed(engine: Engine, message_id: str, *, error: str, attempts: int, retry_at: float,
+                final: bool = False) -> None:
+    """One more failed attempt: tried again at ``retry_at``, or ``failed`` after ``MAX_ATTEMPTS`` (at once if
+    ``final``: a mail that never can be sent)."""
     with writer_lock(engine), engine.begin() as conn:
         conn.execute(update(MAIL).where(MAIL.c.message_id == message_id).values(
-            status="failed" if attempts >= MAX_ATTEMPTS else "pending", attempts=attempts, next_attempt_at=retry_at,
-            lease_until=0, last_error=error[:2000]))
+            status="failed" if final or attempts >= MAX_ATTEMPTS else "pending", attempts=attempts,
+            next_attempt_at=retry_at, lease_until=0, last_error=error[:2000]))
 
 
 def list_mail(engine: Engine, *, status: str | None = None, project_id: str | None = None,
               limit: int = 1000) -> list[dict[str, Any]]:
-    query = select(MAIL).order_by(MAIL.c.created_at, MAIL.c.message_id).limit(limit)
+    """The newest ``limit`` mails, newest first."""
+    query = select(MAIL).order_by(MAIL.c.created_at.desc(), MAIL.c.message_id.desc()).limit(limit)
     if status is not None:
         query = query.where(MAIL.c.status == status)
     if project_id is not None:
         query = query.where(MAIL.c.project_id == project_id)
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def prune_sent(engine: Engine, *, sent_before: str, dry_run: bool = False) -> int:
+    """Remove the mails sent before ``sent_before`` (ISO 8601, as ``sent_at``); returns how many (would) go.
+    Pending and failed mails stay, whatever their age."""
+    old = (MAIL.c.status == "sent") & (MAIL.c.sent_at < sent_before)
+    if dry_run:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(MAIL).where(old)).scalar_one())
+    with writer_lock(engine), engine.begin() as conn:
+        return int(conn.execute(delete(MAIL).where(old)).rowcount or 0)

@@ -42,9 +42,11 @@ def _insert(engine: Engine, table: Any) -> Any:
 
 # -- sessions ----------------------------------------------------------------------------------
 def create_session(engine: Engine, *, user_id: str, now: float) -> tuple[str, str]:
-    """A new session: (the cookie's token, the session's CSRF token)."""
+    """A new session: (the cookie's token, the session's CSRF token). The sessions that expired meanwhile,
+    anyone's, go with it: most are never used again, so nothing else would remove them."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     with writer_lock(engine), engine.begin() as conn:
+        conn.execute(delete(S).where((S.c.created_at < now - SESSION_MAX) | (S.c.seen_at < now - SESSION_IDLE)))
         conn.execute(S.insert(), {"token_hash": _hash(token), "user_id": user_id, "csrf": csrf,
                                   "created_at": now, "seen_at": now})
     return token, csrf

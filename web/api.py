@@ -216,8 +216,9 @@ async def personal_data(project_id: str, actor: ApiActor, coopflow: CoopflowDep)
 
 @router.get("/projects/{project_id}/events", tags=["audit"], responses=errors(404, 422))
 def list_events(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
-                actor_email: Annotated[str | None, Query(alias="actor", description="e-mail of the actor",
-                                                         max_length=320)] = None,
+                actor_email: Annotated[str | None, Query(
+                    alias="actor", max_length=320,
+                    description="e-mail of the actor (one that is no user's finds no events)")] = None,
                 org: Annotated[str | None, Query(max_length=100)] = None,
                 type: Annotated[str | None, Query(max_length=100, description="an event type")] = None,
                 since: Annotated[str | None, Query(max_length=64)] = None,

@@ -31,6 +31,7 @@ _VALIDATION = [
     (re.compile(r"^must be one of: (?P<names>.+)$"), "v_outcome"),
     (re.compile(r"^is too long: at most (?P<n>\d+) characters \(this has (?P<m>\d+)\)$"), "v_too_long"),
     (re.compile(r"^must not contain control characters$"), "v_control"),
+    (re.compile(r"^must be one line: no line breaks, separators or control characters$"), "v_one_line"),
     (re.compile(r"^must not contain unpaired surrogate characters$"), "v_surrogates"),
     (re.compile(r"^has too many entries: at most (?P<n>\d+)"), "v_too_many"),
     (re.compile(r"^is too large: at most (?P<n>\d+) KB in all$"), "v_too_large"),

@@ -53,6 +53,29 @@ async def test_nul_bytes_and_lone_surrogates_are_refused_with_the_field_named(ht
     assert (await http.get(f"/api/projects/{pid}/events?type=StepOpened", headers=lead)).status_code == 200
 
 
+@pytest.mark.parametrize("title", ["Pilot\nBcc: someone@example.org", "Pilot\rtwo", "Pilot\u2028two", "Pilot\u2029two",
+                                   "Pilot\x85two", "Pilot\ttwo", "Pilot\x9btwo", "Pilot\n"])
+async def test_a_title_is_one_line_or_refused_with_the_field_named(http: httpx.AsyncClient, tokens: dict[str, str],
+                                                                   title: str):
+    """A title goes into the subject of every mail about its project: a line break there broke them all."""
+    body = error(await http.post("/api/projects", headers=auth(tokens[LEAD]), json={"title": title,
+                                                                                   "partners": PARTNERS}),
+                 422, "invalid_request")
+    assert body["details"] == {"title": "must be one line: no line breaks, separators or control characters"}
+
+
+async def test_the_actor_filter_answers_alike_whether_or_not_the_e_mail_is_a_user(http: httpx.AsyncClient,
+                                                                                  tokens: dict[str, str]):
+    """A member filtering the trail by e-mail must not learn from the answer which e-mails have accounts."""
+    pid = (await start(http, tokens))["id"]
+    partner = auth(tokens[PARTNERS[0]])
+    known = await http.get(f"/api/projects/{pid}/events", params={"actor": "wien@demo.coopflow.example"},
+                           headers=partner)  # a user of another organisation: no events here
+    unknown = await http.get(f"/api/projects/{pid}/events", params={"actor": "nobody-at-all@example.org"},
+                             headers=partner)
+    assert (unknown.status_code, unknown.json()) == (known.status_code, known.json()) == (200, [])
+
+
 async def test_numbers_and_durations_are_kept_sane(http: httpx.AsyncClient, tokens: dict[str, str]):
     lead = auth(tokens[LEAD])
     for every in ("P5000Y", "P99999Y", "PT0S", "P9999999999D", "PT1M"):

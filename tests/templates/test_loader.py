@@ -82,6 +82,12 @@ BAD: dict[str, tuple[str | bytes, str]] = {  # file name: (content, a problem it
     "named-in-a-text": (step("        named_in: {step: programme, field: programme}\n").replace(
         "assignee: each_partner", "assignee: named"),
         "phases[0].steps[1].named_in.field: 'programme' is not a required org or assignments field"),
+    # a title goes into mail subjects: one line, or a header of every mail about it breaks
+    "step-title-newline": (step("        title: {en: \"Confirm\\nBcc: someone@example.org\"}\n"),
+                           "phases[0].steps[1].title.en: must be one line"),
+    "phase-title-separator": (
+        SMALLEST.replace("  - key: visit\n", "  - key: visit\n    title: {de: \"Besuch\\u2028\"}\n"),
+        "phases[0].title.de: must be one line"),
 }
 
 
