@@ -49,9 +49,9 @@ from bench.chaos_stack import Stack, log
 from bench.proxy import TcpProxy
 from commands.common import OPERATOR
 from services.app import Coopflow
-from services.scenario import next_move
 from services.seed import demo_email, seed_demo
 from store import accounts, make_engine, upgrade
+from tests.utils.scenario import next_move
 
 LEAD, PARTNERS = "stadt-dortmund", ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]
 

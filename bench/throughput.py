@@ -40,9 +40,9 @@ from bench.bare import BareActivities, BareWorkflow
 from domain import Actor
 from services.app import Coopflow
 from services.devstack import DEV_SERVER_ARGS, temporal_binary
-from services.scenario import next_move
 from services.seed import demo_email, seed_demo
 from store import make_engine, upgrade
+from tests.utils.scenario import next_move
 from worker import build_worker, workflow_runner
 from workflows import SEARCH_ATTRIBUTES
 

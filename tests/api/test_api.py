@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import create_engine
 
 from services.app import Coopflow
-from services.scenario import SAMPLE_DATA, next_move
 from store import accounts, read
 from tests.api.conftest import auth
+from tests.utils.scenario import SAMPLE_DATA, next_move
 from web.app import create_app
 
 LEAD, PARTNERS = "stadt-dortmund", ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import httpx
 
 from services.app import Coopflow
-from services.scenario import SAMPLE_DATA
 from tests.api.conftest import OTHER_LEAD, auth
 from tests.api.test_api import LEAD, PARTNERS, start
+from tests.utils.scenario import SAMPLE_DATA
 
 NEXT_YEAR = datetime.now(UTC).year + 1  # a due date later than any task's now, and within five years
 

@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from services.app import Coopflow
-from services.scenario import SAMPLE_DATA
 from tests.api.conftest import auth
 from tests.api.test_api import LEAD, PARTNERS, start
+from tests.utils.scenario import SAMPLE_DATA
 from web.app import create_app
 
 

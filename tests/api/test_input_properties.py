@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine
 
 from domain import DomainError, StartProject, summary_view, task_view
 from services.app import Coopflow
-from services.scenario import SAMPLE_DATA
 from store import record_batch
 from tests.utils.domain import COORDINATOR, Project
 from tests.utils.domain import partner as partner_actor
+from tests.utils.scenario import SAMPLE_DATA
 
 # JSON as callers send it: any scalar, text with control characters and lone surrogates, nesting
 TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40) | st.sampled_from(

@@ -9,9 +9,9 @@ import zipfile
 
 import httpx
 
-from services.scenario import SAMPLE_DATA
 from services.seed import demo_email
 from tests.cli.test_cli import COOPFLOW, LEAD, PARTNERS, Dev, dev, stop
+from tests.utils.scenario import SAMPLE_DATA
 
 __all__ = ["dev"]
 PDF = b"%PDF-1.4\n% the draft agreement\n%%EOF\n"

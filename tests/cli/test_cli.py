@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from services.devstack import free_port
-from services.scenario import SAMPLE_DATA
 from services.seed import demo_email
 from store.migrate import head_revision
+from tests.utils.scenario import SAMPLE_DATA
 
 COOPFLOW = str(Path(sys.executable).parent / "coopflow")
 LEAD = demo_email("stadt-dortmund")

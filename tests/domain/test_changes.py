@@ -17,8 +17,8 @@ from domain import (
     next_wake,
     parse_time,
 )
-from services.scenario import SAMPLE_DATA
 from tests.utils.domain import COORDINATOR, LEAD, PARTNERS, Project, partner
+from tests.utils.scenario import SAMPLE_DATA
 
 OTHER_COORDINATOR = Actor(user="u-wien", org="stadt-wien", role="coordinator")
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 
 from domain import InvalidRequest, ProjectState, evolve, fold, parse_time, verify_chain
-from services.scenario import SAMPLE_DATA
 from templates import TemplateRegistry
 from tests.utils.domain import COORDINATOR, LEAD, PARTNERS, Project
+from tests.utils.scenario import SAMPLE_DATA
 
 V1 = TemplateRegistry().get("cooperation", 1)  # before reminders: the behaviour these tests pin
 

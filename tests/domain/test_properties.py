@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain import DomainError, fold, format_time, parse_time, verify_chain
-from services.scenario import SAMPLE_DATA
 from tests.utils.domain import PARTNERS, Project
+from tests.utils.scenario import SAMPLE_DATA
 
 
 def check_invariants(p: Project) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from domain import CompleteTask, InvalidData, NotAssigned, NotFound, TaskClosed, decide
-from services.scenario import SAMPLE_DATA
 from tests.utils.domain import AUDITOR, COORDINATOR, PARTNERS, Project, partner
+from tests.utils.scenario import SAMPLE_DATA
 
 
 def test_wrong_organisation_and_wrong_role():

@@ -18,11 +18,11 @@ import asyncio
 import pytest
 
 from services.app import Coopflow
-from services.scenario import SAMPLE_DATA
 from store import incidents
 from store.checkpoints import checkpoints
 from tests.durability.conftest import Workers, assert_exactly_once
 from tests.utils.app import LEAD, actor, play, start
+from tests.utils.scenario import SAMPLE_DATA
 
 
 @pytest.mark.parametrize("point", ["workflow_task.kill", "workflow_task.fail", "write.before", "write.after"])

@@ -12,10 +12,10 @@ from temporalio.client import WorkflowUpdateFailedError
 from commands.common import OPERATOR
 from domain import CompleteTask
 from services.app import Coopflow
-from services.scenario import SAMPLE_DATA
 from store import StoreUnavailable
 from tests.durability.conftest import Workers, assert_exactly_once
 from tests.utils.app import LEAD, PARTNERS, actor, start
+from tests.utils.scenario import SAMPLE_DATA
 from tests.utils.tamper import tamper
 from workflows import ProjectWorkflow
 

@@ -12,9 +12,9 @@ import pytest
 
 from domain.limits import MAX_COMPLETION_BYTES, MAX_TEXT_CHARS
 from services.app import Coopflow
-from services.scenario import SAMPLE_DATA, next_move
 from store import accounts
 from tests.utils.app import LEAD, PARTNERS, actor, start
+from tests.utils.scenario import SAMPLE_DATA, next_move
 from tests.web.conftest import http_login
 from web.app import create_app
 

@@ -16,11 +16,11 @@ from temporalio.client import Client
 from bench.proxy import TcpProxy
 from services.app import Coopflow
 from services.devstack import DevServer, free_port
-from services.scenario import SAMPLE_DATA
 from services.temporal import TemporalUnavailable
 from store import accounts, make_engine
 from tests.durability.conftest import FAST, assert_exactly_once
 from tests.utils.app import LEAD, PARTNERS, actor, start
+from tests.utils.scenario import SAMPLE_DATA
 from web.app import create_app
 from worker import build_worker
 

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 from services.app import Coopflow
-from services.scenario import SAMPLE_DATA
 from templates import TemplateRegistry
 from templates.loader import BUILTIN_DIR
 from tests.utils.app import LEAD, PARTNERS, actor
+from tests.utils.scenario import SAMPLE_DATA
 
 SUMMARY = "          - {name: summary, type: text, required: true,"
 

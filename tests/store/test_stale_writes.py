@@ -8,11 +8,11 @@ from sqlalchemy.engine import Engine
 
 from domain import summary_view, task_view
 from services.access import may_see
-from services.scenario import next_move
 from store import iter_events, record_batch
 from store.read import get_project, list_projects, open_tasks
 from tests.store.test_audit_store import fresh_project
 from tests.utils.domain import PARTNERS, partner
+from tests.utils.scenario import next_move
 
 
 def snapshot(p, events, task_ids):

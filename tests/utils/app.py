@@ -7,8 +7,8 @@ from typing import Any
 
 from domain import Actor
 from services.app import Coopflow
-from services.scenario import next_move
 from services.seed import demo_email
+from tests.utils.scenario import next_move
 
 LEAD = "stadt-dortmund"
 PARTNERS = ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]

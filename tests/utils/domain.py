@@ -18,8 +18,8 @@ from domain import (
     fold,
     project_view,
 )
-from services.scenario import next_move
 from templates import TemplateRegistry
+from tests.utils.scenario import next_move
 
 LEAD = "stadt-dortmund"
 PARTNERS = ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]

@@ -8,9 +8,9 @@ from pathlib import Path
 from playwright.async_api import Page, expect
 
 from domain import parse_time
-from services.scenario import next_move
 from services.seed import DEMO_PASSWORD, demo_email
 from tests.utils.app import PARTNERS, actor, play, start
+from tests.utils.scenario import next_move
 from tests.web.conftest import Live, Profiles
 
 

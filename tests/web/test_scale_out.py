@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from services.devstack import free_port
-from services.scenario import SAMPLE_DATA, next_move
 from services.seed import DEMO_PASSWORD, demo_email
 from store import accounts
 from tests.utils.processes import Processes
+from tests.utils.scenario import SAMPLE_DATA, next_move
 
 LEAD, PARTNERS = "stadt-dortmund", ["caritas-rs", "horizon-civitas-mk"]
 

@@ -14,9 +14,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain import verify_chain
 from services.app import Coopflow
 from services.audit import read_export, write_csv, write_jsonl
-from services.scenario import next_move
 from services.seed import demo_email
 from tests.utils.app import LEAD, PARTNERS, actor, play, start
+from tests.utils.scenario import next_move
 from tests.utils.tamper import tamper
 
 

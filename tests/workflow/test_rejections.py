@@ -6,8 +6,8 @@ import pytest
 
 from domain import DomainError, InvalidData, NotAssigned, NotFound, TaskClosed
 from services.app import Coopflow
-from services.scenario import SAMPLE_DATA
 from tests.utils.app import LEAD, PARTNERS, actor, play, start
+from tests.utils.scenario import SAMPLE_DATA
 
 
 async def footprint(app: Coopflow, project_id: str) -> tuple[int, int]:

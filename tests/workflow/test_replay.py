@@ -39,7 +39,6 @@ from temporalio.testing import WorkflowEnvironment
 from commands.common import OPERATOR
 from domain import format_time, parse_time
 from services.app import Coopflow
-from services.scenario import SAMPLE_DATA
 from store import StoreUnavailable
 from tests.utils.app import LEAD, PARTNERS, actor, play, start
 from tests.utils.histories import (
@@ -51,6 +50,7 @@ from tests.utils.histories import (
     replayer,
     run_histories,
 )
+from tests.utils.scenario import SAMPLE_DATA
 from tests.utils.tamper import tamper
 from tests.workflow.test_retention import ended_case, status_soon
 from workflows import ProjectWorkflow, workflow_id
