@@ -129,8 +129,7 @@ def _verifier(key: str) -> Verifier:
 def _verify_file(file: Path, note: str | None, verifier: Verifier | None) -> dict[str, Any]:
     import zipfile
 
-    from evidence.proofs import check_checkpoint, verify_bundle
-    from services.audit import read_export
+    from evidence.proofs import check_checkpoint, read_export, verify_bundle
 
     if not file.exists():
         raise InvalidRequest(f"There is no file {file}.")
@@ -190,7 +189,7 @@ def export(
     as_: AsOptional = None,
 ) -> None:
     """Every event of a project with actor, role, organisation, task and data; streamed."""
-    from services.audit import write_csv, write_jsonl
+    from services.exports import write_csv, write_jsonl
 
     if format_ not in ("jsonl", "csv", "bundle"):
         raise typer.BadParameter("use jsonl, csv or bundle", param_hint="--format")

@@ -1,5 +1,6 @@
-"""Offline checks an auditor runs with nothing but files: a trail against a signed checkpoint, one
-event's inclusion proof, and a bundle's documents."""
+"""The checks an auditor runs, online or with nothing but files: a trail against the project's recorded end
+(``verify_anchored``), against a signed checkpoint, one event's inclusion proof, a bundle's documents, and
+the reading of a JSONL export."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import binascii
 import hashlib
 import json
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from domain import InvalidRequest, chain_hash, verify_chain
@@ -135,3 +137,42 @@ def _events(text: str) -> list[dict[str, Any]]:
 
 
 __all__ = ["Checkpoint", "check_checkpoint", "referenced_documents", "verify_bundle", "verify_proof"]
+
+
+def verify_anchored(events: Iterable[dict[str, Any]], project: dict[str, Any]) -> dict[str, Any]:
+    """The chain check, plus its end against the seq and head the project recorded with each write.
+
+    A chain alone cannot tell that its last events were removed, or that events were appended
+    and hashed by someone who knows the algorithm; the project row written in the same
+    transaction can.
+    """
+    records = list(events)
+    result = verify_chain(records)
+    last_seq = records[-1].get("seq", 0) if records else 0
+    last_seq = last_seq if isinstance(last_seq, int) else 0
+    if last_seq < project["seq"]:
+        for seq in range(last_seq + 1, project["seq"] + 1):
+            result["problems"].append({"seq": seq, "reason": "missing: the project recorded it, the trail lacks it"})
+    elif last_seq > project["seq"]:
+        for seq in range(project["seq"] + 1, last_seq + 1):
+            result["problems"].append({"seq": seq, "reason": "inserted: after the last event the project recorded"})
+    elif records and result["head"] != project["head"]:
+        result["problems"].append({"seq": project["seq"], "reason": "changed: the last event is not the one "
+                                   "the project recorded as its head"})
+    result["ok"] = not result["problems"]
+    return result
+
+
+def read_export(path: Path) -> Iterator[dict[str, Any]]:
+    """Events from a JSONL export, one per line; a broken line is reported with its number."""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidRequest(f"{path}, line {number}: not a JSON event ({exc.msg}).") from None
+            if not isinstance(event, dict):
+                raise InvalidRequest(f"{path}, line {number}: not a JSON object.")
+            yield event

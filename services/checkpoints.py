@@ -14,7 +14,7 @@ from evidence.notes import NoteError, Verifier, open_checkpoint
 from evidence.proofs import BUNDLE_EVENTS, BUNDLE_PROJECT, check_checkpoint, referenced_documents
 from evidence.signing import checkpoint_trail
 from services import access
-from services.audit import write_jsonl
+from services.exports import write_jsonl
 from services.trail import Trail
 from store import iter_events, read
 from store.checkpoints import checkpoints, latest_checkpoint

@@ -9,7 +9,8 @@ from typing import Any
 from domain import EVENT_TYPES, Actor, InvalidRequest, format_time
 from domain.checks import check_org_id, check_storable
 from domain.limits import shown
-from services import access, audit, history_check
+from evidence.proofs import verify_anchored
+from services import access, history_check
 from services.base import AppBase, moment
 from services.updates import send_update, update_id
 from store import EventFilter, accounts, iter_events, outbox, read
@@ -66,7 +67,7 @@ class Trail(AppBase):
         """The hash chain recomputed, and its end checked against what the project recorded."""
         project = self._project(actor, project_id)
         access.check_may_verify(actor, project)
-        result = audit.verify_anchored(iter_events(self.engine, project_id), project)
+        result = verify_anchored(iter_events(self.engine, project_id), project)
         for incident in store_incidents(self.engine, project_id):
             result["problems"].append({"seq": incident["seq"], "reason": (
                 f"incident since {incident['since']}: the store refused this event and those after it, which the "

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from domain import EVENT_TYPES, Actor, DomainError, InvalidRequest, Template
 from services import access
-from services.audit import write_csv, write_jsonl
+from services.exports import write_csv, write_jsonl
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
 from web.pages import KNOWN_PROBLEMS, error_page

@@ -12,8 +12,9 @@ from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import verify_chain
+from evidence.proofs import read_export
 from services.app import Coopflow
-from services.audit import read_export, write_csv, write_jsonl
+from services.exports import write_csv, write_jsonl
 from services.seed import demo_email
 from tests.utils.app import LEAD, PARTNERS, actor, play, start
 from tests.utils.scenario import next_move
