@@ -63,8 +63,10 @@ class _CompiledOnce(_SDK_INSTANCE):
     """The sandbox runs one of a few fixed snippets of code for each workflow activation and for each
     payload it converts, and compiles the snippet again every time: measured (py-spy) at 12 % of a
     worker's CPU with temporalio 1.35. Compiled once here; what runs, and its restrictions, are the
-    same. ``_Instance`` is the SDK's own and private: should a release change it, ``workflow_runner``
-    falls back to the SDK's sandbox as it is (and tests/workflow/test_sandbox.py fails, to say so)."""
+    same. There is no public way: ``SandboxedWorkflowRunner`` takes only ``restrictions`` and
+    ``runner_class`` (the runner *inside* the sandbox), and the compiling happens in the private
+    ``_Instance._run_code`` (temporalio 1.35). Should a release change it, ``workflow_runner`` falls back to
+    the SDK's sandbox as it is, and tests/workflow/test_sandbox.py fails, to say so."""
 
     def _run_code(self, code: str, **extra_globals: Any) -> None:
         super()._run_code(_compiled(code), **extra_globals)  # exec takes code or its text
