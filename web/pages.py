@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from domain import DomainError, InvalidData, Template
-from services.base import personal_state
+from services.base import TASK_ID, personal_state
 from services.identity import TooManyAttempts, Unauthorized
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
@@ -106,6 +106,7 @@ def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
     (the projects a page at a time: each is verified from its first event whenever it is shown)."""
     session = require_session(request)
     actor = session[0]
+    done = done if done and TASK_ID.fullmatch(done) else None  # a task's id, never other text from the link
     coopflow = get_coopflow(request)
     projects = {p["id"]: p for p in coopflow.list_projects(actor)}
     t = translator(request)
