@@ -4,7 +4,7 @@ page on our domain), while a refusal still says why, in the reader's language.""
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 import httpx
 
@@ -40,8 +40,11 @@ async def test_text_from_a_link_is_never_a_pages_message(live: Live):
             page = await http.get(path, params={name: PHISH})
             assert page.status_code == 200
             shown[f"{path}?{name}="] = boxes(page.text)
-        print("\n".join(f"{k} shows: {v[:120]}" for k, v in shown.items()))
-        assert not [k for k, v in shown.items() if "evil.example" in v or "session expired" in v], shown
+        # a path segment that names no project is not repeated by the page either
+        page = await http.get(f"/projects/{quote('Session expired: log in at evil.example')}/personal-data")
+        shown["/projects/…/personal-data"] = re.sub(r"<[^>]+>", " ", page.text.split("<main>")[-1])
+        print("\n".join(f"{k} shows: {v.strip()[:120]}" for k, v in shown.items()))
+        assert not [k for k, v in shown.items() if "evil.example" in v or "ession expired" in v], shown
 
 
 async def test_a_refusal_that_repeats_what_a_form_sent_is_shown_to_that_session_only(live: Live):
