@@ -208,13 +208,13 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
         past = coopflow.show_project(actor, project_id, as_of=as_of, via=None) if as_of else None
         checked = coopflow.verify(actor, project_id) if verify and may_verify else None
     except DomainError as exc:
-        problem = _filter_problem(request, exc)
+        problem = _audit_problem(request, exc)
     template = coopflow.template_of(project)
     shown, page, pages = one_page(events, page, PAGE_SIZE)
     try:  # the page shows its events' form values: the personal ones opened for this reader (and noted)
         shown = list(coopflow.open_events(actor, project, template, shown, "page"))
     except DomainError as exc:
-        problem = _filter_problem(request, exc)
+        problem = _audit_problem(request, exc)
     query = {k: v for k, v in {**filters, "as_of": as_of}.items() if v}
     return render(request, "audit.html", project=project, template=template,
                   events=shown, total=len(events), filters=filters,
@@ -230,7 +230,7 @@ _FILTERS = {"actor": "actor", "org": "organisation", "type": "type", "since": "s
             "as_of": "as_of"}  # the audit page's filters, by the field an error names, and their labels
 
 
-def _filter_problem(request: Request, exc: DomainError) -> str:
+def _audit_problem(request: Request, exc: DomainError) -> str:
     """Why the audit page cannot show what its query asks, naming the filter but never repeating what it
     says: the query may come from a link, and a link's text is never the page's message."""
     t = translator(request)
