@@ -22,7 +22,9 @@ class TooManyAttempts(DomainError):
 
 # failed log-ins a key is allowed before each further one doubles the wait, up to the longest wait:
 # an e-mail from one address is slowed soon; an e-mail from anywhere only a little, so that someone
-# guessing cannot keep its owner out for long; one address trying many e-mails, after many.
+# guessing cannot keep its owner out for long; one address trying many e-mails, after many. A browser
+# that logged in to the account before ("known") is counted on its own instead of with the account
+# from anywhere: the owner gets in while someone guessing elsewhere keeps the account's wait up.
 LOGIN_POLICY = {"pair": (3, 300.0), "account": (10, 60.0), "address": (30, 300.0)}
 
 
@@ -51,11 +53,13 @@ class Identity(AppBase):
         return self._names[1]
 
     # -- browser sessions (blocking: the web runs these in a thread) ------------------------------
-    def log_in(self, email: str, password: str, address: str) -> tuple[str, str]:
-        """A new session (its token and CSRF token) for the right password; throttled per account and address."""
+    def log_in(self, email: str, password: str, address: str, known: str | None = None) -> tuple[str, str]:
+        """A new session (its token and CSRF token) for the right password; throttled per account (or per
+        ``known`` browser, the id of one that logged in to this account before) and address."""
         email = email.strip().lower()
         account = hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()[:32]  # no e-mails in this table
-        keys = {f"pair:{account}|{address}": LOGIN_POLICY["pair"], f"account:{account}": LOGIN_POLICY["account"],
+        own = f"browser:{hashlib.sha256(known.encode()).hexdigest()[:32]}" if known else f"account:{account}"
+        keys = {f"pair:{account}|{address}": LOGIN_POLICY["pair"], own: LOGIN_POLICY["account"],
                 f"address:{address}": LOGIN_POLICY["address"]}
         now = time.time()
         wait = web_state.login_wait(self.engine, list(keys), now=now)

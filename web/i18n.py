@@ -53,6 +53,19 @@ _PROBLEMS = {
 }
 
 
+PROBLEM_KEYS = frozenset(_PROBLEMS.values())
+
+
+def problem_key(code: str, details: object) -> str | None:
+    """The locale key of a refused change or request for more time, if it is one of ours."""
+    if isinstance(details, dict):
+        for field, said in details.items():
+            key = _PROBLEMS.get((str(field), str(said)))
+            if key is not None:
+                return key
+    return _PROBLEMS.get((code, ""))
+
+
 def plural_category(lang: str, n: int) -> str:
     """The CLDR plural category of a whole number in one of our languages: ``one``, ``few`` or ``other``
     (Serbian: 1, 21, 31 … one; 2–4, 22–24 … few; Macedonian: 1, 21 … one; the others: 1 one)."""
@@ -123,12 +136,7 @@ class Translator:
     def problem(self, code: str, details: object, message: str) -> str:
         """A refused change or request for more time, in this language: by what the details say
         (``{"due_at": "is too far away"}``) or the error's code; else the domain's own sentence."""
-        if isinstance(details, dict):
-            for field, said in details.items():
-                key = _PROBLEMS.get((str(field), str(said)))
-                if key is not None:
-                    return self(key)
-        key = _PROBLEMS.get((code, ""))
+        key = problem_key(code, details)
         return self(key) if key is not None else message
 
     def validation(self, message: str) -> str:

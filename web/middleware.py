@@ -10,6 +10,7 @@ tells it the size, so that it answers in the reader's language instead of a bare
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import Request
@@ -17,13 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_BODY_BYTES = 1024 * 1024
 FORM_BODY_BYTES = 4 * 1024 * 1024
+# what is read and dropped of a body left unread before the answer goes out (beyond: the client may see
+# its connection reset before it reads the answer)
+LINGER_BYTES = 64 * 1024 * 1024
+LINGER_SECONDS = 10.0
 UPLOAD_OVERHEAD = 64 * 1024  # a multipart body's boundaries and headers around the document
 _TOO_LARGE = "coopflow.body_too_large"
 
 
 class _BodyTooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        self.size = size
+    pass
 
 
 def too_large(request: Request) -> int | None:
@@ -33,7 +37,13 @@ def too_large(request: Request) -> int | None:
 
 
 class BodyLimit:
-    """ASGI middleware: counts what a request sends (Content-Length or not) against its limit."""
+    """ASGI middleware: counts what a request sends (Content-Length or chunked) against its limit.
+
+    A body over the limit gets the refusal whatever the app made of the body cut short (FastAPI takes it
+    for a body it could not decode). And before any answer goes out, what the app left unread is read and
+    dropped (bounded: ``LINGER_BYTES``, ``LINGER_SECONDS``), as nginx's lingering close does: a client that
+    sends its whole body before it reads (urllib, without ``Expect: 100-continue``) hears the answer instead
+    of a reset connection."""
 
     def __init__(self, app: ASGIApp, upload_bytes: int = 20 * 1024 * 1024) -> None:
         self.app = app
@@ -46,36 +56,76 @@ class BodyLimit:
         limit = API_BODY_BYTES if api else FORM_BODY_BYTES
         if _uploads(scope):  # a document's own limit is checked exactly where it is stored
             limit = max(limit, self.upload_bytes)
+        body = _Body(scope, receive, limit)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            if api:
-                return await _refuse(send, declared)
-            scope[_TOO_LARGE] = declared
-            return await self.app(scope, _empty_body, send)
-        received, started = 0, False
+            body.over = declared
+        else:
+            await body.serve(self.app, send)
+        if body.over is None:
+            return
+        await body.drain()
+        if api:
+            return await _refuse(send, body.over, exact=declared == body.over)
+        scope[_TOO_LARGE] = body.over
+        await self.app(scope, _empty_body, send)
 
+
+class _Body:
+    """One request's body: counted as the app reads it, the rest read and dropped before the answer."""
+
+    def __init__(self, scope: Scope, receive: Receive, limit: int) -> None:
+        self.scope, self._receive, self.limit = scope, receive, limit
+        self.received, self.read, self.done = 0, False, _content_length(scope) == 0
+        self.over: int | None = None  # the size that went over the limit
+        self.started = False  # the app's answer has begun to go out
+
+    async def serve(self, app: ASGIApp, send: Send) -> None:
+        """Run the app on this body; should it go over the limit, the app's answer is dropped (the caller
+        answers), unless it had begun to go out."""
         async def counting() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise _BodyTooLarge(received)
+            message = await self._next()
+            if self.received > self.limit:
+                self.over = self.received
+                raise _BodyTooLarge
             return message
 
-        async def watching(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+        async def lingering(message: Message) -> None:
+            if self.over is not None and not self.started:
+                return
+            if message["type"] == "http.response.start":
+                await self.drain()
+                self.started = True
             await send(message)
 
         try:
-            await self.app(scope, counting, watching)
-        except _BodyTooLarge as error:
-            if started:
+            await app(self.scope, counting, lingering)
+        except Exception:
+            if self.over is None or self.started:
                 raise
-            if api:
-                return await _refuse(send, error.size)
-            scope[_TOO_LARGE] = error.size
-            await self.app(scope, _empty_body, send)
+        if self.started:
+            self.over = None
+
+    async def _next(self) -> Message:
+        message = await self._receive()
+        self.read = True
+        self.received += len(message.get("body", b""))
+        self.done = message["type"] != "http.request" or not message.get("more_body", False)
+        return message
+
+    async def drain(self) -> None:
+        """Read and drop what is left of the body, up to ``LINGER_BYTES`` for up to ``LINGER_SECONDS``.
+        Not when the client waits for ``100 Continue`` before it sends (asking for more would send it)."""
+        waits = any(n == b"expect" and v.lower() == b"100-continue" for n, v in self.scope.get("headers", []))
+        if self.done or (waits and not self.read):
+            return
+        until = self.received + LINGER_BYTES
+        try:
+            async with asyncio.timeout(LINGER_SECONDS):
+                while not self.done and self.received < until:
+                    await self._next()
+        except TimeoutError:
+            return
 
 
 def _uploads(scope: Scope) -> bool:
@@ -100,11 +150,13 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send, size: int) -> None:
+async def _refuse(send: Send, size: int, *, exact: bool) -> None:
+    """413 for the API: the size the body declared, or (sent in chunks) how much of it was read."""
     from web.errors import envelope
 
+    said = f"{size // 1024} KB" if exact else f"at least {size // 1024} KB"
     response = envelope(413, "payload_too_large",
-                        f"The request body is too large ({size // 1024} KB; at most {API_BODY_BYTES // 1024} KB). "
+                        f"The request body is too large ({said}; at most {API_BODY_BYTES // 1024} KB). "
                         "Shorten the longest texts; documents are uploaded as files, not in JSON.",
                         {"limit_bytes": API_BODY_BYTES})
     await response({"type": "http"}, _empty_body, send)

@@ -12,13 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from domain import DomainError, InvalidData, Template
-from services.base import personal_state
+from services.base import TASK_ID, personal_state
 from services.identity import TooManyAttempts, Unauthorized
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
 from web.middleware import FORM_BODY_BYTES, form_limits, too_large
 from web.render import one_page, render, require_session, signed_in, translator
-from web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, same
+from web.security import BROWSER_COOKIE, BROWSER_MAX_AGE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, same
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,9 +63,11 @@ async def login(request: Request, session: SessionDep) -> Response:
     if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF_COOKIE)):
         return error_page(request, 403, "The form expired. Reload the page and try again.")
     t = translator(request)
-    address = request.client.host if request.client else "-"
+    address = request.client.host if request.client else "-"  # behind a trusted proxy: the client's
+    browsers = request.app.state.browsers
+    known = browsers.known(request.cookies.get(BROWSER_COOKIE), email)
     try:  # argon2 and the store take time: off the event loop
-        token, _ = await run_in_threadpool(get_coopflow(request).log_in, email, password, address)
+        token, _ = await run_in_threadpool(get_coopflow(request).log_in, email, password, address, known)
     except TooManyAttempts as exc:
         return render(request, "login.html", status=429, login_csrf=form.get("csrf"), next=target,
                       error=t("login_wait", seconds=exc.details["retry_after"]), email=email,
@@ -76,6 +78,8 @@ async def login(request: Request, session: SessionDep) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, request.app.state.sessions.cookie(token), httponly=True, samesite="lax",
                         max_age=SESSION_MAX_AGE, secure=request.app.state.secure_cookies)
+    response.set_cookie(BROWSER_COOKIE, browsers.cookie(email, known), httponly=True, samesite="lax",
+                        max_age=BROWSER_MAX_AGE, secure=request.app.state.secure_cookies)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
@@ -106,6 +110,7 @@ def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
     (the projects a page at a time: each is verified from its first event whenever it is shown)."""
     session = require_session(request)
     actor = session[0]
+    done = done if done and TASK_ID.fullmatch(done) else None  # a task's id, never other text from the link
     coopflow = get_coopflow(request)
     projects = {p["id"]: p for p in coopflow.list_projects(actor)}
     t = translator(request)

@@ -18,6 +18,7 @@ from services import access
 from services.exports import write_csv, write_jsonl
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
+from web.i18n import PROBLEM_KEYS, problem_key
 from web.pages import KNOWN_PROBLEMS, error_page
 from web.render import one_page, render, require_session, translator
 from web.security import same
@@ -106,7 +107,7 @@ def project_page(request: Request, project_id: str, changed: str = "", problem: 
     return render(request, "project.html", project=project, template=template, owing=owing, events=events,
                   current=current, done_all=project["status"] == "completed", emails=coopflow.user_emails(),
                   assignees={t["id"]: t["assignee"] for t in project["tasks"]}, may_change=may_change,
-                  open_tasks=open_tasks, changed=changed, problem=problem,
+                  open_tasks=open_tasks, changed=changed, problem=_said(request, problem, session[1]["csrf"]),
                   may_erase=access.may_change(actor, project) and "personal_data" in project,
                   may_audit=True,  # whoever sees a project reads its trail (verifying it is for some)
                   candidates=[o for o in coopflow.partner_candidates(actor)
@@ -126,9 +127,21 @@ async def _project_form(request: Request, project_id: str, anchor: str,
     except DomainError as exc:
         if exc.code == "not_found":
             return error_page(request, 404)
-        problem = translator(request).problem(exc.code, exc.details, exc.message)
+        key = problem_key(exc.code, exc.details)  # said in the reader's language; else signed for this session
+        problem = key or request.app.state.messages.sign(exc.message[:500], session[1]["csrf"])
         return RedirectResponse(f"/projects/{project_id}?{urlencode({'problem': problem})}#{anchor}", status_code=303)
     return RedirectResponse(f"/projects/{project_id}{done}", status_code=303)
+
+
+def _said(request: Request, problem: str, csrf: str) -> str | None:
+    """The words of a refusal a form's redirect names: one of the known ones, in the reader's language, or
+    the words signed for this session; never text the URL itself carries."""
+    if not problem:
+        return None
+    if problem in PROBLEM_KEYS:
+        return translator(request)(problem)
+    said: str | None = request.app.state.messages.read(problem, csrf)
+    return said
 
 
 @router.post("/projects/{project_id}/changes")
@@ -195,13 +208,13 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
         past = coopflow.show_project(actor, project_id, as_of=as_of, via=None) if as_of else None
         checked = coopflow.verify(actor, project_id) if verify and may_verify else None
     except DomainError as exc:
-        problem = exc.message
+        problem = _audit_problem(request, exc)
     template = coopflow.template_of(project)
     shown, page, pages = one_page(events, page, PAGE_SIZE)
     try:  # the page shows its events' form values: the personal ones opened for this reader (and noted)
         shown = list(coopflow.open_events(actor, project, template, shown, "page"))
     except DomainError as exc:
-        problem = exc.message
+        problem = _audit_problem(request, exc)
     query = {k: v for k, v in {**filters, "as_of": as_of}.items() if v}
     return render(request, "audit.html", project=project, template=template,
                   events=shown, total=len(events), filters=filters,
@@ -211,6 +224,23 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
                   page_link=lambda n: f"/projects/{project_id}/audit?{urlencode({**query, 'page': n})}",
                   checkpoint=coopflow.checkpoint_status(actor, project_id), labelled=labelled_data,
                   to_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True))
+
+
+_FILTERS = {"actor": "actor", "org": "organisation", "type": "type", "since": "since", "until": "until",
+            "as_of": "as_of"}  # the audit page's filters, by the field an error names, and their labels
+
+
+def _audit_problem(request: Request, exc: DomainError) -> str:
+    """Why the audit page cannot show what its query asks, naming the filter but never repeating what it
+    says: the query may come from a link, and a link's text is never the page's message."""
+    t = translator(request)
+    fields = exc.details if isinstance(exc.details, dict) else {}
+    if exc.code == "not_found" and "as_of" in fields:
+        return t("audit_not_yet")
+    label = next((_FILTERS[f] for f in fields if f in _FILTERS), None)
+    if label is not None:
+        return t("audit_filter_invalid", field=t(label))
+    return t(exc.code) if exc.code in KNOWN_PROBLEMS else exc.message
 
 
 def labelled_data(e: dict[str, Any], template: Template) -> list[tuple[dict[str, str], Any]]:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from pathlib import Path
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadData, BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from store.web_state import SESSION_MAX
 
 SESSION_COOKIE = "coopflow_session"
 LOGIN_CSRF_COOKIE = "coopflow_login_csrf"
 SESSION_MAX_AGE = int(SESSION_MAX)
+BROWSER_COOKIE = "coopflow_browser"
+BROWSER_MAX_AGE = 365 * 86400  # seconds a browser stays known to an account after its last log-in
 
 
 def load_secret(explicit: str, data_dir: Path) -> str:
@@ -45,6 +49,69 @@ class Sessions:
         except BadSignature:
             return None
         return token if isinstance(token, str) else None
+
+
+class Browsers:
+    """The browser a person has logged in with before: a long-lived cookie, signed with the deployment's key,
+    that names the account (by a keyed digest of its e-mail, not the e-mail) and the browser (a random id),
+    renewed at each log-in. The log-in throttle counts a known browser's failures on their own instead of
+    with the account's from everywhere: someone guessing the password elsewhere cannot keep the owner out."""
+
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt="coopflow-browser-v1")
+        self._key = secret.encode()
+
+    def cookie(self, email: str, browser: str | None) -> str:
+        """The cookie for a log-in to ``email``: the browser's id kept, or a new one."""
+        return self._serializer.dumps([self._account(email), browser or secrets.token_urlsafe(18)])
+
+    def known(self, cookie: str | None, email: str) -> str | None:
+        """The browser's id if it has logged in to ``email`` within ``BROWSER_MAX_AGE``, else None."""
+        if not cookie or len(cookie) > 500:
+            return None
+        try:
+            found = self._serializer.loads(cookie, max_age=BROWSER_MAX_AGE)
+        except BadData:
+            return None
+        if isinstance(found, list) and len(found) == 2 and isinstance(found[1], str) and same(
+                found[0], self._account(email)):
+            return found[1]
+        return None
+
+    def _account(self, email: str) -> str:
+        return hmac.new(self._key, email.strip().lower().encode("utf-8", "replace"), "sha256").hexdigest()[:32]
+
+
+class Messages:
+    """A refusal's words carried by a redirect's URL to the page that says them: signed with the deployment's
+    key for the one session it answers (by a digest of its CSRF token), and for ten minutes. So a page shows
+    only what the server said to that session: a link cannot put its own words in the page's message box,
+    nor pass on a refusal that repeats what someone else's form sent."""
+
+    MAX_AGE = 600  # seconds
+
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt="coopflow-message-v1")
+
+    def sign(self, text: str, csrf: str) -> str:
+        return self._serializer.dumps([text, _digest(csrf)])
+
+    def read(self, token: str, csrf: str) -> str | None:
+        """The words signed for this session, or None (forged, another session's, expired)."""
+        if len(token) > 4000:
+            return None
+        try:
+            found = self._serializer.loads(token, max_age=self.MAX_AGE)
+        except BadData:
+            return None
+        if not (isinstance(found, list) and len(found) == 2 and isinstance(found[0], str)):
+            return None
+        return found[0] if same(found[1], _digest(csrf)) else None
+
+
+def _digest(csrf: str) -> str:
+    """Names a session in a URL without the CSRF token itself (URLs end up in logs)."""
+    return hashlib.sha256(csrf.encode()).hexdigest()[:32]
 
 
 def same(a: str | None, b: str | None) -> bool:

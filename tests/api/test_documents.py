@@ -218,3 +218,40 @@ async def test_uploads_no_completion_named_are_pruned_when_old(http: httpx.Async
         conn.execute(text("DELETE FROM incident WHERE project_id = :p"), {"p": other})
     assert {d["sha256"] for d in app.prune_documents(older_than_days=30, dry_run=True)} == {
         paused["sha256"], twice["sha256"]}
+
+
+def _zip_bomb(member: str, inflated_mb: int) -> bytes:
+    """A zip of a few hundred KB whose ``member`` inflates to ``inflated_mb`` MB of zeros."""
+    out, block = io.BytesIO(), bytes(1024 * 1024)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open(member, "w", force_zip64=True) as inner:
+            for _ in range(inflated_mb):
+                inner.write(block)
+        z.writestr("[Content_Types].xml", "<Types/>")
+    return out.getvalue()
+
+
+def _resident() -> tuple[int, int]:
+    """(resident KB now, peak resident KB since the peak was last reset), from /proc."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return int(status["VmRSS"].split()[0]), int(status["VmHWM"].split()[0])
+
+
+@pytest.mark.parametrize("member", ["mimetype", "word/document.xml"])
+async def test_a_zip_bomb_is_refused_without_inflating_it(http: httpx.AsyncClient, tokens: dict[str, str],
+                                                         app: Coopflow, member: str):
+    """A zip of some 300 KB whose member inflates to 300 MB: refused (415, saying why) while the process
+    grows by far less than the member would (it grew by 600 MB when the member was read whole)."""
+    pid = (await start(app))["id"]
+    bomb = _zip_bomb(member, 300)
+    assert len(bomb) < 400 * 1024
+    Path("/proc/self/clear_refs").write_text("5")  # the peak resident size starts again from now
+    before, _ = _resident()
+    response = await upload(http, tokens[LEAD], pid, "plan.docx", bomb)
+    _, peak = _resident()
+    print(f"peak resident size grew by {(peak - before) // 1024} MB; answer {response.status_code}")
+    assert peak - before < 50 * 1024, f"the upload took {(peak - before) // 1024} MB"
+    assert response.status_code == 415, response.text
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_media_type" and "unpack" in error["message"], error
+    assert error["details"] == {"file": "a compressed archive that unpacks to far more than its size"}

@@ -211,6 +211,25 @@ def test_web_listens_where_it_is_published_and_checked(services: dict[str, dict[
     assert f"http://127.0.0.1:{port}/api/health" in " ".join(web["healthcheck"]["test"])
 
 
+def test_the_web_app_trusts_the_proxy_in_front_of_it(config: dict[str, Any],
+                                                     services: dict[str, dict[str, Any]]) -> None:
+    """A reverse proxy on this host reaches the published port through the compose network's gateway:
+    the web app takes the client's address from X-Forwarded-For from there (uvicorn's FORWARDED_ALLOW_IPS),
+    and from there only. Unset, every client had the proxy's address, and 30 failed log-ins from anyone
+    made everyone wait."""
+    import ipaddress
+
+    trusted = services["web"]["environment"].get("FORWARDED_ALLOW_IPS")
+    assert trusted, "the web service leaves FORWARDED_ALLOW_IPS unset: every client is the proxy"
+    network = config["networks"]["default"]["ipam"]["config"][0]
+    gateway, subnet = ipaddress.ip_address(network["gateway"]), ipaddress.ip_network(network["subnet"])
+    assert gateway in subnet
+    networks = [ipaddress.ip_network(a.strip()) for a in trusted.split(",")]
+    assert any(gateway in n for n in networks), f"{trusted} does not trust the gateway {gateway}"
+    assert "*" not in trusted and all(n.num_addresses == 1 for n in networks), "trust the proxy, not a network"
+    assert services["web"]["ports"][0]["host_ip"] == "127.0.0.1"  # the proxy on this host, by default
+
+
 def test_healthchecks(services: dict[str, dict[str, Any]]) -> None:
     for name in ("postgresql", "temporal", "web"):
         check = services[name].get("healthcheck") or {}
