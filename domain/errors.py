@@ -46,6 +46,18 @@ class NotErasable(DomainError):
     code = "not_erasable"
 
 
+class PayloadTooLarge(DomainError):
+    """A body, a document or a request larger than the part that takes it (413)."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    """A body or a document of a kind this part does not take (415)."""
+
+    code = "unsupported_media_type"
+
+
 class TemplateError(DomainError):
     """A template is broken; ``problems`` are ``path: message`` lines."""
 

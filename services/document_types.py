@@ -10,8 +10,9 @@ import zipfile
 from pathlib import Path
 from zlib import error as zlib_error
 
-from domain import DomainError, InvalidData
+from domain import InvalidData
 from domain.documents import MEDIA_TYPES, safe_name
+from domain.errors import UnsupportedMediaType
 from domain.limits import shown
 
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
@@ -32,8 +33,6 @@ _RATIO_FROM = 1024 * 1024  # a member smaller than this inflates to little, what
 _UNPACKS = "a compressed archive that unpacks to far more than its size"
 
 
-class UnsupportedMediaType(DomainError):
-    code = "unsupported_media_type"
 
 
 def sniff(path: Path, name: str) -> str | None:

@@ -15,7 +15,6 @@ from sqlalchemy.engine import Engine
 
 from domain import (
     Actor,
-    DomainError,
     Forbidden,
     InvalidData,
     InvalidRequest,
@@ -25,6 +24,7 @@ from domain import (
 )
 from domain.checks import check_may_complete
 from domain.documents import SHA256
+from domain.errors import PayloadTooLarge
 from domain.limits import shown
 from domain.template import Step
 from services import access
@@ -36,8 +36,6 @@ from store.documents import TooLarge, add_document, forget_document, get_documen
 from store.personal import erased_sealed_documents
 
 log = structlog.get_logger("coopflow.documents")
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
 
 
 def resolve_documents(engine: Engine, project_id: str, template: Template, step: Step, data: Any, task_id: str,

@@ -15,6 +15,7 @@ from temporalio.runtime import Runtime as TemporalRuntime
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from domain import DomainError, InvalidRequest
+from domain.errors import PayloadTooLarge
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -33,8 +34,6 @@ class TemporalUnavailable(DomainError):
     code = "temporal_unavailable"
 
 
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
 
 
 def client_options(settings: Settings) -> dict[str, Any]:

@@ -12,13 +12,9 @@ from fastapi import APIRouter, Depends, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.errors import DomainError, InvalidRequest
+from domain.errors import InvalidRequest, UnsupportedMediaType
 from domain.limits import MAX_COMMENT_CHARS, MAX_KEY_CHARS, MAX_PARTNERS, MAX_TITLE_CHARS, shown
 from web.deps import ApiActor, CoopflowDep
-
-
-class UnsupportedMediaType(DomainError):
-    code = "unsupported_media_type"
 
 
 async def json_body(request: Request) -> None:
