@@ -18,7 +18,7 @@ from activities.mail import compose, recipients_needed
 from domain import Event, Template, format_time
 from services.notes import Signer
 from services.signing import checkpoint_trail
-from store import ChainConflict, is_unavailable, iter_events, record_batch, record_incident
+from store import ChainConflict, is_unavailable, iter_events, record_batch, record_incident, refusal
 from store.documents import DocumentStorage
 from store.outbox import org_names, people_of
 from store.personal import erase_in, sealed_documents
@@ -134,8 +134,8 @@ class AuditActivities:
         except Exception as error:
             if is_unavailable(error) or isinstance(error, CancelledError):
                 raise
-            reason = str(error) if isinstance(error, ChainConflict) else f"{type(error).__name__}: {error}"
-            reason = reason[:2000]
+            # every member of the project reads the reason: what kind of refusal, never the data refused
+            reason = str(error) if isinstance(error, ChainConflict) else refusal(error)
             project_id, seq = batch.project["id"], batch.events[0].seq if batch.events else 0
             log.error("the store refused a project's events; the project waits for an operator",
                       project_id=project_id, seq=seq, reason=reason)
