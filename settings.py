@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from activities.sender import Smtp
-    from services.notes import Signer
+    from services.notes import Signer, Verifier
     from services.sealing import KeyEncryptionKeys
 
 
@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # signed checkpoints: PRIVATE+KEY+<name>+<key id>+<key> (`coopflow audit new-key`); empty: a key
     # generated once in $data_dir/signing.key; its name is coopflow/<deployment> (default: the public URL's host)
     signing_key: str = ""
+    # the verifier key of that signing key (`coopflow audit public-key`): all the web app needs, which
+    # checks checkpoints and never signs; set, a process without the signing key never makes one
+    verifier_key: str = ""
     deployment: str = ""
 
     @field_validator("template_dirs", mode="before")
@@ -109,7 +112,14 @@ class Settings(BaseSettings):
         from services.signing import load_signer
 
         return load_signer(signing_key=self.signing_key, data_dir=self.data_dir, deployment=self.deployment,
-                           public_url=self.public_url)
+                           public_url=self.public_url, verifier_key=self.verifier_key)
+
+    def verifier(self) -> Verifier:
+        """The key checkpoints are checked with: ``COOPFLOW_VERIFIER_KEY``, else the signing key's (read
+        once, only its public half kept)."""
+        from services.notes import Verifier
+
+        return Verifier.parse(self.verifier_key) if self.verifier_key else self.signer().verifier
 
     def key_encryption_keys(self) -> KeyEncryptionKeys | None:
         """The keys that wrap personal data's keys: the setting, or the data dir's file, or None."""

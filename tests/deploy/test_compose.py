@@ -128,7 +128,7 @@ def test_every_secret_is_required(tmp_path: Path) -> None:
     """Without .env the file does not load: no secret has a default."""
     example = env_example()
     for name in ("POSTGRES_PASSWORD", "POSTGRES_TEMPORAL_PASSWORD", "POSTGRES_COOPFLOW_PASSWORD", "COOPFLOW_SECRET_KEY",
-                 "COOPFLOW_CODEC_KEYS", "COOPFLOW_SIGNING_KEY", "COOPFLOW_PERSONAL_DATA_KEYS"):
+                 "COOPFLOW_CODEC_KEYS", "COOPFLOW_SIGNING_KEY", "COOPFLOW_VERIFIER_KEY", "COOPFLOW_PERSONAL_DATA_KEYS"):
         env_file = tmp_path / f"without-{name}.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in example.items() if k != name), encoding="utf-8")
         result = compose(tmp_path, "config", "--quiet", env_file=env_file)
@@ -230,6 +230,15 @@ def test_only_the_web_app_holds_the_key_of_personal_data(services: dict[str, dic
         assert "COOPFLOW_PERSONAL_DATA_KEYS" not in services[name]["environment"], name
     assert [v["target"] for v in services["worker"]["volumes"]] == [services["worker"]["environment"][
         "COOPFLOW_DATA_DIR"]]
+
+
+def test_only_workers_hold_the_signing_key(services: dict[str, dict[str, Any]]) -> None:
+    """Workers sign checkpoints; the web app checks them with the verifier key and holds no private key."""
+    example = env_example()
+    assert services["worker"]["environment"]["COOPFLOW_SIGNING_KEY"] == example["COOPFLOW_SIGNING_KEY"]
+    for name in ("web", "migrate", "temporal-setup"):
+        assert "COOPFLOW_SIGNING_KEY" not in services[name]["environment"], name
+    assert services["web"]["environment"]["COOPFLOW_VERIFIER_KEY"] == example["COOPFLOW_VERIFIER_KEY"]
 
 
 def test_the_worker_scales(services: dict[str, dict[str, Any]]) -> None:
