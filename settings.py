@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     temporal_api_key: str = ""  # Temporal Cloud API key (implies TLS)
     # payload encryption: "id:base64key,…", the first one current (`coopflow temporal new-key`)
     codec_keys: str = ""
+    # with keys: decode payloads in clear too (histories from before the codec was switched on); off, a
+    # command in clear (from someone with Temporal access and no key) is refused
+    codec_accept_plain: bool = False
     # key-encryption keys of personal data, in the same form (`coopflow personal-data new-key`); empty: the
     # file personal-data.keys in the data dir (`coopflow dev` makes it); web and commands need them, workers not
     personal_data_keys: str = ""
