@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -19,6 +20,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.common import RawValue
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import SerializationContext
 
 from domain import CompleteTask, InvalidRequest, StartProject
 from services.app import Coopflow
@@ -279,3 +281,26 @@ async def test_the_daily_checkpoint_runs_with_sealed_payloads(sealed_app: Coopfl
     made = await sealed_app.client.execute_workflow(CheckpointWorkflow.run, id=f"{SCHEDULE_ID}-{uuid.uuid4()}",
                                                     task_queue=sealed_app.task_queue)
     assert made >= 1 and sealed_app.checkpoints(actor(sealed_app, "auditor"), pid)
+
+
+class UnboundCodec(EncryptionCodec):
+    """The codec as it was before payloads were bound to their workflow."""
+
+    def with_context(self, context: SerializationContext) -> UnboundCodec:
+        return self
+
+
+async def test_histories_sealed_before_payloads_were_bound_go_on(temporal_client: Client, sqlite_engine: Engine,
+                                                                codec_keys: str):
+    target, task_queue = temporal_client.service_client.config.target_host, f"tq-{uuid.uuid4()}"
+    old = await Client.connect(target, namespace=temporal_client.namespace, data_converter=dataclasses.replace(
+        data_converter(codec_keys), payload_codec=UnboundCodec(parse_keys(codec_keys))))
+    async with build_worker(old, sqlite_engine, task_queue):
+        pid = (await start(Coopflow(engine=sqlite_engine, client=old, task_queue=task_queue)))["id"]
+    history = await raw_client(temporal_client).get_workflow_handle(f"project-{pid}").fetch_history()
+    assert not any(p.metadata.get("coopflow-workflow-id") for e in history.events for p in payloads_in(e))
+    new = await Client.connect(target, namespace=temporal_client.namespace, data_converter=data_converter(codec_keys))
+    async with build_worker(new, sqlite_engine, task_queue):
+        app = Coopflow(engine=sqlite_engine, client=new, task_queue=task_queue)
+        done = await app.complete_task(actor(app, LEAD), pid, "t1", data=SAMPLE_DATA["concept_note"])
+        assert done["status"] == "completed"
