@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 
-from domain import DomainError, format_time
+from domain import DomainError, InvalidRequest, format_time
 from domain.merkle import trail_leaves, tree_head
 from services.notes import Checkpoint, Signer, Verifier
 from store import iter_events
@@ -39,9 +39,9 @@ def load_signer(*, signing_key: str, data_dir: Path, deployment: str = "", publi
     if signing_key or path.exists():
         signer = Signer.parse(signing_key or path.read_text(encoding="utf-8"))
         if verifier_key and str(signer.verifier) != str(Verifier.parse(verifier_key)):
-            raise SigningKeyMissing(f"COOPFLOW_VERIFIER_KEY is not the verifier key of the signing key "
-                                    f"({signer.verifier.name}+{signer.verifier.id.hex()}): set both from one "
-                                    "`coopflow audit new-key`.", {"verifier_key": "does not match"})
+            raise InvalidRequest(f"COOPFLOW_VERIFIER_KEY is not the verifier key of the signing key "
+                                 f"({signer.verifier.name}+{signer.verifier.id.hex()}): set both from one "
+                                 "`coopflow audit new-key`.", {"verifier_key": "does not match"})
         return signer
     if verifier_key:
         raise SigningKeyMissing("This process has only the verifier key (COOPFLOW_VERIFIER_KEY): sign where "
