@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from activities.sender import Smtp
-    from evidence.notes import Signer
+    from evidence.notes import Signer, Verifier
     from services.sealing import KeyEncryptionKeys
 
 
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     temporal_api_key: str = ""  # Temporal Cloud API key (implies TLS)
     # payload encryption: "id:base64key,…", the first one current (`coopflow temporal new-key`)
     codec_keys: str = ""
+    # with keys: decode payloads in clear too (histories from before the codec was switched on); off, a
+    # command in clear (from someone with Temporal access and no key) is refused
+    codec_accept_plain: bool = False
     # key-encryption keys of personal data, in the same form (`coopflow personal-data new-key`); empty: the
     # file personal-data.keys in the data dir (`coopflow dev` makes it); web and commands need them, workers not
     personal_data_keys: str = ""
@@ -74,6 +77,9 @@ class Settings(BaseSettings):
     # signed checkpoints: PRIVATE+KEY+<name>+<key id>+<key> (`coopflow audit new-key`); empty: a key
     # generated once in $data_dir/signing.key; its name is coopflow/<deployment> (default: the public URL's host)
     signing_key: str = ""
+    # the verifier key of that signing key (`coopflow audit public-key`): all the web app needs, which
+    # checks checkpoints and never signs; set, a process without the signing key never makes one
+    verifier_key: str = ""
     deployment: str = ""
 
     @field_validator("template_dirs", mode="before")
@@ -109,7 +115,14 @@ class Settings(BaseSettings):
         from evidence.signing import load_signer
 
         return load_signer(signing_key=self.signing_key, data_dir=self.data_dir, deployment=self.deployment,
-                           public_url=self.public_url)
+                           public_url=self.public_url, verifier_key=self.verifier_key)
+
+    def verifier(self) -> Verifier:
+        """The key checkpoints are checked with: ``COOPFLOW_VERIFIER_KEY``, else the signing key's (read
+        once, only its public half kept)."""
+        from evidence.notes import Verifier
+
+        return Verifier.parse(self.verifier_key) if self.verifier_key else self.signer().verifier
 
     def key_encryption_keys(self) -> KeyEncryptionKeys | None:
         """The keys that wrap personal data's keys: the setting, or the data dir's file, or None."""

@@ -20,7 +20,7 @@ from activities.contracts import RECORD_EVENTS, STORE_REFUSED, RecordEvents
 from activities.mail import mails_for
 from domain import Template, format_time
 from evidence.notes import Signer
-from store import ChainConflict, is_unavailable, record_batch, record_incident
+from store import ChainConflict, is_unavailable, record_batch, record_incident, refusal
 from store.documents import DocumentStorage
 from store.personal import erase_in, sealed_documents
 from store.pinned import PinnedTemplates
@@ -116,8 +116,8 @@ class StoreWrites:
         except Exception as error:
             if is_unavailable(error) or isinstance(error, CancelledError):
                 raise
-            reason = str(error) if isinstance(error, ChainConflict) else f"{type(error).__name__}: {error}"
-            reason = reason[:2000]
+            # every member of the project reads the reason: what kind of refusal, never the data refused
+            reason = str(error) if isinstance(error, ChainConflict) else refusal(error)
             project_id, seq = batch.project["id"], batch.events[0].seq if batch.events else 0
             log.error("the store refused a project's events; the project waits for an operator",
                       project_id=project_id, seq=seq, reason=reason)

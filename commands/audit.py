@@ -242,9 +242,10 @@ def public_key(json_: JsonOpt = False) -> None:
     """The verifier key of this deployment's checkpoints, to keep and give to auditors and funders."""
     rt = Runtime()
     settings = rt.settings
-    if not settings.signing_key and not (settings.data_dir / "signing.key").exists() and not settings.database_url:
+    if not (settings.signing_key or settings.verifier_key or (settings.data_dir / "signing.key").exists()
+            or settings.database_url):
         rt.check_store_file()  # run away from the deployment, it would make a key nobody signs with
-    key = settings.signer().verifier
+    key = settings.verifier()
     output(json_, {"key": str(key), "name": key.name, "key_id": key.id.hex()}, str(key))
 
 

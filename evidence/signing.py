@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 
-from domain import format_time
+from domain import DomainError, InvalidRequest, format_time
 from domain.merkle import trail_leaves, tree_head
-from evidence.notes import Checkpoint, Signer
+from evidence.notes import Checkpoint, Signer, Verifier
 from store import iter_events
 from store.checkpoints import add_checkpoint, latest_checkpoint
 
@@ -25,13 +25,28 @@ def key_name(deployment: str, public_url: str) -> str:
     return "coopflow/" + "".join(c if c.isalnum() or c in "-._:/" else "-" for c in name)
 
 
-def load_signer(*, signing_key: str, data_dir: Path, deployment: str = "", public_url: str = "") -> Signer:
-    """``COOPFLOW_SIGNING_KEY`` when set; else the key in the data dir, generated there (0600) the first time."""
-    if signing_key:
-        return Signer.parse(signing_key)
+class SigningKeyMissing(DomainError):
+    code = "signing_key_missing"
+
+
+def load_signer(*, signing_key: str, data_dir: Path, deployment: str = "", public_url: str = "",
+                verifier_key: str = "") -> Signer:
+    """``COOPFLOW_SIGNING_KEY`` when set; else the key in the data dir, generated there (0600) the first time.
+
+    With a verifier key configured the signing key lives elsewhere: it is never generated here (a new key
+    would sign what nobody can check), and a signing key that does not match it is refused."""
     path = data_dir / KEY_FILE
-    if path.exists():
-        return Signer.parse(path.read_text(encoding="utf-8"))
+    if signing_key or path.exists():
+        signer = Signer.parse(signing_key or path.read_text(encoding="utf-8"))
+        if verifier_key and str(signer.verifier) != str(Verifier.parse(verifier_key)):
+            raise InvalidRequest(f"COOPFLOW_VERIFIER_KEY is not the verifier key of the signing key "
+                                 f"({signer.verifier.name}+{signer.verifier.id.hex()}): set both from one "
+                                 "`coopflow audit new-key`.", {"verifier_key": "does not match"})
+        return signer
+    if verifier_key:
+        raise SigningKeyMissing("This process has only the verifier key (COOPFLOW_VERIFIER_KEY): sign where "
+                                "COOPFLOW_SIGNING_KEY is set (a worker, e.g. `docker compose exec worker coopflow "
+                                "audit checkpoint`).", {"signing_key": "not set"})
     signer = Signer.generate(key_name(deployment, public_url))
     data_dir.mkdir(parents=True, exist_ok=True)
     try:

@@ -41,14 +41,16 @@ class Coopflow(Identity, Projects, Tasks, Changes, Checkpoints, Documents, Perso
     """Use cases over one store (engine), one Temporal client and the template registry."""
 
     @classmethod
-    def configured(cls, settings: Settings, *, engine: Engine, client: Client) -> Coopflow:
-        """The application layer with the deployment's settings (task queue, waits, template folders)."""
+    def configured(cls, settings: Settings, *, engine: Engine, client: Client, signs: bool = True) -> Coopflow:
+        """The application layer with the deployment's settings (task queue, waits, template folders). Without
+        ``signs`` (the web app, which only checks checkpoints) it holds the verifier key and no signing key."""
         return cls(engine=engine, client=client, task_queue=settings.task_queue,
                    templates=TemplateRegistry(*settings.template_dirs),
                    update_timeout=settings.update_timeout, write_timeout=settings.write_timeout,
                    workflow_task_timeout=settings.workflow_task_timeout,
                    documents=FolderStorage(settings.documents_path), max_document_bytes=settings.max_document_bytes,
-                   signer=settings.signer, key_encryption_keys=settings.key_encryption_keys)
+                   signer=settings.signer if signs else None, verifier=settings.verifier,
+                   key_encryption_keys=settings.key_encryption_keys)
 
     async def health(self) -> dict[str, Any]:
         """``ok`` or ``unavailable`` for Temporal and for the store, and the open incidents."""

@@ -31,7 +31,8 @@ from domain import (
     project_view,
 )
 from domain.limits import shown
-from evidence.notes import Signer
+from evidence.notes import Signer, Verifier
+from evidence.signing import SigningKeyMissing
 from services import access
 from services.codec import new_key, parse_keys
 from services.sealing import KeyEncryptionKeys, Sealer, open_data
@@ -56,6 +57,7 @@ class AppBase:
                  write_timeout: float = 10.0, workflow_task_timeout: float = 10.0,
                  documents: DocumentStorage | None = None, max_document_bytes: int = 20 * 1024 * 1024,
                  signer: Signer | Callable[[], Signer] | None = None,
+                 verifier: Verifier | Callable[[], Verifier] | None = None,
                  key_encryption_keys: KeyEncryptionKeys | Callable[[], KeyEncryptionKeys | None] | None = None
                  ) -> None:
         self.engine, self.client, self.task_queue = engine, client, task_queue
@@ -63,6 +65,7 @@ class AppBase:
         self.documents: DocumentStorage = documents or FolderStorage(Path(".coopflow") / "documents")
         self.max_document_bytes = max_document_bytes
         self._signer = signer
+        self._verifier = verifier
         self._keks: Any = _PROCESS_KEY if key_encryption_keys is None else key_encryption_keys
         self.update_timeout = update_timeout  # how long a caller waits for Temporal before a 503
         self.write_timeout = write_timeout  # how long one attempt of a store write may take
@@ -73,12 +76,25 @@ class AppBase:
     @property
     def signer(self) -> Signer:
         """The deployment's signing key, loaded (or made) when first needed; without one configured,
-        a key for this process only."""
+        a key for this process only. A process given only a verifier (the web app) has none."""
         if self._signer is None:
+            if self._verifier is not None:
+                raise SigningKeyMissing("This process checks checkpoints and never signs (it has only "
+                                        "COOPFLOW_VERIFIER_KEY): sign where COOPFLOW_SIGNING_KEY is set, with "
+                                        "`coopflow audit checkpoint` or by a worker.", {"signing_key": "not here"})
             self._signer = Signer.generate("coopflow/local")
         elif not isinstance(self._signer, Signer):
             self._signer = self._signer()
         return self._signer
+
+    @property
+    def verifier(self) -> Verifier:
+        """The key checkpoints are checked with: the one given, else the signing key's."""
+        if self._verifier is None:
+            return self.signer.verifier
+        if not isinstance(self._verifier, Verifier):
+            self._verifier = self._verifier()
+        return self._verifier
 
     @property
     def key_encryption_keys(self) -> KeyEncryptionKeys | None:

@@ -23,7 +23,7 @@ from store.checkpoints import checkpoints, latest_checkpoint
 class Checkpoints(Trail):
     def public_key(self) -> str:
         """The verifier key of this deployment's checkpoints: ``<name>+<hex key id>+<base64 key>``."""
-        return str(self.signer.verifier)
+        return str(self.verifier)
 
     def checkpoint(self, actor: Actor, project_id: str) -> dict[str, Any]:
         """Sign the project's trail now (auditors, the lead); kept append-only with the others."""
@@ -43,7 +43,7 @@ class Checkpoints(Trail):
             return None
         events = list(iter_events(self.engine, project_id))
         try:
-            checked = check_checkpoint(events, last["note"], self.signer.verifier, project_id)
+            checked = check_checkpoint(events, last["note"], self.verifier, project_id)
         except NoteError as error:  # signed by a key this process does not have (COOPFLOW_SIGNING_KEY differs)
             checked = {"ok": False, "size": last["tree_size"], "problems": [{"seq": None, "reason": error.message}]}
         return {**checked, "created_at": last["created_at"]}
@@ -67,7 +67,7 @@ class Checkpoints(Trail):
         if note is None:
             last = latest_checkpoint(self.engine, project_id)
             note = last["note"] if last and last["tree_size"] >= seq else self.checkpoint(actor, project_id)["note"]
-        size = open_checkpoint(note, self.signer.verifier).size
+        size = open_checkpoint(note, self.verifier).size
         if not 1 <= seq <= min(size, len(events)):
             raise NotFound(f"Project '{project_id}' has no event {seq} under a checkpoint of {size} events.",
                            {"seq": "out of range"})

@@ -43,7 +43,8 @@ def client_options(settings: Settings) -> dict[str, Any]:
     from services.codec import data_converter
 
     options: dict[str, Any] = {"namespace": settings.temporal_namespace,
-                               "data_converter": data_converter(settings.codec_keys)}
+                               "data_converter": data_converter(settings.codec_keys,
+                                                                accept_plain=settings.codec_accept_plain)}
     files = {"server_root_ca_cert": settings.temporal_tls_ca, "client_cert": settings.temporal_tls_cert,
              "client_private_key": settings.temporal_tls_key}
     if bool(settings.temporal_tls_cert) != bool(settings.temporal_tls_key):

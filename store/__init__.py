@@ -9,10 +9,11 @@ from store.audit import (
     record_batch,
     record_incident,
 )
-from store.db import StoreUnavailable, is_unavailable, make_engine, session
+from store.db import StoreUnavailable, is_unavailable, make_engine, refusal, session
 from store.migrate import SchemaOutdated, check_schema, upgrade
 
 __all__ = [
     "ChainConflict", "EventFilter", "SchemaOutdated", "StoreUnavailable", "check_schema", "event_record", "incidents",
-    "is_unavailable", "iter_events", "make_engine", "record_batch", "record_incident", "session", "upgrade",
+    "is_unavailable", "iter_events", "make_engine", "record_batch", "record_incident", "refusal", "session",
+    "upgrade",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -43,8 +44,36 @@ def is_unavailable(error: BaseException) -> bool:
                       | ConnectionError | TimeoutError)
 
 
+_SQLITE_CONSTRAINT = re.compile(r"(CHECK|UNIQUE|NOT NULL|FOREIGN KEY) constraint failed(: [\w.,\s]+)?")
+
+
+def refusal(error: BaseException) -> str:
+    """What a store error was, in words that quote no data: its class and, for the database's own error,
+    its SQLSTATE and the constraint, table and column it names. Never the error's message or detail,
+    nor the statement's parameters: PostgreSQL's detail quotes the failing row ("Failing row contains
+    …", "Key (…)=(…)"), and incident reasons are read by every member of the project."""
+    parts: list[str] = []
+    orig = getattr(error, "orig", None)
+    if orig is not None:
+        parts.append(f"{type(orig).__module__}.{type(orig).__name__}")
+        if getattr(orig, "sqlstate", None):
+            parts.append(f"SQLSTATE {orig.sqlstate}")
+        diag = getattr(orig, "diag", None)
+        for what in ("constraint", "table", "column"):
+            if diag is not None and getattr(diag, f"{what}_name", None):
+                parts.append(f"{what} {getattr(diag, f'{what}_name')}")
+        if getattr(orig, "sqlite_errorname", None):  # SQLite's messages name a constraint's columns, never values
+            parts.append(orig.sqlite_errorname)
+            found = _SQLITE_CONSTRAINT.fullmatch(str(orig))
+            if found:
+                parts.append(found.group(0))
+    return f"{type(error).__name__} ({', '.join(parts)})" if parts else type(error).__name__
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; a SQLite file gets WAL and a busy timeout, its folder is created."""
+    """An engine for ``url``; a SQLite file gets WAL and a busy timeout, its folder is created. Errors
+    never carry the statement's parameters (``hide_parameters``): they are form data and personal data,
+    and an error's text ends up in logs and incident reasons."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -55,13 +84,14 @@ def make_engine(url: str) -> Engine:
             # more connections than threads that may read at once (the web's 40, a worker's 16): a short
             # read on the event loop (``AppBase.read_store``) must never wait for a free connection
             pool = {"pool_size": 8, "max_overflow": 64}
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True,
+                               **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # a store that is away must fail a request within seconds, not hang it: connect and
     # pool-checkout timeouts are short, and pre-ping drops connections that died meanwhile
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10,
-                         connect_args={"connect_timeout": 5})
+                         connect_args={"connect_timeout": 5}, hide_parameters=True)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -34,7 +34,7 @@ def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = 
             engine = make_engine(settings.store_url)
             check_schema(engine)
             client = await connect(settings)
-            app.state.coopflow = Coopflow.configured(settings, engine=engine, client=client)
+            app.state.coopflow = Coopflow.configured(settings, engine=engine, client=client, signs=False)
         yield
 
     app = FastAPI(title="coopflow", version="1", lifespan=lifespan, openapi_url="/api/openapi.json",

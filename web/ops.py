@@ -21,7 +21,8 @@ from domain import Actor, Forbidden, InvalidRequest, NotFound
 from services.codec import EncryptionCodec, parse_keys
 from services.identity import Unauthorized
 from services.metrics import exposition
-from store import check_schema
+from services.payloads import open_for
+from store import check_schema, read
 from web.deps import BEARER, CoopflowDep, get_coopflow, session_actor
 
 router = APIRouter(include_in_schema=False)
@@ -97,23 +98,29 @@ async def codec_preflight(request: Request, action: str) -> Response:
     return _cors(request, Response(status_code=204))
 
 
-@router.post("/codec/{action}", dependencies=[Depends(_codec_staff)])
-async def codec(request: Request, action: str) -> Response:
-    """The Temporal UI's remote codec protocol: Payloads as protobuf JSON in, the same out."""
+@router.post("/codec/{action}")
+async def codec(request: Request, action: str, actor: Annotated[Actor, Depends(_codec_staff)],
+                coopflow: CoopflowDep) -> Response:
+    """The Temporal UI's remote codec protocol: Payloads as protobuf JSON in, the same out. Decoding opens
+    only the payloads of projects the caller may see (``services/payloads.py``); encoding is refused, since
+    what it would seal is a command that did not go through coopflow's checks."""
     keys = parse_keys(request.app.state.settings.codec_keys)
-    if action not in ("encode", "decode"):
-        raise NotFound("The codec has /codec/encode and /codec/decode.")
+    if action == "encode":
+        raise Forbidden("coopflow does not seal payloads for the Temporal UI: commands (completions, changes, "
+                        "signals) go through coopflow's API, pages or CLI, which check who may do what.")
+    if action != "decode":
+        raise NotFound("The codec has /codec/decode (and refuses /codec/encode).")
     if not keys:
         raise NotFound("Payload encryption is off here (COOPFLOW_CODEC_KEYS is empty): nothing to decode.")
     try:
         payloads = json_format.Parse(await request.body(), Payloads())
     except (json_format.ParseError, UnicodeDecodeError) as exc:
         raise InvalidRequest("The body is not Payloads in protobuf JSON.", {"body": str(exc)[:200]}) from None
-    codec = EncryptionCodec(keys)
     try:
-        done = await (codec.encode if action == "encode" else codec.decode)(payloads.payloads)
+        done = await open_for(actor, payloads.payloads, EncryptionCodec(keys),
+                              lambda project_id: coopflow.read_store(read.get_project, coopflow.engine, project_id))
     except Exception as exc:  # a payload sealed with a dropped key, or changed
-        raise InvalidRequest(f"A payload cannot be {action}d: {type(exc).__name__} {exc}".strip(),
+        raise InvalidRequest(f"A payload cannot be decoded: {type(exc).__name__} {exc}".strip(),
                              {"payloads": "cannot be decoded"}) from None
     body = json_format.MessageToJson(Payloads(payloads=done))
     return _cors(request, Response(body, media_type="application/json"))

@@ -1,5 +1,8 @@
 """Append-only tables, for the migrations that create them: the database itself refuses UPDATE,
-DELETE (and on PostgreSQL TRUNCATE) on ``table``, whatever code or person tries.
+DELETE (and on PostgreSQL TRUNCATE) on ``table``, whatever code or person tries with the app's
+credentials. The app's role owns no table (``coopflow db upgrade --app-role``, ``store/roles.py``), so it
+can neither drop nor disable these triggers; the tables' owner (the migrations' role) and a superuser can,
+and the signed checkpoints show what they rewrite.
 
 The statements are part of applied migrations: change them only by a new migration.
 """

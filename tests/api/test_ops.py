@@ -8,9 +8,11 @@ import re
 
 import httpx
 import pytest
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payloads
 
 from services.app import Coopflow
-from services.codec import new_key
+from services.codec import EncryptionCodec, new_key, parse_keys
 from settings import get_settings
 from tests.api.conftest import auth
 from tests.utils.app import LEAD, PARTNERS, start
@@ -67,9 +69,12 @@ async def test_metrics_from_another_machine_need_the_token(app: Coopflow):
         assert relayed.status_code == 401, "a proxy on this machine relays others: they need the token"
 
 
+KEYS = new_key("k1")
+
+
 @pytest.fixture
 async def codec_http(app: Coopflow):
-    settings = get_settings(codec_keys=new_key("k1"), codec_origins=UI)
+    settings = get_settings(codec_keys=KEYS, codec_origins=UI)
     web = create_app(coopflow=app, secret="s", settings=settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://test") as http:
         yield http
@@ -82,19 +87,28 @@ def payloads(text: str) -> str:
 
 async def test_the_codec_endpoint_opens_payloads_for_staff_only(codec_http: httpx.AsyncClient,
                                                                tokens: dict[str, str]):
+    """A payload tied to no project (sealed by no workflow) opens for auditors only; partners may not ask;
+    nobody may have the endpoint seal anything (tests/deploy/test_codec.py: a project's payloads)."""
     http = codec_http
     body = payloads("Ljiljana Petrović")
+    (sealed_payload,) = await EncryptionCodec(parse_keys(KEYS)).encode(
+        json_format.Parse(body, Payloads()).payloads)
+    sealed = json_format.MessageToJson(Payloads(payloads=[sealed_payload]))
+    assert "Petrovi" not in sealed
     headers = {**auth(tokens["audit-office"]), "Content-Type": "application/json", "X-Namespace": "default",
                "Origin": UI}
-    sealed = await http.post("/codec/encode", content=body, headers=headers)
-    assert sealed.status_code == 200, sealed.text
-    assert sealed.headers["access-control-allow-origin"] == UI
-    assert "Petrovi" not in base64.b64decode(sealed.json()["payloads"][0]["data"]).decode(errors="replace")
-    opened = await http.post("/codec/decode", content=sealed.content, headers=headers)
+    opened = await http.post("/codec/decode", content=sealed, headers=headers)
     assert opened.json() == json.loads(body)
-    assert (await http.post("/codec/decode", content=sealed.content,
+    assert opened.headers["access-control-allow-origin"] == UI
+    assert (await http.post("/codec/decode", content=body, headers=headers)).json() == json.loads(body), \
+        "a payload in clear comes back as it is"
+    withheld = await http.post("/codec/decode", content=sealed, headers={**headers, **auth(tokens[LEAD])})
+    assert withheld.status_code == 200 and "Petrovi" not in withheld.text and "not-yours" in json.dumps(
+        {k: base64.b64decode(v).decode() for k, v in withheld.json()["payloads"][0]["metadata"].items()})
+    assert (await http.post("/codec/encode", content=body, headers=headers)).status_code == 403
+    assert (await http.post("/codec/decode", content=sealed,
                             headers={**headers, **auth(tokens[PARTNERS[0]])})).status_code == 403
-    assert (await http.post("/codec/decode", content=sealed.content,
+    assert (await http.post("/codec/decode", content=sealed,
                             headers={"Content-Type": "application/json"})).status_code == 401
     bad = await http.post("/codec/decode", content=b"{nonsense", headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["details"]["body"]

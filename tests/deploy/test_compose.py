@@ -127,8 +127,9 @@ def test_a_broken_compose_file_fails(tmp_path: Path, what: str) -> None:
 def test_every_secret_is_required(tmp_path: Path) -> None:
     """Without .env the file does not load: no secret has a default."""
     example = env_example()
-    for name in ("POSTGRES_PASSWORD", "POSTGRES_TEMPORAL_PASSWORD", "POSTGRES_COOPFLOW_PASSWORD", "COOPFLOW_SECRET_KEY",
-                 "COOPFLOW_CODEC_KEYS", "COOPFLOW_SIGNING_KEY", "COOPFLOW_PERSONAL_DATA_KEYS"):
+    for name in ("POSTGRES_PASSWORD", "POSTGRES_TEMPORAL_PASSWORD", "POSTGRES_COOPFLOW_PASSWORD",
+                 "POSTGRES_COOPFLOW_OWNER_PASSWORD", "COOPFLOW_SECRET_KEY",
+                 "COOPFLOW_CODEC_KEYS", "COOPFLOW_SIGNING_KEY", "COOPFLOW_VERIFIER_KEY", "COOPFLOW_PERSONAL_DATA_KEYS"):
         env_file = tmp_path / f"without-{name}.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in example.items() if k != name), encoding="utf-8")
         result = compose(tmp_path, "config", "--quiet", env_file=env_file)
@@ -196,7 +197,8 @@ def test_every_coopflow_variable_is_a_setting(services: dict[str, dict[str, Any]
         for key, value in services[name]["environment"].items():
             monkeypatch.setenv(key, str(value))
         settings = Settings()
-        assert settings.store_url.startswith("postgresql://coopflow:")
+        assert settings.store_url.startswith("postgresql://coopflow_owner:" if name == "migrate" else
+                                             "postgresql://coopflow:")
         assert settings.temporal_address == "temporal:7233"
 
 
@@ -251,6 +253,15 @@ def test_only_the_web_app_holds_the_key_of_personal_data(services: dict[str, dic
         "COOPFLOW_DATA_DIR"]]
 
 
+def test_only_workers_hold_the_signing_key(services: dict[str, dict[str, Any]]) -> None:
+    """Workers sign checkpoints; the web app checks them with the verifier key and holds no private key."""
+    example = env_example()
+    assert services["worker"]["environment"]["COOPFLOW_SIGNING_KEY"] == example["COOPFLOW_SIGNING_KEY"]
+    for name in ("web", "migrate", "temporal-setup"):
+        assert "COOPFLOW_SIGNING_KEY" not in services[name]["environment"], name
+    assert services["web"]["environment"]["COOPFLOW_VERIFIER_KEY"] == example["COOPFLOW_VERIFIER_KEY"]
+
+
 def test_the_worker_scales(services: dict[str, dict[str, Any]]) -> None:
     """`docker compose up -d --scale worker=3` needs no fixed name and no host port."""
     worker = services["worker"]
@@ -297,8 +308,10 @@ def test_every_coopflow_service_uses_the_same_database_and_namespace(services: d
     for name in COOPFLOW_SERVICES:
         env = services[name]["environment"]
         url = urlsplit(env["COOPFLOW_DATABASE_URL"])
+        role = ("coopflow_owner", example["POSTGRES_COOPFLOW_OWNER_PASSWORD"]) if name == "migrate" else (
+            "coopflow", example["POSTGRES_COOPFLOW_PASSWORD"])
         assert (url.username, url.password, url.hostname, url.port, url.path) == (
-            "coopflow", example["POSTGRES_COOPFLOW_PASSWORD"], "postgresql", 5432, "/coopflow")
+            *role, "postgresql", 5432, "/coopflow")
         assert env["COOPFLOW_TEMPORAL_NAMESPACE"] == services["temporal-namespace"]["environment"]["NAMESPACE"]
         assert env["COOPFLOW_SECRET_KEY"] == example["COOPFLOW_SECRET_KEY"]
     assert services["temporal-ui"]["environment"]["TEMPORAL_DEFAULT_NAMESPACE"] == example[
@@ -388,8 +401,9 @@ esac
 
 def test_the_postgresql_init_script(config: dict[str, Any], services: dict[str, dict[str, Any]],
                                     tmp_path: Path) -> None:
-    """Makes Temporal's role (allowed to create its databases) and coopflow's role and database, with
-    the passwords from .env; the image sources it from /docker-entrypoint-initdb.d on the first start."""
+    """Makes Temporal's role (allowed to create its databases), coopflow's database owned by the role that
+    migrates it and the app's role, with the passwords from .env; the image sources it from
+    /docker-entrypoint-initdb.d on the first start."""
     postgresql = services["postgresql"]
     (mount,) = postgresql["configs"]
     assert mount["target"].startswith("/docker-entrypoint-initdb.d/") and mount["target"].endswith(".sh")
@@ -406,10 +420,29 @@ def test_the_postgresql_init_script(config: dict[str, Any], services: dict[str, 
     assert "ON_ERROR_STOP=1" in args
     assert f"temporal_password={example['POSTGRES_TEMPORAL_PASSWORD']}" in args
     assert f"coopflow_password={example['POSTGRES_COOPFLOW_PASSWORD']}" in args
+    assert f"coopflow_owner_password={example['POSTGRES_COOPFLOW_OWNER_PASSWORD']}" in args
     sql = (tmp_path / "psql.sql").read_text(encoding="utf-8")
     assert "CREATE ROLE temporal LOGIN CREATEDB PASSWORD :'temporal_password';" in sql
+    assert "CREATE ROLE coopflow_owner LOGIN PASSWORD :'coopflow_owner_password';" in sql
     assert "CREATE ROLE coopflow LOGIN PASSWORD :'coopflow_password';" in sql
-    assert "CREATE DATABASE coopflow OWNER coopflow;" in sql
+    assert "CREATE DATABASE coopflow OWNER coopflow_owner;" in sql
+
+
+def test_web_and_workers_connect_as_a_role_that_owns_nothing(config: dict[str, Any],
+                                                            services: dict[str, dict[str, Any]]) -> None:
+    """The database belongs to the role that migrates it, and `migrate` grants the app's role only what
+    the app needs: with the app's credentials the append-only triggers cannot be dropped."""
+    app_role = {urlsplit(services[name]["environment"]["COOPFLOW_DATABASE_URL"]).username for name in
+                ("web", "worker", "temporal-setup")}
+    assert len(app_role) == 1
+    (app,) = app_role
+    migrator = urlsplit(services["migrate"]["environment"]["COOPFLOW_DATABASE_URL"]).username
+    assert migrator != app
+    assert services["migrate"]["command"] == ["db", "upgrade", "--app-role", app]
+    (mount,) = services["postgresql"]["configs"]
+    sql = config["configs"][mount["source"]]["content"]
+    assert f"CREATE DATABASE coopflow OWNER {migrator};" in sql
+    assert f"CREATE ROLE {app} LOGIN PASSWORD" in sql and "SUPERUSER" not in sql
 
 
 # --- the image -------------------------------------------------------------------------------------

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx
 import pytest
 import structlog
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from temporalio.client import WorkflowUpdateFailedError
 
 from commands.common import OPERATOR
 from domain import CompleteTask
 from services.app import Coopflow
-from store import StoreUnavailable
+from services.seed import demo_email
+from store import StoreUnavailable, accounts
 from tests.durability.conftest import Workers, assert_exactly_once
 from tests.utils.app import LEAD, PARTNERS, actor, start
 from tests.utils.scenario import SAMPLE_DATA
 from tests.utils.tamper import tamper
+from web.app import create_app
 from workflows import ProjectWorkflow
 
 
@@ -79,3 +85,51 @@ async def test_a_refused_write_opens_an_incident_until_an_operator_retries(calle
         # and the project moves on
         done = await caller.complete_task(partner, pid, "t2", data=SAMPLE_DATA["letter_of_intent"])
         assert done["status"] == "completed"
+
+
+SECRET = "Geheimsache-Ljiljana-Petrovic-4711"
+
+
+@contextmanager
+def refusing(engine: Engine, project_id: str, from_seq: int) -> Iterator[None]:
+    """The store refuses this project's events from ``from_seq`` on, as a constraint the data breaks would:
+    PostgreSQL by a CHECK constraint (whose error shows the failing row), SQLite by a trigger."""
+    name = f"refuse_{project_id.replace('-', '_')}"
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"ALTER TABLE audit_event ADD CONSTRAINT {name} "
+                              f"CHECK (project_id <> '{project_id}' OR seq < {from_seq}) NOT VALID"))
+        else:
+            conn.execute(text(f"CREATE TRIGGER {name} BEFORE INSERT ON audit_event WHEN NEW.project_id = "
+                              f"'{project_id}' AND NEW.seq >= {from_seq} BEGIN SELECT RAISE(ABORT, "
+                              "'refused by the test'); END"))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE audit_event DROP CONSTRAINT {name}" if engine.dialect.name ==
+                              "postgresql" else f"DROP TRIGGER {name}"))
+
+
+async def test_an_incident_reason_names_the_refusal_never_the_form_data(caller: Coopflow, workers: Workers):
+    """The reason every member reads (and the worker's log line) says which rule the store applied, not
+    the statement's values: no form value, no row."""
+    lead = actor(caller, LEAD)
+    async with workers.in_process():
+        project = await start(caller)
+        pid = project["id"]
+        with refusing(caller.engine, pid, project["seq"] + 1):
+            with structlog.testing.capture_logs() as logs, pytest.raises(StoreUnavailable):
+                await caller.complete_task(lead, pid, "t1", data={**SAMPLE_DATA["concept_note"], "summary": SECRET})
+        token = accounts.rotate_token(caller.engine, demo_email(PARTNERS[0]))
+        web = create_app(coopflow=caller, secret="s")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://test") as http:
+            shown = (await http.get(f"/api/projects/{pid}", headers={"Authorization": f"Bearer {token}"})).json()
+    reason = shown["incident"]["reason"]
+    print("incident reason:", reason)
+    for needle in (SECRET, "Ljiljana", "4711", "250000", "Safe returns"):
+        assert needle not in reason, f"{needle!r} is in the incident reason every member reads"
+        assert not any(needle in str(e) for e in logs), f"{needle!r} is in the worker's log"
+    assert "IntegrityError" in reason, "the reason still says what kind of refusal it was"
+    if caller.engine.dialect.name == "postgresql":
+        assert "23514" in reason and f"refuse_{pid}" in reason, "SQLSTATE and the constraint are named"
