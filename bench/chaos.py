@@ -64,6 +64,7 @@ class Clients:
         self.errors: Counter[str] = Counter()
         self.acknowledged: list[tuple[str, str, str]] = []  # (project, task, org) a client was told of
         self.successes: list[float] = []
+        self.latencies: list[tuple[float, float]] = []  # (sent, answered) of each completion, retries included
         self.projects: list[str] = []
 
     async def request(self, http: httpx.AsyncClient, method: str, path: str, org: str, **kwargs: Any) -> Any:
@@ -103,11 +104,13 @@ class Clients:
             task, data, outcome = move
             org = "audit-office" if task["assignee"] == "auditor" else task["assignee"]
             body: dict[str, Any] = {"data": data, **({"outcome": outcome} if outcome else {})}
+            sent = time.monotonic()
             done = await self.request(http, "POST", f"/api/projects/{pid}/tasks/{task['id']}/complete", org,
                                       headers={"Idempotency-Key": f"chaos-{uuid.uuid4().hex}"}, json=body)
             assert done["status"] == "completed", done
             self.acknowledged.append((pid, task["id"], org))
             self.successes.append(time.monotonic())
+            self.latencies.append((sent, self.successes[-1]))
 
 
 async def check(app: Coopflow, clients: Clients) -> dict[str, Any]:
@@ -129,6 +132,21 @@ async def check(app: Coopflow, clients: Clients) -> dict[str, Any]:
     lost += sum(1 for pid, task, org in clients.acknowledged if completions[pid][(task, users[org])] == 0)
     return {"finished": finished, "lost": lost, "doubled": doubled, "broken": broken,
             "disagreements": disagreements}
+
+
+def latency(stack: Stack, latencies: list[tuple[float, float]]) -> dict[str, dict[str, float]]:
+    """Completion latency as a client saw it (from the first attempt to the answer, retries included): all of
+    them, and those under worker kills alone (none of them overlapping Temporal's restart or the store's cut,
+    which every request waits out by design)."""
+    outages = [(f["at"], f["back"]) for f in stack.faults if not f["kind"].startswith("worker")]
+    kills_only = [b - a for a, b in latencies if not any(a <= back and b >= at for at, back in outages)]
+
+    def figures(values: list[float]) -> dict[str, float]:
+        ordered = sorted(values) or [float("nan")]
+        pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)  # noqa: E731
+        return {"n": len(values), "p50": pick(0.5), "p95": pick(0.95), "p99": pick(0.99), "max": round(ordered[-1], 2)}
+
+    return {"all": figures([b - a for a, b in latencies]), "under worker kills": figures(kills_only)}
 
 
 def recovery(stack: Stack, successes: list[float]) -> dict[str, list[float]]:
@@ -226,6 +244,7 @@ async def main() -> int:
         "store-vs-workflow disagreements": len(found["disagreements"]),
         "client errors": dict(clients.errors.most_common()),
         "recovery seconds": recovery(stack, clients.successes),
+        "completion latency seconds": latency(stack, clients.latencies),
         "faults": Counter(f["kind"] for f in stack.faults), "seconds": round(elapsed, 1),
         "disagreement details": found["disagreements"][:20],
     }
@@ -253,6 +272,10 @@ def _text(s: dict[str, Any]) -> str:
     lines.append("recovery (seconds from the part being back to the next completion):")
     for kind, values in s["recovery seconds"].items():
         lines.append(f"  {kind:<22} n={len(values):<3} mean {sum(values) / len(values):5.2f}  max {max(values):5.2f}")
+    lines.append("completion latency (seconds, from the first attempt to the answer):")
+    for kind, f in s["completion latency seconds"].items():
+        lines.append(f"  {kind:<22} n={f['n']:<5} p50 {f['p50']:5.2f}  p95 {f['p95']:5.2f}  p99 {f['p99']:5.2f}  "
+                     f"max {f['max']:5.2f}")
     lines.append(f"{'OK' if s['ok'] else 'FAILED'} in {s['seconds']} s")
     return "\n".join(lines)
 

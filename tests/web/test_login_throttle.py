@@ -23,8 +23,10 @@ from tests.web.conftest import Live
 
 @pytest.fixture(autouse=True)
 def no_throttles_left(sqlite_engine: Engine) -> Iterator[None]:
-    """These tests fail log-ins on purpose, some from this host's own address: the other tests on this store
-    start with no throttle, as they would on their own."""
+    """These tests fail log-ins on purpose, some from this host's own address: they start with no throttle
+    left by the tests before them on this store (which fail log-ins too), and leave none to the tests after."""
+    with sqlite_engine.begin() as conn:
+        conn.execute(text("DELETE FROM login_throttle"))
     yield
     with sqlite_engine.begin() as conn:
         conn.execute(text("DELETE FROM login_throttle"))
