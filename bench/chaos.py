@@ -171,6 +171,8 @@ async def main() -> int:
     parser.add_argument("--deadline", type=float, default=1800.0, help="seconds before the run gives up")
     parser.add_argument("--database-url", default=os.environ.get("COOPFLOW_TEST_PG",
                                                                  "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--production-timeouts", action="store_true",
+                        help="the settings' own write, workflow-task and sticky timeouts instead of shorter ones")
     parser.add_argument("--json", action="store_true", help="the summary as JSON on stdout")
     args = parser.parse_args()
 
@@ -185,7 +187,7 @@ async def main() -> int:
     proxy = TcpProxy(direct.url.host or "127.0.0.1", direct.url.port or 5432)
     proxied = direct.url.set(host="127.0.0.1", port=proxy.start()).render_as_string(hide_password=False)
     tmp = Path(tempfile.mkdtemp(prefix="coopflow-chaos-"))
-    stack = Stack(tmp, proxied, proxy)
+    stack = Stack(tmp, proxied, proxy, timeouts={} if args.production_timeouts else None)
     began = time.monotonic()
     try:
         url = await stack.start()

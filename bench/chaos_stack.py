@@ -27,11 +27,12 @@ def log(*parts: Any) -> None:
 class Stack:
     """The processes under test and the faults done to them."""
 
-    def __init__(self, tmp: Path, store_url: str, proxy: TcpProxy) -> None:
+    def __init__(self, tmp: Path, store_url: str, proxy: TcpProxy, timeouts: dict[str, str] | None = None) -> None:
         self.tmp, self.proxy = tmp, proxy
         self.server = DevServer(tmp / "temporal", free_port())
         self.web_port = free_port()
-        self.env = {**os.environ, **TIMEOUTS, "COOPFLOW_TEMPORAL_ADDRESS": self.server.address,
+        self.env = {**os.environ, **(TIMEOUTS if timeouts is None else timeouts),
+                    "COOPFLOW_TEMPORAL_ADDRESS": self.server.address,
                     "COOPFLOW_DATABASE_URL": store_url, "COOPFLOW_TASK_QUEUE": "chaos", "COOPFLOW_LOG_FORMAT": "json",
                     "COOPFLOW_LOG_LEVEL": "WARNING", "COOPFLOW_DATA_DIR": str(tmp / "data"),
                     "COOPFLOW_SECRET_KEY": "chaos-secret"}

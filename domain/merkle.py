@@ -74,6 +74,28 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
     return root_from_inclusion(leaf, index, size, proof) == head
 
 
+def heads_at(leaf_hashes: Sequence[bytes], sizes: Sequence[int]) -> dict[int, bytes]:
+    """The tree heads of the first ``size`` leaves for each of ``sizes``, in one pass (checking every kept
+    checkpoint of a long trail). A tree of n leaves is its perfect subtrees of the powers of two in n, from
+    the largest on the left: their roots (the frontier) are kept as the leaves go by, and folded from the
+    right at each size asked for (RFC 6962's split, in other words)."""
+    wanted, heads = set(sizes), {}
+    if 0 in wanted:
+        heads[0] = hashlib.sha256(b"").digest()
+    frontier: list[tuple[int, bytes]] = []  # (leaves under it, root), the largest first
+    for n, leaf in enumerate(leaf_hashes, 1):
+        node, width = leaf, 1
+        while frontier and frontier[-1][0] == width:
+            node, width = node_hash(frontier.pop()[1], node), width * 2
+        frontier.append((width, node))
+        if n in wanted:
+            head = frontier[-1][1]
+            for _, root in reversed(frontier[:-1]):
+                head = node_hash(root, head)
+            heads[n] = head
+    return heads
+
+
 def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes]:
     """The proof (RFC 6962 §2.1.2) that the tree of the first ``old_size`` leaves is a prefix of the tree of
     all ``leaf_hashes``: what a witness checks before it cosigns a larger tree."""

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import structlog
 from sqlalchemy.engine import Engine
 
-from domain import DomainError, InvalidRequest, format_time
-from domain.merkle import trail_leaves, tree_head
-from evidence.notes import Checkpoint, Signer, Verifier
+from domain import DomainError, InvalidRequest, format_time, verify_chain
+from domain.merkle import consistency_proof, heads_at, trail_leaves, tree_head, verify_consistency
+from evidence.notes import Checkpoint, NoteError, Signer, Verifier, open_checkpoint
 from store import iter_events
-from store.checkpoints import add_checkpoint, latest_checkpoint
+from store.checkpoints import add_alarm, add_checkpoint, checkpoints
 
 KEY_FILE = "signing.key"
+log = structlog.get_logger("coopflow.evidence")
 
 
 def key_name(deployment: str, public_url: str) -> str:
@@ -67,16 +70,74 @@ def trail_head(event_hashes: list[str]) -> bytes:
     return tree_head(trail_leaves(event_hashes))
 
 
+class TrailBroken(DomainError):
+    """The trail does not hold (its chain, or against a kept checkpoint): nothing is signed."""
+
+    code = "trail_broken"
+
+
+def kept_checkpoint_problems(events: Sequence[Mapping[str, Any]], kept: Sequence[Mapping[str, Any]],
+                             verifier: Verifier) -> list[dict[str, Any]]:
+    """Every kept checkpoint against the trail as it is now: its signature by this deployment's key, and the
+    trail's tree head at its size. A changed event is placed between the last checkpoint that still holds
+    and the first that does not."""
+    leaves = trail_leaves([str(e["hash"]) for e in events])
+    heads = heads_at(leaves, [c["tree_size"] for c in kept])
+    problems: list[dict[str, Any]] = []
+    holds = 0
+    for c in kept:
+        size, when = c["tree_size"], c["created_at"]
+        try:
+            signed = open_checkpoint(c["note"], verifier)
+        except NoteError as error:
+            problems.append({"seq": None, "reason": f"the checkpoint of {size} events kept on {when}: "
+                                                    f"{error.message}"})
+            continue
+        if (signed.size, signed.root.hex()) != (size, c["root_hash"]):
+            problems.append({"seq": None, "reason": f"the checkpoint of {size} events kept on {when} is not the "
+                                                    "note it keeps (its size or head was changed)"})
+        elif size > len(leaves):
+            problems.append({"seq": len(leaves) + 1, "reason": f"missing: the checkpoint of {when} signed {size} "
+                                                               f"events, the trail has {len(leaves)}"})
+        elif heads[size] != signed.root:
+            problems.append({"seq": size, "reason": f"changed: the first {size} events are not those the checkpoint "
+                                                    f"of {when} signed (an event in seq {holds + 1}–{size})"})
+        else:
+            holds = size
+    return problems
+
+
 def checkpoint_trail(engine: Engine, signer: Signer, project_id: str) -> dict[str, Any]:
     """Sign the project's trail as it is in the store and keep the note; a trail that has not grown
-    since its last checkpoint keeps that one. Returns ``{project, size, root, note, new}``."""
-    hashes = [e["hash"] for e in iter_events(engine, project_id)]
-    last = latest_checkpoint(engine, project_id)
-    if last is not None and last["tree_size"] == len(hashes):
+    since its last checkpoint keeps that one. Returns ``{project, size, root, note, new}``.
+
+    The signer checks before it signs, so that write access to the database cannot make it sign a rewritten
+    history: the chain must hold, and the trail must extend the last kept checkpoint (an RFC 6962 consistency
+    proof from its size, checked against its signed head). Otherwise it signs nothing, records an alarm
+    (``trail_alarm``) and raises ``TrailBroken``."""
+    events = list(iter_events(engine, project_id))
+    leaves = trail_leaves([e["hash"] for e in events])
+    kept = checkpoints(engine, project_id)
+    last = kept[-1] if kept else None
+    head = tree_head(leaves)
+    problems = verify_chain(events)["problems"] + (
+        kept_checkpoint_problems(events, [last], signer.verifier) if last is not None else [])
+    if last is not None and not problems and not verify_consistency(
+            last["tree_size"], len(leaves), bytes.fromhex(last["root_hash"]), head,
+            consistency_proof(leaves, last["tree_size"])):
+        problems.append({"seq": last["tree_size"], "reason": "the trail does not extend its last checkpoint"})
+    if problems:
+        first = problems[0]
+        reason = (f"Nothing was signed: the trail of {len(events)} events does not hold"
+                  + (f" at seq {first['seq']}" if first["seq"] is not None else "") + f" ({first['reason']}).")
+        add_alarm(engine, project_id=project_id, found_at=format_time(datetime.now(UTC)), size=len(events),
+                  reason=reason)
+        log.error("a trail does not hold; nothing was signed", project_id=project_id, seq=first["seq"])
+        raise TrailBroken(f"Project {project_id}: {reason}", {"problems": problems[:20]})
+    if last is not None and last["tree_size"] == len(leaves):
         return {"project": project_id, "size": last["tree_size"], "root": last["root_hash"], "note": last["note"],
                 "new": False}
-    head = trail_head(hashes)
-    note = signer.sign(Checkpoint(origin(signer, project_id), len(hashes), head).text())
-    new = add_checkpoint(engine, project_id=project_id, tree_size=len(hashes), root_hash=head.hex(), note=note,
+    note = signer.sign(Checkpoint(origin(signer, project_id), len(leaves), head).text())
+    new = add_checkpoint(engine, project_id=project_id, tree_size=len(leaves), root_hash=head.hex(), note=note,
                          created_at=format_time(datetime.now(UTC)))
-    return {"project": project_id, "size": len(hashes), "root": head.hex(), "note": note, "new": new}
+    return {"project": project_id, "size": len(leaves), "root": head.hex(), "note": note, "new": new}

@@ -17,7 +17,7 @@ from services import access
 from services.exports import write_jsonl
 from services.trail import Trail
 from store import iter_events, read
-from store.checkpoints import checkpoints, latest_checkpoint
+from store.checkpoints import alarms, checkpoints, latest_checkpoint
 
 
 class Checkpoints(Trail):
@@ -46,7 +46,8 @@ class Checkpoints(Trail):
             checked = check_checkpoint(events, last["note"], self.verifier, project_id)
         except NoteError as error:  # signed by a key this process does not have (COOPFLOW_SIGNING_KEY differs)
             checked = {"ok": False, "size": last["tree_size"], "problems": [{"seq": None, "reason": error.message}]}
-        return {**checked, "created_at": last["created_at"]}
+        # the signer's refusals to sign this trail (the latest few): an alarm stays on the page as a record
+        return {**checked, "created_at": last["created_at"], "alarms": alarms(self.engine, project_id)[:3]}
 
     def verify_with_checkpoint(self, actor: Actor, project_id: str, note: str, vkey: str) -> dict[str, Any]:
         """The chain's check, and the trail against a checkpoint kept outside the database."""

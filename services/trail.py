@@ -10,11 +10,13 @@ from domain import EVENT_TYPES, Actor, InvalidRequest, format_time
 from domain.checks import check_org_id, check_storable
 from domain.limits import shown
 from evidence.proofs import verify_anchored
+from evidence.signing import kept_checkpoint_problems
 from services import access, history_check
 from services.base import AppBase, moment
 from services.updates import send_update, update_id
 from store import EventFilter, accounts, iter_events, outbox, read
 from store import incidents as store_incidents
+from store.checkpoints import checkpoints
 from workflows import ProjectWorkflow
 
 
@@ -64,10 +66,15 @@ class Trail(AppBase):
         return access.redacted_events(actor, project, template, events)
 
     def verify(self, actor: Actor, project_id: str) -> dict[str, Any]:
-        """The hash chain recomputed, and its end checked against what the project recorded."""
+        """The hash chain recomputed, its end checked against what the project recorded, and the trail against
+        every checkpoint kept of it."""
         project = self._project(actor, project_id)
         access.check_may_verify(actor, project)
-        result = verify_anchored(iter_events(self.engine, project_id), project)
+        events = list(iter_events(self.engine, project_id))
+        result = verify_anchored(events, project)
+        # every checkpoint kept, not only the latest: a rewrite signed afresh still differs from the older ones
+        result["problems"] += kept_checkpoint_problems(events, checkpoints(self.engine, project_id), self.verifier)
+        result["ok"] = not result["problems"]
         for incident in store_incidents(self.engine, project_id):
             result["problems"].append({"seq": incident["seq"], "reason": (
                 f"incident since {incident['since']}: the store refused this event and those after it, which the "

@@ -10,9 +10,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from store.db import writer_lock
-from store.models import Checkpoint
+from store.models import Checkpoint, TrailAlarm
 
 C = Checkpoint.__table__  # type: ignore[attr-defined]
+A = TrailAlarm.__table__  # type: ignore[attr-defined]
 
 
 def add_checkpoint(engine: Engine, *, project_id: str, tree_size: int, root_hash: str, note: str,
@@ -43,3 +44,18 @@ def latest_sizes(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {r[0]: r[1] for r in conn.execute(select(C.c.project_id, func.max(C.c.tree_size))
                                                  .group_by(C.c.project_id))}
+
+
+def add_alarm(engine: Engine, *, project_id: str, found_at: str, size: int, reason: str) -> None:
+    """Record that a trail was found not to hold, and was not signed (append-only)."""
+    with writer_lock(engine), engine.begin() as conn:
+        conn.execute(A.insert(), {"project_id": project_id, "found_at": found_at, "size": size, "reason": reason})
+
+
+def alarms(engine: Engine, project_id: str | None = None) -> list[dict[str, Any]]:
+    """The trail alarms (of one project, or all), newest first."""
+    query = select(A).order_by(A.c.id.desc())
+    if project_id is not None:
+        query = query.where(A.c.project_id == project_id)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]

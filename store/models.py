@@ -198,6 +198,18 @@ class Checkpoint(SQLModel, table=True):
     created_at: str
 
 
+class TrailAlarm(SQLModel, table=True):
+    """The signer refused to sign a project's trail: its chain was broken, or it no longer extended the last
+    kept checkpoint (append-only: an alarm is a record, not a state to clear)."""
+
+    __tablename__ = "trail_alarm"
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(index=True)
+    found_at: str
+    size: int  # the trail's size when it was found
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class DataKey(SQLModel, table=True):
     """A data subject's key, which seals their personal values (AES-256-GCM), wrapped by a key-encryption
     key that never lives in the database. Of what records a project, the only rows coopflow ever deletes

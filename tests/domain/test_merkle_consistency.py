@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from domain.merkle import consistency_proof, leaf_hash, tree_head, verify_consistency
+from domain.merkle import consistency_proof, heads_at, leaf_hash, tree_head, verify_consistency
 
 LEAVES = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43", b"\x50\x51\x52\x53\x54\x55\x56\x57",
           bytes(range(0x60, 0x70))]
@@ -67,3 +67,10 @@ def test_every_pair_of_sizes_up_to_64_and_nothing_forged():
             assert not verify_consistency(old, new, heads[old], heads[new], [*proof, heads[0]])
     assert not verify_consistency(5, 3, heads[5], heads[3], [])
     assert verify_consistency(0, 7, heads[0], heads[7], [])
+
+
+def test_the_heads_at_many_sizes_in_one_pass_are_the_tree_heads():
+    leaves = [leaf_hash(i.to_bytes(2, "big")) for i in range(130)]
+    assert heads_at(leaves, range(131)) == {n: tree_head(leaves[:n]) for n in range(131)}
+    assert [h.hex() for h in heads_at(HASHED, range(1, 9)).values()] == ROOTS
+    assert heads_at(leaves, [200]) == {}
