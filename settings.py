@@ -58,8 +58,10 @@ class Settings(BaseSettings):
     # how long one attempt of a store write may take before Temporal tries it again (a crashed
     # worker's write is noticed after this long)
     write_timeout: float = Field(default=10.0, gt=0)
-    # how long a workflow waits for the worker that last ran it before any worker may take it
-    sticky_timeout: float = Field(default=10.0, gt=0)
+    # how long a workflow waits for the worker that last ran it before any worker may take it (a killed
+    # worker holds its workflows this long: 10 s, the SDK's default, put p99 of completions under worker kills
+    # at 12 s in bench/chaos.py; another worker replays a short history instead)
+    sticky_timeout: float = Field(default=3.0, gt=0)
     # how long a workflow task may run before Temporal gives it to another worker (a crashed
     # worker's task is noticed after this long)
     workflow_task_timeout: float = Field(default=10.0, gt=0, le=120)

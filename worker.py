@@ -91,7 +91,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent: int = 100,
-                 faults: str = "", sticky_timeout: float = 10.0, public_url: str = "http://127.0.0.1:8000",
+                 faults: str = "", sticky_timeout: float = 3.0, public_url: str = "http://127.0.0.1:8000",
                  signer: Signer | Callable[[], Signer] | None = None,
                  documents: DocumentStorage | None = None) -> Worker:
     """A worker for every coopflow workflow and activity on ``task_queue``.
@@ -123,7 +123,7 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
 
 
 async def run_worker(client: Client, engine: Engine, task_queue: str, stop: asyncio.Event, *,
-                     faults: str = "", sticky_timeout: float = 10.0, public_url: str = "http://127.0.0.1:8000",
+                     faults: str = "", sticky_timeout: float = 3.0, public_url: str = "http://127.0.0.1:8000",
                      smtp: Smtp | None = None, signer: Signer | Callable[[], Signer] | None = None,
                      documents: DocumentStorage | None = None) -> None:
     """Run until ``stop`` is set, then finish what is in flight and return; with ``smtp``, the mail

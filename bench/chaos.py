@@ -48,6 +48,7 @@ import psycopg
 from bench.chaos_stack import Stack, log
 from bench.proxy import TcpProxy
 from commands.common import OPERATOR
+from evidence.signing import load_signer
 from services.app import Coopflow
 from services.seed import demo_email, seed_demo
 from store import accounts, make_engine, upgrade
@@ -230,7 +231,9 @@ async def main() -> int:
         elapsed = time.monotonic() - began
         log(f"clients done in {elapsed:.0f} s; checking the store against Temporal …")
         client = await stack.server.wait_ready()
-        app = Coopflow(engine=direct, client=client, task_queue="chaos")
+        # the deployment's key (the workers made it in the data dir): the kept checkpoints are checked too
+        app = Coopflow(engine=direct, client=client, task_queue="chaos",
+                       signer=load_signer(signing_key="", data_dir=tmp / "data"))
         await asyncio.sleep(2)  # the last writes' answers are in; nothing is left in flight
         found = await check(app, clients)
     finally:

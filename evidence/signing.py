@@ -76,23 +76,33 @@ class TrailBroken(DomainError):
     code = "trail_broken"
 
 
-def kept_checkpoint_problems(events: Sequence[Mapping[str, Any]], kept: Sequence[Mapping[str, Any]],
-                             verifier: Verifier) -> list[dict[str, Any]]:
-    """Every kept checkpoint against the trail as it is now: its signature by this deployment's key, and the
-    trail's tree head at its size. A changed event is placed between the last checkpoint that still holds
-    and the first that does not."""
+Signed = list[tuple[Mapping[str, Any], Checkpoint]]  # kept checkpoints, each with what its note signs
+
+
+def signed_by(kept: Sequence[Mapping[str, Any]], verifier: Verifier) -> tuple[Signed, list[dict[str, Any]]]:
+    """The kept checkpoints whose note this deployment's key signed (with what they sign), and those it cannot
+    check: signed by another key (a process configured with another verifier key, or a row someone added),
+    said as not checked rather than as a problem of the trail."""
+    checked: Signed = []
+    unchecked: list[dict[str, Any]] = []
+    for c in kept:
+        try:
+            checked.append((c, open_checkpoint(c["note"], verifier)))
+        except NoteError as error:
+            unchecked.append({"size": c["tree_size"], "created_at": c["created_at"], "reason": error.message})
+    return checked, unchecked
+
+
+def kept_checkpoint_problems(events: Sequence[Mapping[str, Any]], kept: Signed) -> list[dict[str, Any]]:
+    """Kept checkpoints (with what their notes sign, ``signed_by``) against the trail as it is now: the trail's
+    tree head at each one's size. A changed event is placed between the last checkpoint that still holds and
+    the first that does not."""
     leaves = trail_leaves([str(e["hash"]) for e in events])
-    heads = heads_at(leaves, [c["tree_size"] for c in kept])
+    heads = heads_at(leaves, [c["tree_size"] for c, _ in kept])
     problems: list[dict[str, Any]] = []
     holds = 0
-    for c in kept:
+    for c, signed in kept:
         size, when = c["tree_size"], c["created_at"]
-        try:
-            signed = open_checkpoint(c["note"], verifier)
-        except NoteError as error:
-            problems.append({"seq": None, "reason": f"the checkpoint of {size} events kept on {when}: "
-                                                    f"{error.message}"})
-            continue
         if (signed.size, signed.root.hex()) != (size, c["root_hash"]):
             problems.append({"seq": None, "reason": f"the checkpoint of {size} events kept on {when} is not the "
                                                     "note it keeps (its size or head was changed)"})
@@ -117,11 +127,10 @@ def checkpoint_trail(engine: Engine, signer: Signer, project_id: str) -> dict[st
     (``trail_alarm``) and raises ``TrailBroken``."""
     events = list(iter_events(engine, project_id))
     leaves = trail_leaves([e["hash"] for e in events])
-    kept = checkpoints(engine, project_id)
-    last = kept[-1] if kept else None
+    signed, _ = signed_by(checkpoints(engine, project_id), signer.verifier)  # what this key signed, no other's
+    last = signed[-1][0] if signed else None
     head = tree_head(leaves)
-    problems = verify_chain(events)["problems"] + (
-        kept_checkpoint_problems(events, [last], signer.verifier) if last is not None else [])
+    problems = verify_chain(events)["problems"] + kept_checkpoint_problems(events, signed[-1:])
     if last is not None and not problems and not verify_consistency(
             last["tree_size"], len(leaves), bytes.fromhex(last["root_hash"]), head,
             consistency_proof(leaves, last["tree_size"])):

@@ -10,7 +10,7 @@ from domain import EVENT_TYPES, Actor, InvalidRequest, format_time
 from domain.checks import check_org_id, check_storable
 from domain.limits import shown
 from evidence.proofs import verify_anchored
-from evidence.signing import kept_checkpoint_problems
+from evidence.signing import kept_checkpoint_problems, signed_by
 from services import access, history_check
 from services.base import AppBase, moment
 from services.updates import send_update, update_id
@@ -73,7 +73,8 @@ class Trail(AppBase):
         events = list(iter_events(self.engine, project_id))
         result = verify_anchored(events, project)
         # every checkpoint kept, not only the latest: a rewrite signed afresh still differs from the older ones
-        result["problems"] += kept_checkpoint_problems(events, checkpoints(self.engine, project_id), self.verifier)
+        kept, result["checkpoints_not_checked"] = signed_by(checkpoints(self.engine, project_id), self.verifier)
+        result["problems"] += kept_checkpoint_problems(events, kept)
         result["ok"] = not result["problems"]
         for incident in store_incidents(self.engine, project_id):
             result["problems"].append({"seq": incident["seq"], "reason": (
