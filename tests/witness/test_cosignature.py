@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from evidence.cosignature import Cosigner, WitnessKey, cosigned_message, verify_cosignature
-from evidence.notes import NoteError, Signer, split_note
+from evidence.notes import NoteError, Signer, open_note, split_note
 
 SEED = bytes(range(32))
 NAME = "witness.example.org/w1"
@@ -106,3 +106,19 @@ def test_the_specs_example_line_frames_a_time_and_a_signature():
     witness = signatures[1]
     assert (witness.name, witness.key_id.hex(), len(witness.signature)) == ("witness.example.com/w1", "8d66cf3f", 72)
     assert int.from_bytes(witness.signature[:8], "big") == 1679315147
+
+
+def test_a_notes_form_is_checked_before_any_signature():
+    log = Signer.generate("coopflow/demo")
+    note = log.sign(TEXT)
+    line = note.split("\n\n")[1]
+    with pytest.raises(NoteError, match="more than once"):  # as golang.org/x/mod/sumdb/note: malformed
+        open_note(note + line, log.verifier)
+    strangers = [Signer.generate(f"other/{i}").sign(TEXT).split("\n\n")[1] for i in range(100)]
+    with pytest.raises(NoteError, match="more than 100"):
+        split_note(note + "".join(strangers))
+    assert len(split_note(note + "".join(strangers[1:]))[1]) == 100
+    with pytest.raises(NoteError, match="not a signature line"):  # a name holds no '+'
+        split_note(note + "— a+b " + line.split(" ")[2])
+    with pytest.raises(NoteError, match="not a signature line"):  # U+2028 does not end a line
+        split_note(note[:-1] + "\u2028" + line)
