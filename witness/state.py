@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from domain import InvalidRequest
 from domain.merkle import verify_consistency
 from evidence.notes import Checkpoint
 
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS refused (
     request TEXT NOT NULL              -- the whole request: a signed checkpoint the log cannot take back
 );
 """
+VERSION = 1  # PRAGMA user_version: the schema above
 FAULT_POINTS = ("commit.before", "commit.after")
 
 
@@ -97,8 +99,13 @@ class State:
         self.faults = faults or Faults()
         self._local = threading.local()
         db = self._db()
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if not tables <= {"logs", "refused"} or version > VERSION:
+            raise InvalidRequest(f"{path} is not a database of this witness (it holds other tables, or was made by "
+                                 "a newer coopflow): give --db a file of its own.")
         db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(SCHEMA)
+        db.executescript(SCHEMA + f"PRAGMA user_version = {VERSION};")
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -63,6 +64,13 @@ def test_serve_says_what_is_wrong(tmp_path: Path):
         busy = run("serve", "--db", str(tmp_path / "w.db"), "--port", str(taken.getsockname()[1]),
                    "--key-file", str(key_file), "--log-key", str(SIGNER.verifier), cwd=tmp_path)
     assert busy.returncode == 1 and "cannot listen" in busy.stderr
+    with sqlite3.connect(tmp_path / "coopflow.db") as other:
+        other.execute("CREATE TABLE events (seq INTEGER)")
+    wrong_db = run("serve", "--db", str(tmp_path / "coopflow.db"), "--port", str(free_port()),
+                   "--key-file", str(key_file), "--log-key", str(SIGNER.verifier), cwd=tmp_path)
+    assert wrong_db.returncode == 1 and "not a database of this witness" in wrong_db.stderr
+    with sqlite3.connect(tmp_path / "coopflow.db") as other:  # nothing was added to it
+        assert other.execute("SELECT name FROM sqlite_master").fetchall() == [("events",)]
 
 
 def test_serve_takes_the_log_key_from_a_file_and_a_prefix(tmp_path: Path):
