@@ -118,7 +118,10 @@ def start_witness(folder: Path, key_file: Path, log_key: str = "", *, faults: st
     while said[-1] and not said[-1].startswith("}"):
         said.append(proc.stdout.readline())
     text = "".join(said)
-    assert '"running"' in text, f"the witness did not start: {text!r} {(folder / 'witness.log').read_text()}"
+    if '"running"' not in text:
+        proc.kill()
+        proc.wait(timeout=30)
+        raise AssertionError(f"the witness did not start: {text!r} {(folder / 'witness.log').read_text()}")
     return WitnessProcess(proc, f"http://127.0.0.1:{port}", json.loads(text), db)
 
 

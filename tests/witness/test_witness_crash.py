@@ -32,14 +32,16 @@ def test_killed_at_the_commit_it_keeps_the_old_tree_or_the_new_one(tmp_path: Pat
     key_file, _ = init_key(tmp_path)
     log = Log("killed").grow(2)
     witness = start_witness(tmp_path, key_file, faults=f"{point}:3")  # the 3rd new tree is where it dies
-    assert witness.post(log.body(0)).status_code == 200
-    log.grow(2)
-    assert witness.post(log.body(2)).status_code == 200
-    log.grow(2)
-    with pytest.raises(httpx.TransportError):  # no answer: it died
-        witness.post(log.body(4))
-    witness.kill()
-    assert witness.proc.returncode == -9
+    try:
+        assert witness.post(log.body(0)).status_code == 200
+        log.grow(2)
+        assert witness.post(log.body(2)).status_code == 200
+        log.grow(2)
+        with pytest.raises(httpx.TransportError):  # no answer: it died
+            witness.post(log.body(4))
+        assert witness.proc.wait(timeout=30) == -9  # by its own SIGKILL, at the fault point
+    finally:
+        witness.kill()
     expected = {"old": (4, log.root(4)), "new": (6, log.root(6))}[kept]
     assert stored(witness.db) == {log.origin: expected}
 
@@ -88,13 +90,15 @@ def test_killed_at_random_moments_it_never_loses_what_it_answered(tmp_path: Path
                     answered[log.origin] = in_flight.pop(log.origin)
 
         threads = [threading.Thread(target=submit, args=(log,)) for log in logs]
-        for thread in threads:
-            thread.start()
-        time.sleep(rng.uniform(0.05, 0.4))
-        witness.kill()
-        stop.set()
-        for thread in threads:
-            thread.join()
+        try:
+            for thread in threads:
+                thread.start()
+            time.sleep(rng.uniform(0.05, 0.4))
+        finally:
+            witness.kill()
+            stop.set()
+            for thread in threads:
+                thread.join()
         assert not errors, errors
         state = stored(witness.db)
         for log in logs:

@@ -187,8 +187,10 @@ def test_what_it_cosigned_outlives_a_restart(folder: Path, keys: tuple[Path, str
     sub.mkdir()
     log = Log("restarted").grow(4)
     first = start_witness(sub, keys[0])
-    assert first.post(log.body(0)).status_code == 200
-    assert first.stop() == 0  # SIGTERM: a clean stop
+    try:
+        assert first.post(log.body(0)).status_code == 200
+    finally:
+        assert first.stop() == 0  # SIGTERM: a clean stop
     second = start_witness(sub, keys[0])
     try:
         assert (second.post(log.body(0)).status_code, second.post(log.body(0)).text) == (409, "4\n")
