@@ -20,6 +20,7 @@ from commands.personal import personal_app
 from commands.projects import project_app, task_app, tasks
 from commands.templates import templates_app
 from commands.temporal import temporal_app
+from commands.witness import witness_app
 from domain import DomainError
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app.add_typer(documents_app, name="documents")
 app.add_typer(personal_app, name="personal-data")
 app.add_typer(temporal_app, name="temporal")
 app.add_typer(templates_app, name="templates")
+app.add_typer(witness_app, name="witness")
 
 
 def _error(message: str, details: object = None) -> int:
