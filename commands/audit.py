@@ -49,6 +49,8 @@ def events(
 
 def _verdict(r: dict[str, Any]) -> str:
     unseen = _not_compared(r["history"]) if "history" in r else []
+    unseen += [f"checkpoint of {c['size']} events kept on {c['created_at']}: not checked ({c['reason']})"
+               for c in r.get("checkpoints_not_checked", [])]
     if not r["ok"]:
         return "\n".join([f"BROKEN: {len(r['problems'])} problem(s) in {r['count']} events"]
                          + [f"  seq {p['seq']}: {p['reason']}" for p in r["problems"]] + unseen)
