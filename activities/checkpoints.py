@@ -11,6 +11,7 @@ from activities.contracts import CHECKPOINT_PROJECTS
 from evidence.notes import Signer
 from evidence.signing import TrailBroken, checkpoint_trail
 from store import read
+from store.checkpoints import latest_sizes
 
 log = structlog.get_logger("coopflow.activities")
 
@@ -34,8 +35,10 @@ class CheckpointActivities:
     def checkpoint_active_projects(self) -> int:
         """A checkpoint for each active project whose trail grew since its last one; returns how many."""
         made = 0
+        signed = latest_sizes(self._engine)
         for project in read.list_projects(self._engine):
-            if project["status"] == "active":
+            # only trails that grew since their last checkpoint are read (and checked, and signed)
+            if project["status"] == "active" and project["seq"] > signed.get(project["id"], 0):
                 try:
                     made += checkpoint_trail(self._engine, self._signer, project["id"])["new"]
                 except TrailBroken:  # recorded as an alarm, shown on the audit page; the others are signed

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from temporalio.testing import ActivityEnvironment
 
+import activities.checkpoints as checkpoint_module
 from activities.checkpoints import CheckpointActivities
 from domain import summary_view, task_view, verify_chain
 from evidence.notes import NoteError, Signer
@@ -96,7 +97,7 @@ def test_an_inclusion_proof_verifies_offline_and_a_changed_event_does_not(engine
         verify_proof(proof, Signer.generate("coopflow/test.example").verifier)
 
 
-def test_the_daily_activity_signs_active_projects_whose_trail_grew(engine: Engine):
+def test_the_daily_activity_signs_active_projects_whose_trail_grew(engine: Engine, monkeypatch: pytest.MonkeyPatch):
     p = Project(parameters={"report_count": 1})
     p.play(loops=True, until_step="draft_agreement")
     pid = f"t-{uuid.uuid4().hex[:10]}"
@@ -106,8 +107,13 @@ def test_the_daily_activity_signs_active_projects_whose_trail_grew(engine: Engin
     activities = CheckpointActivities(engine, SIGNER)
     assert ActivityEnvironment().run(activities.checkpoint_active_projects) >= 1
     assert [c["tree_size"] for c in checkpoints(engine, pid)] == [len(p.events)]
+    read: list[str] = []
+    signing = checkpoint_module.checkpoint_trail
+    monkeypatch.setattr(checkpoint_module, "checkpoint_trail", lambda e, s, project_id: read.append(project_id)
+                        or signing(e, s, project_id))
     ActivityEnvironment().run(activities.checkpoint_active_projects)
     assert len(checkpoints(engine, pid)) == 1  # nothing new: no second checkpoint
+    assert pid not in read, "a trail that did not grow is not even read"
 
 
 
