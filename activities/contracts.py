@@ -22,3 +22,4 @@ class RecordEvents(BaseModel):
     resolves_incident: bool = False
 
 CHECKPOINT_PROJECTS = "checkpoint_active_projects"
+SUBMIT_TO_WITNESSES = "submit_to_witnesses"

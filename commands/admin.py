@@ -28,9 +28,44 @@ def org_add(
 
 @org_app.command("list")
 def org_list(json_: JsonOpt = False) -> None:
-    """All organisations."""
-    orgs = [o.model_dump() for o in accounts.list_orgs(Runtime().engine)]
-    output(json_, orgs, lambda os: "\n".join(f"{o['id']}  {o['country']}  {o['name']}" for o in os) or "None yet.")
+    """All organisations, each with its witness when it registered one."""
+    from store.witnesses import witnesses
+
+    engine = Runtime().engine
+    registered = witnesses(engine)
+    orgs = [{**o.model_dump(), "witness": registered.get(o.id)} for o in accounts.list_orgs(engine)]
+    output(json_, orgs, lambda os: "\n".join(
+        f"{o['id']}  {o['country']}  {o['name']}" + (f"  witness {o['witness']['url']} {o['witness']['key']}"
+                                                      if o["witness"] else "") for o in os) or "None yet.")
+
+
+@org_app.command("witness")
+def org_witness(
+    org_id: Annotated[str, typer.Argument(metavar="ORG", help="The organisation's id.")],
+    url: Annotated[str | None, typer.Option("--url", help="The witness's URL, as its administrator gave it "
+                                                          "(coopflow posts to <URL>/add-checkpoint).")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="The witness's verifier key (`coopflow witness init` "
+                                                          "printed it).")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Stop asking this organisation's witness.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Register the witness an organisation runs (a new one replaces the old), or --remove it; each checkpoint
+    of the organisation's projects is then sent to it to cosign."""
+    from services.witnessing import register_witness
+    from store.witnesses import remove_witness
+
+    engine = Runtime().engine
+    if remove:
+        if url or key:
+            raise typer.BadParameter("--remove takes neither --url nor --key")
+        gone = remove_witness(engine, org_id)
+        output(json_, {"org": org_id, "removed": gone},
+               lambda r: f"Removed the witness of {org_id}." if gone else f"{org_id} had no witness.")
+        return
+    if not url or not key:
+        raise typer.BadParameter("give both --url and --key (or --remove)")
+    row = register_witness(engine, org_id, url, key)
+    output(json_, row, lambda r: f"Registered the witness of {org_id}: {r['url']} ({r['key'].split('+')[0]}).")
 
 
 @user_app.command("add")

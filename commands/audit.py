@@ -18,6 +18,11 @@ audit_app = typer.Typer(help="Read, verify and export the audit trail.", no_args
 ProjectArg = Annotated[str, typer.Argument(metavar="PROJECT")]
 OptionalProject = Annotated[str | None, typer.Argument(metavar="[PROJECT]")]
 AsOptional = Annotated[str | None, typer.Option("--as", help="Act as this user (default: operator).")]
+WitnessKeys = Annotated[list[str] | None, typer.Option(
+    "--witness-key", help="A witness's verifier key (or a file holding it) whose cosignature the checkpoint must "
+                          "carry; repeat for each witness.")]
+Quorum = Annotated[int | None, typer.Option(
+    "--quorum", help="How many of the --witness-key witnesses must have cosigned (default: all).")]
 
 
 def event_line(e: dict[str, Any], emails: dict[str, str]) -> str:
@@ -59,11 +64,22 @@ def _verdict(r: dict[str, Any]) -> str:
         text += f"\n{r['documents']} documents present and unchanged."
     for c in ([r["checkpoint"]] if "checkpoint" in r else []) + r.get("checkpoints", []):
         text += f"\nCheckpoint {c['origin']} at {c['size']} events: signature and tree head hold."
+    if "witnesses" in r:
+        w = r["witnesses"]
+        text += "".join(f"\nCosigned by the witness {c['witness']} at {_epoch(c['time'])}." for c in w["cosigned"])
+        text += "".join(f"\nNot counted: {reason}." for reason in w["not_cosigned"])
+        text += f"\n{len(w['cosigned'])} of {w['of']} witnesses cosigned (quorum {w['quorum']})."
     if "history" in r:
         h = r["history"]
         text += ("\n" + h["reason"]) if not h["available"] else (
             f"\nTemporal agrees: {h['held']} events recorded in its history, {h['updates']} completions.")
     return "\n".join([text, *unseen])
+
+
+def _epoch(seconds: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _not_compared(history: dict[str, Any]) -> list[str]:
@@ -85,18 +101,31 @@ def verify(
         "--key", help="The verifier key (`coopflow audit public-key`), or a file holding it.")] = None,
     against_history: Annotated[bool, typer.Option(
         "--against-history", help="Also compare with the workflow's events and the updates in its history.")] = False,
+    witness_key: WitnessKeys = None,
+    quorum: Quorum = None,
     as_: AsOptional = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Recompute the hash chain; exit code 1 when it is broken."""
+    """Recompute the hash chain; exit code 1 when it is broken, or when fewer than --quorum of the
+    --witness-key witnesses cosigned the checkpoint (--checkpoint, else the latest kept or in the bundle)."""
     if [project_id is not None, all_, file is not None].count(True) != 1:
         raise typer.BadParameter("give exactly one of PROJECT, --all or --file")
     if checkpoint is not None and key is None:
         raise typer.BadParameter("a checkpoint is checked with the verifier key: add --key", param_hint="--key")
+    if (witness_key or quorum is not None) and (all_ or against_history or not witness_key):
+        raise typer.BadParameter("--witness-key (and --quorum) check one project's or file's checkpoint: give "
+                                 "PROJECT or --file, and at least one --witness-key", param_hint="--witness-key")
     note = read_text_file(checkpoint, "checkpoint") if checkpoint is not None else None
     verifier = _verifier(key) if key is not None else None
+    keys = [_key_text(k) for k in witness_key or []]
     if file is not None:
         result = _verify_file(file, note, verifier)
+        if keys:
+            _add_witnesses(result, file, note, keys, quorum)
+    elif keys:
+        rt = Runtime()
+        result = rt.app_without_temporal().verify_witnessed(rt.actor(as_), project_id or "", keys, quorum, note,
+                                                            str(verifier) if verifier else None)
     elif note is not None and verifier is not None:
         rt = Runtime()
         result = rt.app_without_temporal().verify_with_checkpoint(rt.actor(as_), project_id or "", note, str(verifier))
@@ -121,11 +150,32 @@ def read_text_file(path: Path, what: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _key_text(key: str) -> str:
+    """A key given as itself, or as a file holding it."""
+    path = Path(key)
+    return path.read_text(encoding="utf-8").strip() if "+" not in key and path.is_file() else key
+
+
 def _verifier(key: str) -> Verifier:
     from evidence.notes import Verifier
 
-    path = Path(key)
-    return Verifier.parse(path.read_text(encoding="utf-8") if "+" not in key and path.is_file() else key)
+    return Verifier.parse(_key_text(key))
+
+
+def _add_witnesses(result: dict[str, Any], file: Path, note: str | None, keys: list[str], quorum: int | None) -> None:
+    """The witnesses' check of ``note``, or of the largest checkpoint in the bundle ``file``."""
+    import zipfile
+
+    from evidence.proofs import latest_bundle_note
+    from evidence.witnessed import check_witnesses
+
+    if note is None:
+        note = latest_bundle_note(file) if zipfile.is_zipfile(file) else None
+        if note is None:
+            raise InvalidRequest(f"{file} carries no checkpoint: give the cosigned one with --checkpoint.")
+    result["witnesses"] = check_witnesses(note, keys, quorum)
+    result["problems"] += result["witnesses"]["problems"]
+    result["ok"] = not result["problems"]
 
 
 def _verify_file(file: Path, note: str | None, verifier: Verifier | None) -> dict[str, Any]:
@@ -227,7 +277,8 @@ def checkpoint(
     as_: AsOptional = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Sign the trail now as a C2SP checkpoint (kept append-only) and print the signed note."""
+    """Sign the trail now as a C2SP checkpoint (kept append-only) and print the signed note: the log's
+    signature, then the witnesses' cosignatures kept of it so far."""
     if (project_id is None) == (not all_):
         raise typer.BadParameter("give PROJECT or --all")
     rt = Runtime()
@@ -284,9 +335,12 @@ def prove(
 def verify_proof(
     proof_file: Annotated[Path, typer.Argument(metavar="PROOF", help="A proof from `coopflow audit prove`.")],
     key: Annotated[str, typer.Option("--key", help="The verifier key, or a file holding it.")],
+    witness_key: WitnessKeys = None,
+    quorum: Quorum = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Check an event's inclusion proof offline (exit 1 when it does not hold)."""
+    """Check an event's inclusion proof offline (exit 1 when it does not hold, or when fewer than --quorum of
+    the --witness-key witnesses cosigned its checkpoint)."""
     import json
 
     from evidence.proofs import verify_proof as check
@@ -298,6 +352,13 @@ def verify_proof(
     if not isinstance(proof, dict):
         raise InvalidRequest(f"{proof_file} is not a coopflow proof.")
     result = check(proof, _verifier(key))
+    if witness_key:
+        from evidence.witnessed import check_witnesses
+
+        result["witnesses"] = check_witnesses(str(proof.get("checkpoint", "")), [_key_text(k) for k in witness_key],
+                                              quorum)
+        result["problems"] += [p["reason"] for p in result["witnesses"]["problems"]]
+        result["ok"] = not result["problems"]
     output(json_, result, lambda r: (
         f"OK: event {r['seq']} ({r['type']}) is in {r['origin']} at size {r['tree_size']}; the signature holds."
         if r["ok"] else "\n".join([f"BROKEN: event {r['seq']}:"] + [f"  {p}" for p in r["problems"]])))

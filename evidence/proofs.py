@@ -37,8 +37,9 @@ def check_checkpoint(events: Sequence[Mapping[str, Any]], note: str, verifier: V
         result["problems"].append({"seq": len(events) + 1, "reason": f"missing: the checkpoint signed "
                                    f"{checkpoint.size} events, the trail has {len(events)}"})
     elif trail_head([str(e.get("hash")) for e in events[:checkpoint.size]]) != checkpoint.root:
-        result["problems"].append({"seq": None, "reason": f"rewritten: the tree head of the first {checkpoint.size} "
-                                   "events differs from the one the checkpoint signed"})
+        result["problems"].append({"seq": checkpoint.size, "reason": f"rewritten: the tree head of the first "
+                                   f"{checkpoint.size} events differs from the one the checkpoint signed (an event "
+                                   f"in seq 1–{checkpoint.size} was changed)"})
     result["ok"] = not result["problems"]
     return result
 
@@ -123,6 +124,19 @@ def verify_bundle(path: Any, *, verifier: Verifier | None = None, note: str | No
             result["problems"] += checked_note["problems"]
     result["ok"] = not result["problems"]
     return result
+
+
+def latest_bundle_note(path: Any) -> str | None:
+    """The largest checkpoint a bundle carries (with its cosignatures), or None when it carries none."""
+    with zipfile.ZipFile(path) as bundle:
+        notes = sorted((i for i in bundle.infolist() if i.filename.startswith("checkpoints/")),
+                       key=lambda i: i.filename)  # zero-padded sizes
+        if not notes:
+            return None
+        if notes[-1].file_size > 64 * 1024:
+            raise InvalidRequest(f"{notes[-1].filename} in {path} is larger than a checkpoint note can be.")
+        with bundle.open(notes[-1]) as member:
+            return member.read(64 * 1024 + 1).decode("utf-8")
 
 
 def _events(text: str) -> list[dict[str, Any]]:

@@ -13,11 +13,13 @@ from domain.merkle import inclusion_proof, trail_leaves
 from evidence.notes import NoteError, Verifier, open_checkpoint
 from evidence.proofs import BUNDLE_EVENTS, BUNDLE_PROJECT, check_checkpoint, referenced_documents
 from evidence.signing import checkpoint_trail
+from evidence.witnessed import check_witnesses, with_cosignatures
 from services import access
 from services.exports import write_jsonl
 from services.trail import Trail
 from store import iter_events, read
 from store.checkpoints import alarms, checkpoints, latest_checkpoint
+from store.witnesses import cosignatures, project_orgs, statuses, witnesses
 
 
 class Checkpoints(Trail):
@@ -28,7 +30,26 @@ class Checkpoints(Trail):
     def checkpoint(self, actor: Actor, project_id: str) -> dict[str, Any]:
         """Sign the project's trail now (auditors, the lead); kept append-only with the others."""
         access.check_may_verify(actor, self._project(actor, project_id))
-        return checkpoint_trail(self.engine, self.signer, project_id)
+        made = checkpoint_trail(self.engine, self.signer, project_id)
+        return {**made, "note": self.cosigned(project_id, made["size"], made["note"])}
+
+    def cosigned(self, project_id: str, size: int, note: str) -> str:
+        """The kept note with every cosignature kept of it so far (the log's signature first)."""
+        return with_cosignatures(note, cosignatures(self.engine, project_id, size))
+
+    def witnesses(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        """The project's organisations that registered a witness, and how their cosigning of the latest kept
+        checkpoint goes: ``{size, of, cosigned, orgs: [{org, cosigned, failing_since, refused}]}``."""
+        project = self._project(actor, project_id)
+        orgs = project_orgs(self.engine, [project_id]).get(project_id, set()) & set(witnesses(self.engine))
+        last = latest_checkpoint(self.engine, project_id)
+        done = {c["org_id"] for c in cosignatures(self.engine, project_id, last["tree_size"])} if last else set()
+        status = statuses(self.engine, project_id)
+        rows = [{"org": o, "cosigned": o in done, "failing_since": status.get((project_id, o), {}).get("failing_since"),
+                 "unreachable": str(status.get((project_id, o), {}).get("last_error") or "").startswith("unreachable")}
+                for o in [project["lead"], *project["partners"]] if o in orgs]
+        return {"size": last["tree_size"] if last else None, "of": len(rows),
+                "cosigned": sum(r["cosigned"] for r in rows), "orgs": rows}
 
     def checkpoints(self, actor: Actor, project_id: str) -> list[dict[str, Any]]:
         """The project's checkpoints, oldest first, for those who may read its trail."""
@@ -47,7 +68,8 @@ class Checkpoints(Trail):
         except NoteError as error:  # signed by a key this process does not have (COOPFLOW_SIGNING_KEY differs)
             checked = {"ok": False, "size": last["tree_size"], "problems": [{"seq": None, "reason": error.message}]}
         # the signer's refusals to sign this trail (the latest few): an alarm stays on the page as a record
-        return {**checked, "created_at": last["created_at"], "alarms": alarms(self.engine, project_id)[:3]}
+        return {**checked, "created_at": last["created_at"], "alarms": alarms(self.engine, project_id)[:3],
+                "witnesses": self.witnesses(actor, project_id)}
 
     def verify_with_checkpoint(self, actor: Actor, project_id: str, note: str, vkey: str) -> dict[str, Any]:
         """The chain's check, and the trail against a checkpoint kept outside the database."""
@@ -55,6 +77,24 @@ class Checkpoints(Trail):
         events = list(iter_events(self.engine, project_id))
         result["checkpoint"] = check_checkpoint(events, note, Verifier.parse(vkey), project_id)
         result["problems"] += result["checkpoint"]["problems"]
+        result["ok"] = not result["problems"]
+        return result
+
+    def verify_witnessed(self, actor: Actor, project_id: str, witness_keys: list[str], quorum: int | None,
+                         note: str | None = None, vkey: str | None = None) -> dict[str, Any]:
+        """The trail's checks, and the witnesses' cosignatures of ``note`` (with ``vkey``, the log's key), or
+        else of the latest kept checkpoint with the cosignatures kept of it."""
+        if note is not None and vkey is not None:
+            result = self.verify_with_checkpoint(actor, project_id, note, vkey)
+        else:
+            result = self.verify(actor, project_id)
+            last = latest_checkpoint(self.engine, project_id)
+            if last is None:
+                raise NotFound(f"Project '{project_id}' has no checkpoint yet for witnesses to have cosigned.",
+                               {"checkpoint": "none kept"})
+            note = self.cosigned(project_id, last["tree_size"], last["note"])
+        result["witnesses"] = check_witnesses(note, witness_keys, quorum)
+        result["problems"] += result["witnesses"]["problems"]
         result["ok"] = not result["problems"]
         return result
 
@@ -67,7 +107,8 @@ class Checkpoints(Trail):
             self._check_may_read_whole(actor, project, events[seq - 1])
         if note is None:
             last = latest_checkpoint(self.engine, project_id)
-            note = last["note"] if last and last["tree_size"] >= seq else self.checkpoint(actor, project_id)["note"]
+            note = (self.cosigned(project_id, last["tree_size"], last["note"]) if last and last["tree_size"] >= seq
+                    else self.checkpoint(actor, project_id)["note"])
         size = open_checkpoint(note, self.verifier).size
         if not 1 <= seq <= min(size, len(events)):
             raise NotFound(f"Project '{project_id}' has no event {seq} under a checkpoint of {size} events.",
@@ -115,7 +156,8 @@ class Checkpoints(Trail):
                 documents += 1
             kept = checkpoints(self.engine, project_id)
             for row in kept:
-                bundle.writestr(f"checkpoints/{row['tree_size']:08d}.note", row["note"])
+                bundle.writestr(f"checkpoints/{row['tree_size']:08d}.note",
+                                self.cosigned(project_id, row["tree_size"], row["note"]))
         return {"events": len(events), "documents": documents, "checkpoints": len(kept)}
 
     def checkpoint_all(self, actor: Actor) -> list[dict[str, Any]]:

@@ -191,29 +191,38 @@ CHECKPOINT_CRON = "30 2 * * *"  # every day at 02:30 UTC
 
 
 async def ensure_checkpoint_schedule(client: Client, task_queue: str) -> str:
-    """Create the daily checkpoint schedule, or bring an existing one up to date: "created" or "updated"."""
+    """Create the daily checkpoint schedule and the minutely witnessing one, or bring existing ones up to
+    date: "created" or "updated" (the daily one's)."""
+    from temporalio.client import ScheduleActionStartWorkflow, ScheduleIntervalSpec, ScheduleSpec
+
+    from workflows import checkpoints, witnesses
+
+    done = await _ensure_schedule(client, checkpoints.SCHEDULE_ID, ScheduleActionStartWorkflow(
+        checkpoints.CheckpointWorkflow.run, id="coopflow-checkpoints", task_queue=task_queue),
+        ScheduleSpec(cron_expressions=[CHECKPOINT_CRON]))
+    await _ensure_schedule(client, witnesses.SCHEDULE_ID, ScheduleActionStartWorkflow(
+        witnesses.WitnessWorkflow.run, id="coopflow-witnessing", task_queue=task_queue,
+        execution_timeout=timedelta(minutes=15)),  # a run no worker took ends, and the next minute starts anew
+        ScheduleSpec(intervals=[ScheduleIntervalSpec(every=witnesses.EVERY)]))
+    return done
+
+
+async def _ensure_schedule(client: Client, schedule_id: str, action: Any, spec: Any) -> str:
     from temporalio.client import (
         Schedule,
-        ScheduleActionStartWorkflow,
         ScheduleAlreadyRunningError,
         ScheduleOverlapPolicy,
         SchedulePolicy,
-        ScheduleSpec,
         ScheduleUpdate,
         ScheduleUpdateInput,
     )
 
-    from workflows.checkpoints import SCHEDULE_ID, CheckpointWorkflow
-
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(CheckpointWorkflow.run, id="coopflow-checkpoints", task_queue=task_queue),
-        spec=ScheduleSpec(cron_expressions=[CHECKPOINT_CRON]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
+    schedule = Schedule(action=action, spec=spec, policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP))
     try:
-        await client.create_schedule(SCHEDULE_ID, schedule)
+        await client.create_schedule(schedule_id, schedule)
         return "created"
     except ScheduleAlreadyRunningError:
         def same(_: ScheduleUpdateInput) -> ScheduleUpdate:
             return ScheduleUpdate(schedule=schedule)
-        await client.get_schedule_handle(SCHEDULE_ID).update(same)
+        await client.get_schedule_handle(schedule_id).update(same)
         return "updated"

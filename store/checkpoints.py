@@ -46,10 +46,13 @@ def latest_sizes(engine: Engine) -> dict[str, int]:
                                                  .group_by(C.c.project_id))}
 
 
-def add_alarm(engine: Engine, *, project_id: str, found_at: str, size: int, reason: str) -> None:
-    """Record that a trail was found not to hold, and was not signed (append-only)."""
+def add_alarm(engine: Engine, *, project_id: str, found_at: str, size: int, reason: str,
+              witness: str | None = None) -> None:
+    """Record that a trail was found not to hold (append-only): the signer signed nothing, or the ``witness``
+    (an organisation's) refused a checkpoint as inconsistent with what it cosigned before."""
     with writer_lock(engine), engine.begin() as conn:
-        conn.execute(A.insert(), {"project_id": project_id, "found_at": found_at, "size": size, "reason": reason})
+        conn.execute(A.insert(), {"project_id": project_id, "found_at": found_at, "size": size, "reason": reason,
+                                  "witness": witness})
 
 
 def alarms(engine: Engine, project_id: str | None = None) -> list[dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -208,6 +208,42 @@ class TrailAlarm(SQLModel, table=True):
     found_at: str
     size: int  # the trail's size when it was found
     reason: str = Field(sa_column=Column(Text, nullable=False))
+    witness: str | None = None  # the organisation whose witness refused the checkpoint; None: the signer refused
+
+
+class OrgWitness(SQLModel, table=True):
+    """The witness an organisation runs (docs/witness.md): where coopflow asks it to cosign, and its key."""
+
+    __tablename__ = "org_witness"
+    org_id: str = Field(primary_key=True)
+    url: str
+    key: str  # its verifier key, <name>+<hex id>+<base64 key>
+    registered_at: str
+
+
+class Cosignature(SQLModel, table=True):
+    """A witness's cosignature of a kept checkpoint (append-only, like the checkpoint it is kept with)."""
+
+    project_id: str = Field(primary_key=True)
+    tree_size: int = Field(primary_key=True)
+    org_id: str = Field(primary_key=True)
+    key_name: str
+    line: str = Field(sa_column=Column(Text, nullable=False))  # "— <name> <base64>\n", appended to the note
+    time: int = Field(sa_column=Column(BigInteger, nullable=False))  # when it cosigned, seconds since the epoch
+
+
+class WitnessStatus(SQLModel, table=True):
+    """How the submissions to an organisation's witness go for one project: the last size it cosigned, and
+    since when it fails (the witness's words or the network's, never data)."""
+
+    __tablename__ = "witness_status"
+    project_id: str = Field(primary_key=True)
+    org_id: str = Field(primary_key=True)
+    cosigned_size: int = 0
+    tried_size: int = 0  # the checkpoint size last submitted
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    failing_since: str | None = None
+    updated_at: str
 
 
 class DataKey(SQLModel, table=True):

@@ -119,11 +119,12 @@ class Translator:
             return MISSING.format(key)
         return text.format(**params) if params else text
 
-    def plural(self, stem: str, n: int) -> str:
-        """``stem_one`` / ``stem_few`` / ``stem_other`` for the number ``n``, as the language counts."""
+    def plural(self, stem: str, n: int, **params: Any) -> str:
+        """``stem_one`` / ``stem_few`` / ``stem_other`` for the number ``n``, as the language counts (other
+        ``params`` fill the text too)."""
         category = plural_category(self.lang, n)
         key = f"{stem}_{category}" if f"{stem}_{category}" in self.texts else f"{stem}_other"
-        return self(key, n=n)
+        return self(key, n=n, **params)
 
     def pick(self, titles: dict[str, str] | None, fallback: str = "") -> str:
         """The template's text in this language; a missing one is marked, then shown in English."""

@@ -110,6 +110,7 @@ def project_page(request: Request, project_id: str, changed: str = "", problem: 
                   open_tasks=open_tasks, changed=changed, problem=_said(request, problem, session[1]["csrf"]),
                   may_erase=access.may_change(actor, project) and "personal_data" in project,
                   may_audit=True,  # whoever sees a project reads its trail (verifying it is for some)
+                  witnessed=coopflow.witnesses(actor, project_id)["orgs"],
                   candidates=[o for o in coopflow.partner_candidates(actor)
                               if o["id"] not in project["partners"]] if may_change else [])
 
