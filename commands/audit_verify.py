@@ -32,7 +32,7 @@ def _verdict(r: dict[str, Any]) -> str:
                for c in r.get("checkpoints_not_checked", [])]
     if not r["ok"]:
         return "\n".join([f"BROKEN: {len(r['problems'])} problem(s) in {r['count']} events"]
-                         + [f"  seq {p['seq']}: {p['reason']}" for p in r["problems"]] + unseen)
+                         + [f"  {_problem(p)}" for p in r["problems"]] + unseen)
     text = f"OK: {r['count']} events, the chain is unbroken. Head {r['head']}"
     if "documents" in r:
         text += f"\n{r['documents']} documents present and unchanged."
@@ -48,6 +48,11 @@ def _verdict(r: dict[str, Any]) -> str:
         text += ("\n" + h["reason"]) if not h["available"] else (
             f"\nTemporal agrees: {h['held']} events recorded in its history, {h['updates']} completions.")
     return "\n".join([text, *unseen])
+
+
+def _problem(p: dict[str, Any]) -> str:
+    """A problem as a line: its seq when it has one (a missing cosignature belongs to no event)."""
+    return f"seq {p['seq']}: {p['reason']}" if p.get("seq") is not None else str(p["reason"])
 
 
 def _epoch(seconds: int) -> str:
@@ -196,7 +201,7 @@ def _summary(r: dict[str, Any]) -> str:
     lines = [f"{'OK' if r['ok'] else 'BROKEN'}: {r['projects']} projects, {r['events']} events, "
              f"{len(r['broken'])} broken."]
     for b in r["broken"]:
-        lines += [f"  {b['project']} ({b['title']}):"] + [f"    seq {p['seq']}: {p['reason']}" for p in b["problems"]]
+        lines += [f"  {b['project']} ({b['title']}):"] + [f"    {_problem(p)}" for p in b["problems"]]
         lines += [f"    {line}" for line in _not_compared(b.get("history", {}))]
     for p in r["partly_compared"]:
         lines += [f"  {p['project']} ({p['title']}), agrees where Temporal could be read:"]
