@@ -2,7 +2,7 @@
 
 | event | mail | to |
 |---|---|---|
-| StepOpened, TaskReassigned | task_opened | every user of the organisation that now owes the task |
+| StepOpened, TaskReassigned | task_opened (reopened: quotes the decision why) | the organisation that owes it |
 | ReminderSent | reminder | the same, ``remind_before`` the due date |
 | DeadlineMissed | overdue | the same |
 | Escalated | escalation | the lead organisation's coordinators |
@@ -48,7 +48,8 @@ def mails_for(batch: RecordEvents, conn: Connection, *, template: Template, publ
     if not orgs:
         return []
     people = people_of(conn, orgs)
-    names = org_names(conn, orgs | {batch.project["lead"]})
+    deciders = {e.actor.org for e in batch.events if e.type == "DecisionRecorded" and e.actor is not None}
+    names = org_names(conn, orgs | deciders | {batch.project["lead"]})
     return compose(batch.events, project=batch.project, template=template, people=people, names=names,
                    public_url=public_url, assignees=assignees)
 
@@ -77,7 +78,10 @@ def compose(events: Iterable[Event], *, project: dict[str, Any], template: Templ
     rows: list[dict[str, Any]] = []
     base = public_url.rstrip("/")
     lead = names.get(project["lead"], project["lead"])
+    decision: Event | None = None  # the latest decision of the batch: what reopened a step it opens again
     for e in events:
+        if e.type == "DecisionRecorded":
+            decision = e
         kind = TASK_MAILS.get(e.type)
         if kind is not None:
             org = e.data.get("to") or e.data.get("assignee") or assignees.get(e.task_id or "", "")
@@ -98,12 +102,33 @@ def compose(events: Iterable[Event], *, project: dict[str, Any], template: Templ
             continue
         for person in dict.fromkeys(to):
             rows.append(_row(e, kind, person, project=project, template=template, link=link, lead=lead,
-                             org=names.get(org, "the auditors" if org == "auditor" else org), due=due))
+                             org=names.get(org, "the auditors" if org == "auditor" else org), due=due,
+                             why=decision if e.type == "StepOpened" and e.data.get("round", 1) > 1 else None,
+                             names=names))
     return rows
 
 
+def quoted(decision: Event | None, template: Template, say: dict[str, str], lang: str,
+           names: dict[str, str]) -> list[str]:
+    """The decision that sent a step back, quoted in the mail that opens it again: who decided what, and
+    their comment (the decision's own, or its form's ``comment``; a sealed one is not quoted)."""
+    if decision is None or decision.step is None:
+        return []
+    outcome = template.step(decision.step).outcome(decision.data.get("outcome") or "")
+    if outcome is None:
+        return []
+    comment = decision.data.get("comment") or decision.data.get("form", {}).get("comment")
+    who = names.get(decision.actor.org, decision.actor.org) if decision.actor else ""
+    lines = [say["decided_by"].format(org=who, outcome=outcome.title.get(lang) or outcome.title.get("en")
+                                      or outcome.name)]
+    if isinstance(comment, str) and comment.strip():
+        lines.append(say["their_comment"].format(comment=comment.strip()))
+    return ["\n".join(lines)]
+
+
 def _row(e: Event, kind: str, person: Person, *, project: dict[str, Any], template: Template, link: str,
-         lead: str, org: str, due: str) -> dict[str, Any]:
+         lead: str, org: str, due: str, why: Event | None = None, names: dict[str, str] | None = None
+         ) -> dict[str, Any]:
     """One mail. Its subject is one line whatever the titles in it hold (a project's title from before
     titles had to be one line, say): a line break in a header would make the mail impossible to send."""
     lang = person.lang if person.lang in LANGS else "en"
@@ -116,6 +141,7 @@ def _row(e: Event, kind: str, person: Person, *, project: dict[str, Any], templa
     if kind == "project_ended":
         values["status"] = say[f"status_{'cancelled' if e.type == 'ProjectCancelled' else e.data['status']}"]
     body = "\n\n".join([say["greeting"], say[f"{kind}_body"].format(**values),
+                        *quoted(why, template, say, lang, names or {}),
                         say["open_project" if kind == "project_ended" else "open_task"].format(**values),
                         say["signature"].format(**values)])
     return {"message_id": f"<{project['id']}.{e.seq}.{person.id}@coopflow>", "project_id": project["id"],

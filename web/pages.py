@@ -258,7 +258,28 @@ def task_context(project: dict[str, Any], task: dict[str, Any], template: Templa
                and slot(t) == slot(task)]
     others = [t for t in tasks if t["step"] == task["step"] and t["id"] != task["id"] and t["status"] == "open"]
     asking = next((t for t in tasks if t["id"] == task.get("subject_task")), None)
-    return {"about": about, "earlier": earlier, "others": others, "asking": asking}
+    return {"about": about, "earlier": earlier, "others": others, "asking": asking,
+            "feedback": feedback(tasks, task, template, slot(task)[0])}
+
+
+def feedback(tasks: list[dict[str, Any]], task: dict[str, Any], template: Template,
+             org: str) -> list[dict[str, Any]]:
+    """The decisions of earlier rounds on this step (a review that sent it back, a declined referral,
+    the others' reviews of the same round), so that whoever redoes it reads why."""
+    found = []
+    for t in tasks:
+        if t["status"] != "completed" or t["kind"] != "decision" or t["round"] >= task["round"]:
+            continue
+        step = template.step(t["step"])
+        outcome = step.outcome(t["outcome"] or "")
+        reopens = outcome is not None and (
+            (outcome.then == "reopen" and outcome.step == task["step"])
+            or (outcome.then == "reopen_subject" and step.after_each == task["step"]))
+        reviews = task["step"] in step.after or step.after_each == task["step"]
+        if (reopens or reviews) and (step.after_each is None or (
+                t["subject_org"] == org and t["occurrence"] == task["occurrence"])):
+            found.append(t)
+    return found
 
 
 @router.get("/projects/{project_id}/documents/{sha256}")
