@@ -51,7 +51,7 @@ def mails_for(batch: RecordEvents, conn: Connection, *, template: Template, publ
     deciders = {e.actor.org for e in batch.events if e.type == "DecisionRecorded" and e.actor is not None}
     names = org_names(conn, orgs | deciders | {batch.project["lead"]})
     return compose(batch.events, project=batch.project, template=template, people=people, names=names,
-                   public_url=public_url, assignees=assignees)
+                   public_url=public_url, assignees=assignees, tasks={t["id"]: t for t in batch.tasks})
 
 
 def recipients_needed(events: Iterable[Event], project: dict[str, Any], assignees: dict[str, str]) -> set[str]:
@@ -72,16 +72,19 @@ def recipients_needed(events: Iterable[Event], project: dict[str, Any], assignee
 
 def compose(events: Iterable[Event], *, project: dict[str, Any], template: Template,
             people: dict[str, list[Person]], names: dict[str, str], public_url: str,
-            assignees: dict[str, str]) -> list[dict[str, Any]]:
+            assignees: dict[str, str], tasks: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The outbox rows for ``events``. ``assignees`` maps task ids to who owes them now (for events
     that do not name the assignee themselves)."""
     rows: list[dict[str, Any]] = []
     base = public_url.rstrip("/")
     lead = names.get(project["lead"], project["lead"])
     decision: Event | None = None  # the latest decision of the batch: what reopened a step it opens again
+    asked: Event | None = None  # the latest request for more time: what a decision on it opens for
     for e in events:
         if e.type == "DecisionRecorded":
             decision = e
+        elif e.type == "ExtensionRequested":
+            asked = e
         kind = TASK_MAILS.get(e.type)
         if kind is not None:
             org = e.data.get("to") or e.data.get("assignee") or assignees.get(e.task_id or "", "")
@@ -104,7 +107,8 @@ def compose(events: Iterable[Event], *, project: dict[str, Any], template: Templ
             rows.append(_row(e, kind, person, project=project, template=template, link=link, lead=lead,
                              org=names.get(org, "the auditors" if org == "auditor" else org), due=due,
                              why=decision if e.type == "StepOpened" and e.data.get("round", 1) > 1 else None,
-                             names=names))
+                             names=names, asked=asked if e.data.get("subject_task") else None,
+                             tasks=tasks or {}))
     return rows
 
 
@@ -126,9 +130,21 @@ def quoted(decision: Event | None, template: Template, say: dict[str, str], lang
     return ["\n".join(lines)]
 
 
+def request(asked: Event | None, template: Template, say: dict[str, str], lang: str,
+            tasks: dict[str, dict[str, Any]]) -> list[str]:
+    """A decision on more time opened: the task asked about, its current due date and the partner's reason."""
+    if asked is None or asked.step is None:
+        return []
+    titles = template.step(asked.step).title
+    task = tasks.get(asked.task_id or "", {})
+    current = parse_time(task["due_at"]).strftime("%Y-%m-%d %H:%M UTC") if task.get("due_at") else "—"
+    return [say["more_time_asked"].format(step=titles.get(lang) or titles.get("en") or asked.step,
+                                          current=current, reason=asked.data.get("reason", ""))]
+
+
 def _row(e: Event, kind: str, person: Person, *, project: dict[str, Any], template: Template, link: str,
-         lead: str, org: str, due: str, why: Event | None = None, names: dict[str, str] | None = None
-         ) -> dict[str, Any]:
+         lead: str, org: str, due: str, why: Event | None = None, names: dict[str, str] | None = None,
+         asked: Event | None = None, tasks: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """One mail. Its subject is one line whatever the titles in it hold (a project's title from before
     titles had to be one line, say): a line break in a header would make the mail impossible to send."""
     lang = person.lang if person.lang in LANGS else "en"
@@ -142,6 +158,7 @@ def _row(e: Event, kind: str, person: Person, *, project: dict[str, Any], templa
         values["status"] = say[f"status_{'cancelled' if e.type == 'ProjectCancelled' else e.data['status']}"]
     body = "\n\n".join([say["greeting"], say[f"{kind}_body"].format(**values),
                         *quoted(why, template, say, lang, names or {}),
+                        *request(asked, template, say, lang, tasks or {}),
                         say["open_project" if kind == "project_ended" else "open_task"].format(**values),
                         say["signature"].format(**values)])
     return {"message_id": f"<{project['id']}.{e.seq}.{person.id}@coopflow>", "project_id": project["id"],
