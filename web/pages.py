@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from domain import DomainError, InvalidData
@@ -19,7 +20,7 @@ from web.errors import STATUS
 from web.middleware import FORM_BODY_BYTES, form_limits, too_large
 from web.render import one_page, render, require_session, signed_in, translator
 from web.security import BROWSER_COOKIE, BROWSER_MAX_AGE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, same
-from web.task_context import asked_reason, task_context
+from web.task_context import asked_reason, may_send, task_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,6 +46,15 @@ def _safe_next(target: str | None) -> str:
 @router.get("/")
 def home(request: Request) -> Response:
     return RedirectResponse("/inbox" if signed_in(request) else "/login", status_code=303)
+
+
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """What browsers ask for on every site (an SVG: every browser coopflow supports shows one)."""
+    return FileResponse(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/login")
@@ -227,6 +237,7 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
                   fields=step.form, values=values, errors=errors, message=message,
                   max_document_mb=round(coopflow.max_document_bytes / 2**20),
                   **task_context(project, task, template), reason=asked_reason(coopflow, actor, project, task),
+                  may_send=may_send(actor, project, task, template),
                   may_ask=task["status"] == "open" and task["assignee"] not in (project["lead"], "auditor")
                   and task["step"] != "extension_decision" and actor.org == task["assignee"],
                   request_id=secrets.token_urlsafe(16))

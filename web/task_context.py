@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain import Template
+from domain import Actor, DomainError, Template
+from domain.checks import check_may_complete
+from domain.model import TaskState
 
 
 def task_context(project: dict[str, Any], task: dict[str, Any], template: Template) -> dict[str, Any]:
@@ -68,3 +70,14 @@ def feedback(tasks: list[dict[str, Any]], task: dict[str, Any], template: Templa
                 t["subject_org"] == org and t["occurrence"] == task["occurrence"])):
             found.append(t)
     return found
+
+
+def may_send(actor: Actor, project: dict[str, Any], task: dict[str, Any], template: Template) -> bool:
+    """Whether ``actor`` may complete the task (by the domain's own rule): anyone else sees it read-only."""
+    shape = TaskState.model_construct(id=task["id"], step=task["step"], assignee=task["assignee"], phase=task["phase"],
+                                      kind=task["kind"], opened_at=task["opened_at"], due_at=task["due_at"])
+    try:
+        check_may_complete(project["partners"], shape, template.step(task["step"]), actor)
+    except DomainError:
+        return False
+    return True
