@@ -2,12 +2,13 @@
 
 | event | mail | to |
 |---|---|---|
-| StepOpened, TaskReassigned | task_opened | every user of the organisation that now owes the task |
+| StepOpened, TaskReassigned | task_opened (reopened: quotes the decision why) | the organisation that owes it |
 | ReminderSent | reminder | the same, ``remind_before`` the due date |
 | DeadlineMissed | overdue | the same |
 | Escalated | escalation | the lead organisation's coordinators |
 | DeadlineExtended | deadline_extended | the organisation that owes the task |
 | ProjectEnded, ProjectCancelled | project_ended | every user of the lead and of every partner |
+| (changes: activities/mail_changes.py) | partner_added, partner_withdrawn, task_superseded, more_time_* | |
 
 A mail's Message-ID comes from (project, seq, recipient): one event gives one mail to each person,
 whatever retries or crashes happen around it.
@@ -25,6 +26,7 @@ import yaml
 from sqlalchemy.engine import Connection
 
 from activities.contracts import RecordEvents
+from activities.mail_changes import Change, change_mail
 from domain import Event, Template, format_time, parse_time
 from store.outbox import Person, org_names, people_of
 
@@ -32,6 +34,9 @@ TEXTS = Path(__file__).with_name("mail_texts.yaml")
 LANGS = ("en", "de", "sr", "mk", "sq")
 TASK_MAILS = {"StepOpened": "task_opened", "TaskReassigned": "task_opened", "ReminderSent": "reminder",
               "DeadlineMissed": "overdue", "DeadlineExtended": "deadline_extended"}
+
+
+PROJECT_MAILS = ("project_ended", "partner_added", "partner_withdrawn")  # their link: the project's page
 
 
 @functools.cache
@@ -44,20 +49,42 @@ def mails_for(batch: RecordEvents, conn: Connection, *, template: Template, publ
     """The outbox rows a batch of events causes, composed with the connection of the transaction that writes
     them (so that they are added exactly when the events are)."""
     assignees = {t["id"]: t["assignee"] for t in batch.tasks}
-    orgs = recipients_needed(batch.events, batch.project, assignees)
+    tasks = {t["id"]: t for t in batch.tasks}
+    orgs = recipients_needed(batch.events, batch.project, assignees, tasks)
     if not orgs:
         return []
     people = people_of(conn, orgs)
-    names = org_names(conn, orgs | {batch.project["lead"]})
+    actors = {e.actor.org for e in batch.events if e.actor is not None}  # who did what a mail tells of
+    names = org_names(conn, orgs | actors | {batch.project["lead"]})
     return compose(batch.events, project=batch.project, template=template, people=people, names=names,
-                   public_url=public_url, assignees=assignees)
+                   public_url=public_url, assignees=assignees, tasks=tasks)
 
 
-def recipients_needed(events: Iterable[Event], project: dict[str, Any], assignees: dict[str, str]) -> set[str]:
+def changes(events: Iterable[Event], project: dict[str, Any], assignees: dict[str, str],
+            tasks: dict[str, dict[str, Any]]) -> list[tuple[Event, Change | None, Event | None, Event | None]]:
+    """Each event with the change mail it causes, the latest decision and request for more time before it."""
+    events = list(events)
+    ended = any(e.type in ("ProjectEnded", "ProjectCancelled") for e in events)
+    decision = asked = None
+    found = []
+    for e in events:
+        if e.type == "DecisionRecorded":
+            decision = e
+        elif e.type == "ExtensionRequested":
+            asked = e
+        found.append((e, change_mail(e, project=project, tasks=tasks, assignees=assignees, decision=decision,
+                                     ended=ended), decision, asked))
+    return found
+
+
+def recipients_needed(events: Iterable[Event], project: dict[str, Any], assignees: dict[str, str],
+                      tasks: dict[str, dict[str, Any]] | None = None) -> set[str]:
     """The organisations whose people the mails of ``events`` go to (``auditor``: all auditors)."""
     orgs: set[str] = set()
-    for e in events:
-        if e.type in TASK_MAILS:
+    for e, change, _, _ in changes(events, project, assignees, tasks or {}):
+        if change is not None:
+            orgs |= set(change.to)
+        elif e.type in TASK_MAILS:
             orgs.add(e.data.get("to") or e.data.get("assignee") or assignees.get(e.task_id or "", ""))
         elif e.type == "Escalated":
             orgs |= {project["lead"], e.data.get("assignee", "")}
@@ -71,15 +98,21 @@ def recipients_needed(events: Iterable[Event], project: dict[str, Any], assignee
 
 def compose(events: Iterable[Event], *, project: dict[str, Any], template: Template,
             people: dict[str, list[Person]], names: dict[str, str], public_url: str,
-            assignees: dict[str, str]) -> list[dict[str, Any]]:
+            assignees: dict[str, str], tasks: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The outbox rows for ``events``. ``assignees`` maps task ids to who owes them now (for events
     that do not name the assignee themselves)."""
     rows: list[dict[str, Any]] = []
     base = public_url.rstrip("/")
     lead = names.get(project["lead"], project["lead"])
-    for e in events:
+    # with each event: the latest decision of the batch (what reopened a step it opens again) and request
+    # for more time (what a decision on it opens for)
+    for e, change, decision, asked in changes(events, project, assignees, tasks or {}):
         kind = TASK_MAILS.get(e.type)
-        if kind is not None:
+        if change is not None:
+            kind, org, due, link = change.kind, change.org, "", base + change.link
+            to = [p for o in change.to for p in people.get(o, [])
+                  if o != project["lead"] or p.role == "coordinator"]
+        elif kind is not None:
             org = e.data.get("to") or e.data.get("assignee") or assignees.get(e.task_id or "", "")
             due = e.data.get("due_at") or ""
             to = people.get(org, [])
@@ -98,12 +131,62 @@ def compose(events: Iterable[Event], *, project: dict[str, Any], template: Templ
             continue
         for person in dict.fromkeys(to):
             rows.append(_row(e, kind, person, project=project, template=template, link=link, lead=lead,
-                             org=names.get(org, "the auditors" if org == "auditor" else org), due=due))
+                             org=names.get(org, "the auditors" if org == "auditor" else org), due=due,
+                             why=decision if e.type == "StepOpened" and e.data.get("round", 1) > 1 else None,
+                             names=names, asked=asked if e.data.get("subject_task") else None,
+                             tasks=tasks or {}, change=change))
     return rows
 
 
+def quoted(decision: Event | None, template: Template, say: dict[str, str], lang: str,
+           names: dict[str, str]) -> list[str]:
+    """The decision that sent a step back, quoted in the mail that opens it again: who decided what, and
+    their comment (the decision's own, or its form's ``comment``; a sealed one is not quoted)."""
+    if decision is None or decision.step is None:
+        return []
+    outcome = template.step(decision.step).outcome(decision.data.get("outcome") or "")
+    if outcome is None:
+        return []
+    comment = decision.data.get("comment") or decision.data.get("form", {}).get("comment")
+    who = names.get(decision.actor.org, decision.actor.org) if decision.actor else ""
+    lines = [say["decided_by"].format(org=who, outcome=outcome.title.get(lang) or outcome.title.get("en")
+                                      or outcome.name)]
+    if isinstance(comment, str) and comment.strip():
+        lines.append(say["their_comment"].format(comment=comment.strip()))
+    return ["\n".join(lines)]
+
+
+def request(asked: Event | None, template: Template, say: dict[str, str], lang: str,
+            tasks: dict[str, dict[str, Any]]) -> list[str]:
+    """A decision on more time opened: the task asked about, its current due date and the partner's reason."""
+    if asked is None or asked.step is None:
+        return []
+    titles = template.step(asked.step).title
+    task = tasks.get(asked.task_id or "", {})
+    current = parse_time(task["due_at"]).strftime("%Y-%m-%d %H:%M UTC") if task.get("due_at") else "—"
+    return [say["more_time_asked"].format(step=titles.get(lang) or titles.get("en") or asked.step,
+                                          current=current, reason=asked.data.get("reason", ""))]
+
+
+def change_values(change: Change, template: Template, say: dict[str, str], lang: str,
+                  names: dict[str, str]) -> dict[str, str]:
+    """What a change's mail names, in the recipient's language: who, the outcome's title, the dates."""
+    values = {**change.values, "who": names.get(change.who, change.who)}
+    if change.values.get("decided_step"):
+        outcome = template.step(change.values["decided_step"]).outcome(change.values["outcome"])
+        titles = outcome.title if outcome is not None else {}
+        values["outcome"] = titles.get(lang) or titles.get("en") or change.values["outcome"]
+        decided = template.step(change.values["decided_step"]).title
+        values["decided_step"] = decided.get(lang) or decided.get("en") or change.values["decided_step"]
+    if change.values.get("requested"):
+        values["requested"] = parse_time(change.values["requested"]).strftime("%Y-%m-%d")
+    return values
+
+
 def _row(e: Event, kind: str, person: Person, *, project: dict[str, Any], template: Template, link: str,
-         lead: str, org: str, due: str) -> dict[str, Any]:
+         lead: str, org: str, due: str, why: Event | None = None, names: dict[str, str] | None = None,
+         asked: Event | None = None, tasks: dict[str, dict[str, Any]] | None = None,
+         change: Change | None = None) -> dict[str, Any]:
     """One mail. Its subject is one line whatever the titles in it hold (a project's title from before
     titles had to be one line, say): a line break in a header would make the mail impossible to send."""
     lang = person.lang if person.lang in LANGS else "en"
@@ -113,10 +196,15 @@ def _row(e: Event, kind: str, person: Person, *, project: dict[str, Any], templa
               "project": project["title"], "org": org, "lead": lead, "link": link,
               "due": parse_time(due).strftime("%Y-%m-%d %H:%M UTC") if due else "",
               "status": say.get(f"status_{project.get('status')}", project.get("status", ""))}
+    if change is not None:
+        values |= change_values(change, template, say, lang, names or {})
     if kind == "project_ended":
         values["status"] = say[f"status_{'cancelled' if e.type == 'ProjectCancelled' else e.data['status']}"]
     body = "\n\n".join([say["greeting"], say[f"{kind}_body"].format(**values),
-                        say["open_project" if kind == "project_ended" else "open_task"].format(**values),
+                        *quoted(why, template, say, lang, names or {}),
+                        *request(asked, template, say, lang, tasks or {}),
+                        *([say["their_comment"].format(comment=change.comment)] if change and change.comment else []),
+                        say["open_project" if kind in PROJECT_MAILS else "open_task"].format(**values),
                         say["signature"].format(**values)])
     return {"message_id": f"<{project['id']}.{e.seq}.{person.id}@coopflow>", "project_id": project["id"],
             "seq": e.seq, "recipient": person.id, "to_address": person.email, "lang": lang, "kind": kind,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from domain import DomainError, InvalidData, Template
+from domain import DomainError, InvalidData
 from services.base import TASK_ID, personal_state
 from services.identity import TooManyAttempts, Unauthorized
 from web.deps import SessionDep, get_coopflow
@@ -19,6 +20,7 @@ from web.errors import STATUS
 from web.middleware import FORM_BODY_BYTES, form_limits, too_large
 from web.render import one_page, render, require_session, signed_in, translator
 from web.security import BROWSER_COOKIE, BROWSER_MAX_AGE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, same
+from web.task_context import asked_reason, may_send, task_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,6 +46,15 @@ def _safe_next(target: str | None) -> str:
 @router.get("/")
 def home(request: Request) -> Response:
     return RedirectResponse("/inbox" if signed_in(request) else "/login", status_code=303)
+
+
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """What browsers ask for on every site (an SVG: every browser coopflow supports shows one)."""
+    return FileResponse(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/login")
@@ -225,40 +236,11 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
     return render(request, "task.html", status=status, project=project, task=task, step=step, template=template,
                   fields=step.form, values=values, errors=errors, message=message,
                   max_document_mb=round(coopflow.max_document_bytes / 2**20),
-                  **task_context(project, task, template),
+                  **task_context(project, task, template), reason=asked_reason(coopflow, actor, project, task),
+                  may_send=may_send(actor, project, task, template),
                   may_ask=task["status"] == "open" and task["assignee"] not in (project["lead"], "auditor")
                   and task["step"] != "extension_decision" and actor.org == task["assignee"],
                   request_id=secrets.token_urlsafe(16))
-
-
-def task_context(project: dict[str, Any], task: dict[str, Any], template: Template) -> dict[str, Any]:
-    """What a task is about (the submissions it comes after, or the one it reviews, or the task that asks
-    for more time, and the one that named its assignee), its earlier rounds, and who else owes the same
-    step."""
-    tasks = project["tasks"]
-
-    def slot(t: dict[str, Any]) -> tuple[Any, ...]:
-        return t.get("on_behalf_of") or t["assignee"], t["subject_org"], t["occurrence"]
-
-    step = template.step(task["step"])
-    done = [t for t in tasks if t["status"] == "completed" and t["round"] <= task["round"]]
-    if step.after_each:  # the very submission it reviews
-        about = [t for t in done if t["step"] == step.after_each and slot(t)[0] == task["subject_org"]
-                 and t["occurrence"] == task["occurrence"]][-1:]
-    else:  # the latest completed task of each slot of the steps it comes after
-        latest: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for t in done:
-            if t["step"] in step.after:
-                latest[(t["step"], *slot(t))] = t
-        about = list(latest.values())
-    if step.named_in:  # the completion that named its assignee: the list of tables, the referral
-        named_by = [t for t in tasks if t["step"] == step.named_in.step and t["status"] == "completed"][-1:]
-        about = named_by + [t for t in about if t not in named_by]
-    earlier = [t for t in tasks if t["step"] == task["step"] and t["id"] != task["id"] and t["round"] < task["round"]
-               and slot(t) == slot(task)]
-    others = [t for t in tasks if t["step"] == task["step"] and t["id"] != task["id"] and t["status"] == "open"]
-    asking = next((t for t in tasks if t["id"] == task.get("subject_task")), None)
-    return {"about": about, "earlier": earlier, "others": others, "asking": asking}
 
 
 @router.get("/projects/{project_id}/documents/{sha256}")

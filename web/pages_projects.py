@@ -272,7 +272,8 @@ def audit_export(request: Request, project_id: str, format: str = "jsonl") -> Re
             coopflow.export_bundle(actor, project_id, out)
             media_type = "application/zip"
         else:
-            text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+            # CSV with a byte-order mark: Excel then reads it as UTF-8 (Cyrillic, ë, č), not as ANSI
+            text = io.TextIOWrapper(out, encoding="utf-8-sig" if format == "csv" else "utf-8", newline="")
             events = coopflow.list_events(actor, project_id)
             write_jsonl(events, text) if format == "jsonl" else write_csv(events, text, coopflow.user_emails())
             text.flush()
