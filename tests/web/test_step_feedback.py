@@ -23,7 +23,8 @@ COMMENT = "Clause 4 (data protection) names no contact person"
 
 
 def set_language(live: Live, org: str, lang: str) -> None:
-    """Every user of ``org`` reads coopflow (pages and mail) in ``lang``."""
+    """Every user of ``org`` reads coopflow (pages and mail) in ``lang`` (until the test ends: the web tests'
+    ``languages_restored``)."""
     with live.coopflow.engine.begin() as conn:
         conn.execute(text("UPDATE user SET lang = :lang WHERE org_id = :org"), {"lang": lang, "org": org})
 
