@@ -77,6 +77,8 @@ def latest_uncosigned(engine: Engine, registered: set[str]) -> dict[str, dict[st
     """Each project's latest kept checkpoint that some registered witness of its organisations has not
     cosigned yet, with the organisations still to ask: ``{project: {checkpoint row, "orgs": [...]}}``.
     Projects whose latest checkpoint is cosigned by all of them are left out (the work stays bounded)."""
+    if not registered:  # no organisation runs a witness: the minutely run reads nothing
+        return {}
     latest = select(C.c.project_id, func.max(C.c.tree_size).label("size")).group_by(C.c.project_id).subquery()
     with engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(select(C).join(latest, and_(
