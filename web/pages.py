@@ -81,7 +81,7 @@ async def login(request: Request, session: SessionDep) -> Response:
         token, _ = await run_in_threadpool(get_coopflow(request).log_in, email, password, address, known)
     except TooManyAttempts as exc:
         return render(request, "login.html", status=429, login_csrf=form.get("csrf"), next=target,
-                      error=t("login_wait", seconds=exc.details["retry_after"]), email=email,
+                      error=t.plural("login_wait", int(exc.details["retry_after"])), email=email,
                       headers={"Retry-After": str(exc.details["retry_after"])})
     except Unauthorized:
         return render(request, "login.html", status=401, login_csrf=form.get("csrf"), next=target,

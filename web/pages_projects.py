@@ -147,7 +147,14 @@ def _said(request: Request, problem: str, csrf: str) -> str | None:
 
 @router.post("/projects/{project_id}/changes")
 async def change_project(request: Request, project_id: str, _session: SessionDep) -> Response:
-    """The project page's change forms: one kind each, always with a reason."""
+    """The project page's change forms: one kind each, always with a reason. Withdrawing a partner is sent
+    only once confirmed on a page that says what the partner loses."""
+    form = await request.form()
+    if form.get("kind") == "withdraw_partner" and form.get("confirm") != "yes":
+        asked = await run_in_threadpool(_confirm_withdrawal, request, project_id, form)
+        if asked is not None:
+            return asked
+
     async def change(actor: Actor, form: Any) -> str:
         kind, due = str(form.get("kind", "")), str(form.get("due_date", "")).strip()
         if kind == "cancel" and form.get("confirm") != "yes":
@@ -160,6 +167,26 @@ async def change_project(request: Request, project_id: str, _session: SessionDep
         return f"?changed={kind}"
 
     return await _project_form(request, project_id, "changes", change)
+
+
+def _confirm_withdrawal(request: Request, project_id: str, form: Any) -> Response | None:
+    """The page that asks to confirm a partner's withdrawal: its open tasks by name, that it will no longer
+    see the project, that its work stays in the trail. None when the change will be refused anyway (not the
+    lead's coordinator, not a partner, the last partner, no reason, a stale form): it is refused at once."""
+    actor, session = require_session(request)
+    org = str(form.get("org", ""))
+    if not same(str(form.get("csrf", "")), session["csrf"]):
+        return None
+    try:
+        project = get_coopflow(request).show_project(actor, project_id, via=None)
+    except DomainError:
+        return None
+    if (not access.may_change(actor, project) or project["status"] != "active" or org not in project["partners"]
+            or len(project["partners"]) < 2 or not str(form.get("reason", "")).strip()):
+        return None
+    losing = [t for t in project["tasks"] if t["status"] == "open" and t["assignee"] == org]
+    return render(request, "withdraw_confirm.html", project=project, org=org, losing=losing,
+                  template=get_coopflow(request).template_of(project), reason=str(form.get("reason", "")))
 
 
 @router.post("/projects/{project_id}/personal-data/erase")

@@ -177,6 +177,7 @@ async def test_changes_more_time_and_what_a_review_is_about_in_the_browser(brows
     await withdraw.locator("select[name=org]").select_option(PARTNERS[2])
     await withdraw.locator("textarea[name=reason]").fill("Left the network")
     await withdraw.locator("button[type=submit]").click()
+    await coordinator.locator("#confirm-withdrawal button[type=submit]").click()
     await expect(coordinator.locator("p.notice")).to_be_visible()
     await expect(coordinator.locator("p.meta").first).not_to_contain_text("Different and Equal")
     shown = app.show_project(actor(app, "stadt-dortmund"), pid)
