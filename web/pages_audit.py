@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
@@ -34,6 +35,7 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
         project = coopflow.show_project(actor, project_id, via=None)
     except DomainError:
         return error_page(request, 404)
+    as_of, until = picked(as_of), picked(until)
     may_verify = access.may_verify(actor, project)
     filters = {"actor_email": actor_email, "org": org, "type": type, "since": since, "until": until}
     problem, past, events, checked = None, None, [], None
@@ -59,6 +61,16 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
                   page_link=lambda n: f"/projects/{project_id}/audit?{urlencode({**query, 'page': n})}",
                   checkpoint=coopflow.checkpoint_status(actor, project_id), labelled=labelled_data,
                   to_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True))
+
+
+PICKED_MINUTE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")  # a datetime-local value with no seconds
+
+
+def picked(moment: str) -> str:
+    """A moment from one of the page's pickers, to the second the reader saw. The pickers show seconds, but
+    a browser sends 13:26:00 as ``T13:26`` (it leaves zero seconds out), which the API reads as the whole
+    minute up to 13:26:59: here it is second zero again, as the picker showed it."""
+    return f"{moment}:00" if PICKED_MINUTE.fullmatch(moment) else moment
 
 
 _FILTERS = {"actor": "actor", "org": "organisation", "type": "type", "since": "since", "until": "until",

@@ -1,0 +1,48 @@
+"""The audit page: its as-of picker to the second, its organisation filter, signing a checkpoint there."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from playwright.async_api import expect
+
+from domain import parse_time
+from tests.utils.app import actor, start
+from tests.web.conftest import Live, Profiles
+from tests.web.test_browser import login
+
+
+async def test_the_as_of_picker_keeps_seconds_and_a_minute_it_sends_means_second_zero(browser: Profiles,
+                                                                                        live: Live):
+    """Chromium sends 13:26:00 as ``T13:26`` (it drops zero seconds): on the page that is 13:26:00, not the
+    whole minute up to 13:26:59."""
+    while not 2 <= datetime.now(UTC).second <= 50:  # the project starts after second 0 of its minute
+        await asyncio.sleep(0.2)
+    project = await start(live.coopflow)
+    events = list(live.coopflow.list_events(actor(live.coopflow, "auditor"), project["id"]))
+    first = parse_time(events[0]["at"])
+    minute = first.replace(second=0, microsecond=0)
+    page = await login(browser, live, "audit-office")
+    await page.goto(f"{live.url}/projects/{project['id']}/audit")
+    picker = page.locator("#f-as_of")
+    assert await picker.get_attribute("step") in ("1", "0.001")  # the picker shows seconds
+    await picker.fill(minute.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert await picker.input_value() == minute.strftime("%Y-%m-%dT%H:%M")  # what the browser sends
+    await page.click("#as-of-form button")
+    await expect(page.locator("p.alert")).to_have_text("The project did not exist yet at that moment.")
+    await expect(page.locator("#past-state")).to_have_count(0)
+    await expect(picker).to_have_value(minute.strftime("%Y-%m-%dT%H:%M"))  # kept, as second zero
+
+    await picker.fill(first.strftime("%Y-%m-%dT%H:%M:%S"))  # the second the project started in
+    await page.click("#as-of-form button")
+    await expect(page.locator("#past-state h2")).to_contain_text(first.strftime("%H:%M:%S UTC"))
+    await expect(page.locator("#past-state tbody tr")).to_have_count(1)
+
+    # the filter's "until" picker reads a minute the same way: nothing happened up to 13:26:00
+    await page.fill("#filter-form input[name=until]", minute.strftime("%Y-%m-%dT%H:%M:%S"))
+    await page.click("#filter-form button")
+    await expect(page.locator("table.events tbody tr")).to_have_count(0)
+    await page.fill("#filter-form input[name=until]", (minute + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S"))
+    await page.click("#filter-form button")
+    await expect(page.locator("table.events tbody tr")).to_have_count(len(events))
