@@ -13,8 +13,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from domain import EVENT_TYPES, DomainError, InvalidRequest, Template
+from domain import EVENT_TYPES, Actor, DomainError, InvalidRequest, Template
 from services import access
+from services.app import Coopflow
 from services.exports import write_csv, write_jsonl
 from web.deps import get_coopflow
 from web.pages import KNOWN_PROBLEMS, error_page
@@ -56,11 +57,22 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
     return render(request, "audit.html", project=project, template=template,
                   events=shown, total=len(events), filters=filters,
                   event_types=EVENT_TYPES, as_of=as_of, past=past, checked=checked, problem=problem,
-                  may_verify=may_verify, assignees={t["id"]: t["assignee"] for t in project["tasks"]},
+                  may_verify=may_verify, orgs=filter_orgs(coopflow, actor, project),
+                  assignees={t["id"]: t["assignee"] for t in project["tasks"]},
                   emails=coopflow.user_emails(), page=page, pages=pages,
                   page_link=lambda n: f"/projects/{project_id}/audit?{urlencode({**query, 'page': n})}",
                   checkpoint=coopflow.checkpoint_status(actor, project_id), labelled=labelled_data,
                   to_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True))
+
+
+def filter_orgs(coopflow: Coopflow, actor: Actor, project: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The organisation filter's choices as (org, withdrawn): the lead, the current partners, then those that
+    withdrew. An auditor still asks what a partner did before it left (its events stay in the trail), so a
+    withdrawn partner stays a choice, marked as such, rather than vanishing from the filter."""
+    current = [project["lead"], *project["partners"]]
+    gone = dict.fromkeys(str(e["data"].get("org")) for e in coopflow.list_events(actor, project["id"],
+                                                                                  type="PartnerWithdrawn"))
+    return [(o, False) for o in current] + [(o, True) for o in gone if o not in current]
 
 
 PICKED_MINUTE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")  # a datetime-local value with no seconds

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from playwright.async_api import expect
 
 from domain import parse_time
-from tests.utils.app import actor, start
-from tests.web.conftest import Live, Profiles
+from services.seed import demo_email
+from tests.utils.app import LEAD, PARTNERS, actor, start
+from tests.web.conftest import Live, Profiles, http_login
 from tests.web.test_browser import login
 
 
@@ -46,3 +49,23 @@ async def test_the_as_of_picker_keeps_seconds_and_a_minute_it_sends_means_second
     await page.fill("#filter-form input[name=until]", (minute + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S"))
     await page.click("#filter-form button")
     await expect(page.locator("table.events tbody tr")).to_have_count(len(events))
+
+
+async def test_the_organisation_filter_keeps_a_withdrawn_partner_marked_in_the_readers_language(live: Live):
+    """An auditor still looks for what a partner did before it withdrew: it stays in the filter, marked."""
+    app = live.coopflow
+    project = await start(app)
+    pid = project["id"]
+    await app.change_project(actor(app, LEAD), pid, kind="withdraw_partner", org=PARTNERS[1],
+                             reason="Left the network")
+    names = app.org_names()
+    said = {"en": "withdrawn", "sr": "više nije partner", "mk": "веќе не е партнер"}
+    for lang, mark in said.items():
+        async with httpx.AsyncClient(base_url=live.url, cookies={"coopflow_lang": lang}) as http:
+            await http_login(http, demo_email("audit-office"))
+            page = await http.get(f"/projects/{pid}/audit")
+        options = dict(re.findall(r'<option value="([^"]+)" >([^<]*)</option>',
+                                  page.text.split('name="org"')[1].split("</select>")[0]))
+        assert list(options) == [LEAD, PARTNERS[0], PARTNERS[2], PARTNERS[1]], options
+        assert options[PARTNERS[1]] == f"{names[PARTNERS[1]]} ({mark})"
+        assert all(f"({mark})" not in options[o] for o in (LEAD, PARTNERS[0], PARTNERS[2]))
