@@ -12,7 +12,7 @@ from domain import Actor, Forbidden, NotFound
 from domain.merkle import inclusion_proof, trail_leaves
 from evidence.notes import NoteError, Verifier, open_checkpoint
 from evidence.proofs import BUNDLE_EVENTS, BUNDLE_PROJECT, check_checkpoint, referenced_documents
-from evidence.signing import checkpoint_trail
+from evidence.signing import SigningKeyMissing, checkpoint_trail
 from evidence.witnessed import check_witnesses, with_cosignatures
 from services import access
 from services.exports import write_jsonl
@@ -26,6 +26,15 @@ class Checkpoints(Trail):
     def public_key(self) -> str:
         """The verifier key of this deployment's checkpoints: ``<name>+<hex key id>+<base64 key>``."""
         return str(self.verifier)
+
+    @property
+    def signs(self) -> bool:
+        """Whether this process can sign checkpoints: a web app given only the verifier key never does, so its
+        pages say where signing happens instead of offering what would fail."""
+        try:
+            return self.signer is not None
+        except SigningKeyMissing:
+            return False
 
     def checkpoint(self, actor: Actor, project_id: str) -> dict[str, Any]:
         """Sign the project's trail now (auditors, the lead); kept append-only with the others."""

@@ -11,15 +11,18 @@ from typing import IO, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from domain import EVENT_TYPES, Actor, DomainError, InvalidRequest, Template
+from evidence.signing import SigningKeyMissing
 from services import access
 from services.app import Coopflow
 from services.exports import write_csv, write_jsonl
-from web.deps import get_coopflow
+from web.deps import SessionDep, get_coopflow
 from web.pages import KNOWN_PROBLEMS, error_page
 from web.render import one_page, render, require_session, translator
+from web.security import same
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +32,8 @@ PAGE_SIZE = 50  # events on one page of the audit trail
 
 @router.get("/projects/{project_id}/audit")
 def audit_page(request: Request, project_id: str, actor_email: str = "", org: str = "", type: str = "",
-               since: str = "", until: str = "", as_of: str = "", verify: str = "", page: int = 1) -> Response:
+               since: str = "", until: str = "", as_of: str = "", verify: str = "", page: int = 1,
+               signed: str = "") -> Response:
     session = require_session(request)
     coopflow, actor = get_coopflow(request), session[0]
     try:
@@ -40,6 +44,8 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
     may_verify = access.may_verify(actor, project)
     filters = {"actor_email": actor_email, "org": org, "type": type, "since": since, "until": until}
     problem, past, events, checked = None, None, [], None
+    if signed == "elsewhere":  # a known word only: the page never shows what the URL says
+        problem = translator(request)("checkpoint_sign_elsewhere")
     try:
         events = list(coopflow.list_events(actor, project_id, by_email=actor_email or None, org=org or None,
                                            type=type or None, since=since or None, until=until or None))
@@ -57,12 +63,30 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
     return render(request, "audit.html", project=project, template=template,
                   events=shown, total=len(events), filters=filters,
                   event_types=EVENT_TYPES, as_of=as_of, past=past, checked=checked, problem=problem,
-                  may_verify=may_verify, orgs=filter_orgs(coopflow, actor, project),
+                  may_verify=may_verify, signs=coopflow.signs, signed=signed == "now",
+                  orgs=filter_orgs(coopflow, actor, project),
                   assignees={t["id"]: t["assignee"] for t in project["tasks"]},
                   emails=coopflow.user_emails(), page=page, pages=pages,
                   page_link=lambda n: f"/projects/{project_id}/audit?{urlencode({**query, 'page': n})}",
                   checkpoint=coopflow.checkpoint_status(actor, project_id), labelled=labelled_data,
                   to_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True))
+
+
+@router.post("/projects/{project_id}/audit/checkpoint")
+async def sign_checkpoint(request: Request, project_id: str, _session: SessionDep) -> Response:
+    """The audit page's "sign a checkpoint now" (auditors, the lead): the page again with the new one, or,
+    on a web server holding only the verifier key, saying where checkpoints are signed."""
+    session = require_session(request)
+    form = await request.form()
+    if not same(str(form.get("csrf", "")), session[1]["csrf"]):
+        return error_page(request, 403, "The form expired. Reload the page and try again.")
+    try:
+        await run_in_threadpool(get_coopflow(request).checkpoint, session[0], project_id)
+    except SigningKeyMissing:
+        return RedirectResponse(f"/projects/{project_id}/audit?signed=elsewhere", status_code=303)
+    except DomainError:
+        return error_page(request, 404)
+    return RedirectResponse(f"/projects/{project_id}/audit?signed=now#checkpoint-status", status_code=303)
 
 
 def filter_orgs(coopflow: Coopflow, actor: Actor, project: dict[str, Any]) -> list[tuple[str, bool]]:
