@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -72,11 +73,17 @@ def export(
               f"checkpoints of {project_id} to {output_file}.", file=sys.stderr)
         return
     trail = app.list_events(rt.actor(as_), project_id)
+    # CSV with a byte-order mark, as the web's: Excel then reads it as UTF-8 (Cyrillic, ë, č), not as ANSI
+    encoding = "utf-8-sig" if format_ == "csv" else "utf-8"
     if output_file is None:
-        write_jsonl(trail, sys.stdout) if format_ == "jsonl" else write_csv(trail, sys.stdout, app.user_emails())
+        sys.stdout.flush()
+        stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="")
+        write_jsonl(trail, stream) if format_ == "jsonl" else write_csv(trail, stream, app.user_emails())
+        stream.flush()
+        stream.detach()  # stdout stays open
         return
     partial = output_file.with_name(output_file.name + ".partial")  # no half-written export on failure
-    with partial.open("w", encoding="utf-8", newline="") as out:
+    with partial.open("w", encoding=encoding, newline="") as out:
         count = write_jsonl(trail, out) if format_ == "jsonl" else write_csv(trail, out, app.user_emails())
     partial.replace(output_file)
     print(f"Exported {count} events of {project_id} to {output_file}.", file=sys.stderr)

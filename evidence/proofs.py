@@ -21,6 +21,7 @@ from evidence.signing import trail_head
 
 BUNDLE_EVENTS = "events.jsonl"
 BUNDLE_PROJECT = "project.json"
+BUNDLE_DOCUMENTS = "documents.json"  # each document file's names, as the events give them
 
 
 def check_checkpoint(events: Sequence[Mapping[str, Any]], note: str, verifier: Verifier,
@@ -89,6 +90,33 @@ def referenced_documents(events: Iterable[Mapping[str, Any]]) -> list[tuple[int,
     return found
 
 
+def document_manifest(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A bundle's ``documents.json``: each name the events give a document file, with its media type, size
+    and the events that name it. The files stay ``documents/<sha256>``, checked by their content alone; the
+    names come from the events as the bundle carries them, so a sealed name stays sealed and a document
+    of a field left out for the reader is not listed."""
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
+    for seq, _, doc in referenced_documents(events):
+        entry = entries.setdefault((doc["sha256"], str(doc["name"])), {
+            "file": f"documents/{doc['sha256']}", **{k: doc[k] for k in DOCUMENT_KEYS}, "events": []})
+        if seq not in entry["events"]:
+            entry["events"].append(seq)
+    return [entries[k] for k in sorted(entries)]
+
+
+def _check_manifest(listed: Any, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The problems of a bundle's ``documents.json``: an entry must be one its events make (a name given to
+    that sha256 by an event), so a renamed or invented file name is caught offline like a changed file."""
+    made = {(e["sha256"], e["name"]): e for e in document_manifest(events)}
+    problems = []
+    for entry in listed if isinstance(listed, list) else [listed]:
+        key = (entry.get("sha256"), entry.get("name")) if isinstance(entry, dict) else None
+        if key not in made or made[key] != entry:
+            shown = f"{entry.get('name')} ({entry.get('file')})" if isinstance(entry, dict) else str(entry)[:80]
+            problems.append({"seq": None, "reason": f"{BUNDLE_DOCUMENTS} lists {shown}, which no event names so"})
+    return problems
+
+
 def verify_bundle(path: Any, *, verifier: Verifier | None = None, note: str | None = None) -> dict[str, Any]:
     """The chain of a bundle's events, every document they name (present, unchanged), and with a
     verifier key the bundle's checkpoints (and ``note``) against its events."""
@@ -112,6 +140,8 @@ def verify_bundle(path: Any, *, verifier: Verifier | None = None, note: str | No
                 elif hashlib.sha256(bundle.read(member)).hexdigest() != doc["sha256"]:
                     result["problems"].append({"seq": seq, "reason": f"document changed: {doc['name']} ({field}) "
                                                f"does not match its sha256 {doc['sha256']}"})
+            if BUNDLE_DOCUMENTS in names:
+                result["problems"] += _check_manifest(json.loads(bundle.read(BUNDLE_DOCUMENTS)), events)
             notes = [bundle.read(n).decode("utf-8") for n in sorted(names) if n.startswith("checkpoints/")]
     except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequest(f"{path} is not a readable coopflow bundle ({exc}).") from None

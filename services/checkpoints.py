@@ -11,8 +11,15 @@ from typing import IO, Any
 from domain import Actor, Forbidden, NotFound
 from domain.merkle import inclusion_proof, trail_leaves
 from evidence.notes import NoteError, Verifier, open_checkpoint
-from evidence.proofs import BUNDLE_EVENTS, BUNDLE_PROJECT, check_checkpoint, referenced_documents
-from evidence.signing import checkpoint_trail
+from evidence.proofs import (
+    BUNDLE_DOCUMENTS,
+    BUNDLE_EVENTS,
+    BUNDLE_PROJECT,
+    check_checkpoint,
+    document_manifest,
+    referenced_documents,
+)
+from evidence.signing import SigningKeyMissing, checkpoint_trail
 from evidence.witnessed import check_witnesses, with_cosignatures
 from services import access
 from services.exports import write_jsonl
@@ -26,6 +33,15 @@ class Checkpoints(Trail):
     def public_key(self) -> str:
         """The verifier key of this deployment's checkpoints: ``<name>+<hex key id>+<base64 key>``."""
         return str(self.verifier)
+
+    @property
+    def signs(self) -> bool:
+        """Whether this process can sign checkpoints: a web app given only the verifier key never does, so its
+        pages say where signing happens instead of offering what would fail."""
+        try:
+            return self.signer is not None
+        except SigningKeyMissing:
+            return False
 
     def checkpoint(self, actor: Actor, project_id: str) -> dict[str, Any]:
         """Sign the project's trail now (auditors, the lead); kept append-only with the others."""
@@ -131,13 +147,12 @@ class Checkpoints(Trail):
                             "those who may.")
 
     def export_bundle(self, actor: Actor, project_id: str, out: IO[bytes]) -> dict[str, int]:
-        """A zip of the trail (``events.jsonl``), every document it names (``documents/<sha256>``), the
-        kept checkpoints (``checkpoints/<size>.note``) and ``project.json``."""
+        """A zip of the trail (``events.jsonl``), every document it names (``documents/<sha256>``, with their
+        names in ``documents.json``), the kept checkpoints (``checkpoints/<size>.note``) and ``project.json``."""
         project = self._project(actor, project_id)
         # as the trail's other exports: personal fields left out for those who may not read them (their
         # events then no longer match their hashes), and only the documents of what is left
         events = list(self.list_events(actor, project_id))
-        documents = 0
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             with bundle.open(BUNDLE_EVENTS, "w") as raw:
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
@@ -146,6 +161,7 @@ class Checkpoints(Trail):
                 text.detach()  # the zip member closes with its own context
             bundle.writestr(BUNDLE_PROJECT, json.dumps({k: project[k] for k in (
                 "id", "title", "template", "lead", "partners", "status")}, ensure_ascii=False, indent=1))
+            present = set()
             for sha256 in sorted({doc["sha256"] for _, _, doc in referenced_documents(events)}):
                 content = self.documents.open(sha256)
                 if content is None:
@@ -153,7 +169,11 @@ class Checkpoints(Trail):
                 with bundle.open(f"documents/{sha256}", "w") as target:
                     for chunk in content:
                         target.write(chunk)
-                documents += 1
+                present.add(sha256)
+            documents = len(present)
+            # the files are named by their hash (checked offline by content); their names are beside them
+            listed = [e for e in document_manifest(events) if e["sha256"] in present]
+            bundle.writestr(BUNDLE_DOCUMENTS, json.dumps(listed, ensure_ascii=False, indent=1))
             kept = checkpoints(self.engine, project_id)
             for row in kept:
                 bundle.writestr(f"checkpoints/{row['tree_size']:08d}.note",

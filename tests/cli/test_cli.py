@@ -150,7 +150,7 @@ def test_cli_scenario_against_coopflow_dev(dev: Dev):
                                 capture_output=True, text=True, timeout=60)
         assert broken.returncode == 1 and "seq 4: changed" in broken.stdout
         csv_text = dev.cli("audit", "export", pid, "--format", "csv").stdout
-        assert csv_text.splitlines()[0].startswith("seq,type,at,actor_user,actor_email") and LEAD in csv_text
+        assert csv_text.splitlines()[0].startswith("\ufeffseq,type,at,actor_user,actor_email") and LEAD in csv_text
     finally:
         assert stop(proc) == 0
     assert "coopflow dev stopped." in (dev.tmp / "dev.out").read_text()

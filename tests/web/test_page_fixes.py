@@ -132,9 +132,9 @@ async def test_the_audit_pages_exports_are_whole_however_long_the_trail(live: Li
     import json
 
     from evidence.proofs import verify_bundle
-    from web import pages_projects
+    from web import pages_audit
 
-    monkeypatch.setattr(pages_projects, "EXPORT_IN_MEMORY", 64)  # every export rolls over to disk
+    monkeypatch.setattr(pages_audit, "EXPORT_IN_MEMORY", 64)  # every export rolls over to disk
     app = live.coopflow
     project = await start(app, partners=PARTNERS[:1])
     pid = project["id"]
