@@ -62,7 +62,7 @@ async def test_log_in_attempts_are_slowed_down(live: Live):
         page = await http.get("/login?lang=de")
         blocked = await http.post("/login", data={"email": email, "password": DEMO_PASSWORD,
                                                   "csrf": csrf_of(page.text)})
-        assert blocked.status_code == 429 and "Bitte versuchen Sie es in 1 Sekunden erneut" in blocked.text
+        assert blocked.status_code == 429 and "Bitte versuchen Sie es in 1 Sekunde erneut" in blocked.text
         assert blocked.headers["retry-after"] == "1"
 
 
