@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import re
 import tempfile
 from collections.abc import Iterator
@@ -14,12 +13,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from domain import EVENT_TYPES, Actor, DomainError, InvalidRequest, Template
+from domain import EVENT_TYPES, Actor, DomainError
 from evidence.signing import SigningKeyMissing
 from services import access
 from services.app import Coopflow
 from services.exports import write_csv, write_jsonl
 from web.deps import SessionDep, get_coopflow
+from web.event_words import event_details
 from web.pages import KNOWN_PROBLEMS, error_page
 from web.render import one_page, render, require_session, translator
 from web.security import same
@@ -68,8 +68,8 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
                   assignees={t["id"]: t["assignee"] for t in project["tasks"]},
                   emails=coopflow.user_emails(), page=page, pages=pages,
                   page_link=lambda n: f"/projects/{project_id}/audit?{urlencode({**query, 'page': n})}",
-                  checkpoint=coopflow.checkpoint_status(actor, project_id), labelled=labelled_data,
-                  to_json=lambda d: json.dumps(d, ensure_ascii=False, sort_keys=True))
+                  checkpoint=coopflow.checkpoint_status(actor, project_id),
+                  details=lambda w, e: event_details(w, e, template))
 
 
 @router.post("/projects/{project_id}/audit/checkpoint")
@@ -124,17 +124,6 @@ def _audit_problem(request: Request, exc: DomainError) -> str:
     if label is not None:
         return t("audit_filter_invalid", field=t(label))
     return t(exc.code) if exc.code in KNOWN_PROBLEMS else exc.message
-
-
-def labelled_data(e: dict[str, Any], template: Template) -> list[tuple[dict[str, str], Any]]:
-    """An event's form data as (field, value) with the field's labels (the page picks the reader's language);
-    documents stay records for a link with their hash."""
-    form = e["data"].get("form") if isinstance(e["data"].get("form"), dict) else {}
-    try:
-        fields = {f.name: f for f in template.step(e["step"]).form} if e.get("step") else {}
-    except (KeyError, InvalidRequest):
-        fields = {}
-    return [(fields[k].label if k in fields and fields[k].label else {"en": k}, v) for k, v in form.items()]
 
 
 @router.get("/projects/{project_id}/audit/export")

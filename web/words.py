@@ -6,8 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from domain import Template, parse_duration, parse_time
 from web.i18n import Translator
+
+CLDR_LOCALES = {"sr": "sr_Latn"}  # our Serbian is written in Latin letters
 
 
 class Words:
@@ -46,6 +50,16 @@ class Words:
             if found is not None:
                 return self.t.pick(found.title, found.name)
         return (name or "").replace("_", " ")
+
+    def number(self, value: float, decimals: int | None = None) -> str:
+        """A number with the language's decimal separator and grouping (CLDR): "0,6" in sr, de, mk, sq,
+        "0.6" in en; ``decimals`` fixes the digits after the separator."""
+        pattern = None if decimals is None else "#,##0." + "0" * decimals
+        return format_decimal(value, format=pattern, locale=CLDR_LOCALES.get(self.t.lang, self.t.lang))
+
+    def size(self, size: int) -> str:
+        """A file's size in KB to one decimal, as the language writes numbers ("0,6 KB", "0.6 KB")."""
+        return f"{self.number(round(size / 1024, 1), decimals=1)} KB"
 
     def when(self, moment: str | None) -> str:
         return parse_time(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
