@@ -184,17 +184,18 @@ def check_completion_size(body: dict[str, Any]) -> None:
 
 
 def check_completion(partners: list[str], task: TaskState, step: Step, c: CompleteTask, *,
-                     sealed: bool = False) -> dict[str, Any]:
+                     sealed: bool = False, now: datetime | None = None) -> dict[str, Any]:
     """Every rule of a completion that the task, its step and the partners decide; returns the event's data.
 
     The application layer asks it too, before anything is sent to Temporal, so that input that
     cannot be accepted (too large, say) never reaches a workflow: first of the values in clear, then,
-    in a project whose personal data is sealed (``sealed``), of the command with them sealed.
+    in a project whose personal data is sealed (``sealed``), of the command with them sealed. ``now``
+    bounds the ``today`` dates: the workflow's time in ``decide``, the clock of the application before.
     """
     check_may_complete(partners, task, step, c.actor)
     check_task_open(task)
     check_outcome(step, c.outcome)
-    data = validate_form(step.form, c.data, sealed=sealed)
+    data = validate_form(step.form, c.data, sealed=sealed, now=now)
     body: dict[str, Any] = {"form": data}
     if c.outcome is not None:
         body["outcome"] = c.outcome

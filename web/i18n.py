@@ -22,6 +22,8 @@ _VALIDATION = [
     (re.compile(r"^must be a number$"), "v_number"),
     (re.compile(r"^must be a finite number$"), "v_finite"),
     (re.compile(r"^must be a date written YYYY-MM-DD$"), "v_date"),
+    (re.compile(r"^must not be later than today$"), "v_not_after_today"),
+    (re.compile(r"^must not be earlier than today$"), "v_not_before_today"),
     (re.compile(r"^must be true or false$"), "v_bool"),
     (re.compile(r"^must be accepted \(true\)$"), "v_accepted"),
     (re.compile(r"^must be text$"), "v_text"),
