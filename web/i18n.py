@@ -24,6 +24,7 @@ _VALIDATION = [
     (re.compile(r"^must be a date written YYYY-MM-DD$"), "v_date"),
     (re.compile(r"^must not be later than today$"), "v_not_after_today"),
     (re.compile(r"^must not be earlier than today$"), "v_not_before_today"),
+    (re.compile(r"^'(?P<org>[a-z0-9-]+)' is not a partner of this project$"), "v_not_a_partner"),
     (re.compile(r"^must be true or false$"), "v_bool"),
     (re.compile(r"^must be accepted \(true\)$"), "v_accepted"),
     (re.compile(r"^must be text$"), "v_text"),
