@@ -154,17 +154,19 @@ def check_title(title: str) -> None:
 
 
 def check_named_orgs(state: ProjectState, step: Step, form: dict[str, Any], now: datetime) -> None:
-    """The organisations an org or assignments field names are in the project; their due dates are ahead."""
-    members = {state.lead, *state.partners}
+    """The organisations an org or assignments field names are in the project (its partners, for a field with
+    ``orgs: partners``); their due dates are ahead."""
     latest = (now + timedelta(days=5 * 366)).date().isoformat()
     errors: dict[str, str] = {}
     for field in step.form:
         value = form.get(field.name)
+        members, said = ((set(state.partners), "a partner") if field.orgs == "partners"
+                         else ({state.lead, *state.partners}, "an organisation"))
         if field.type == "org" and value is not None and value not in members:
-            errors[field.name] = f"'{value}' is not an organisation of this project"
+            errors[field.name] = f"'{value}' is not {said} of this project"
         for entry in (value or []) if field.type == "assignments" else []:
             if entry["org"] not in members:
-                errors[field.name] = f"'{entry['org']}' is not an organisation of this project"
+                errors[field.name] = f"'{entry['org']}' is not {said} of this project"
             elif "due" in entry and not now.date().isoformat() <= entry["due"] <= latest:
                 errors[field.name] = f"the due date {entry['due']} is not between today and five years from now"
     if errors:
@@ -184,17 +186,18 @@ def check_completion_size(body: dict[str, Any]) -> None:
 
 
 def check_completion(partners: list[str], task: TaskState, step: Step, c: CompleteTask, *,
-                     sealed: bool = False) -> dict[str, Any]:
+                     sealed: bool = False, now: datetime | None = None) -> dict[str, Any]:
     """Every rule of a completion that the task, its step and the partners decide; returns the event's data.
 
     The application layer asks it too, before anything is sent to Temporal, so that input that
     cannot be accepted (too large, say) never reaches a workflow: first of the values in clear, then,
-    in a project whose personal data is sealed (``sealed``), of the command with them sealed.
+    in a project whose personal data is sealed (``sealed``), of the command with them sealed. ``now``
+    bounds the ``today`` dates: the workflow's time in ``decide``, the clock of the application before.
     """
     check_may_complete(partners, task, step, c.actor)
     check_task_open(task)
     check_outcome(step, c.outcome)
-    data = validate_form(step.form, c.data, sealed=sealed)
+    data = validate_form(step.form, c.data, sealed=sealed, now=now)
     body: dict[str, Any] = {"form": data}
     if c.outcome is not None:
         body["outcome"] = c.outcome

@@ -82,7 +82,7 @@ def _complete(state: ProjectState, c: CompleteTask, now: datetime) -> list[Event
         return []  # a retry of the request that completed it: nothing new happens
     assert state.template is not None
     step = state.template.step(task.step)
-    body = check_completion(state.partners, task, step, c, sealed=state.sealed)
+    body = check_completion(state.partners, task, step, c, sealed=state.sealed, now=now)
     check_named_orgs(state, step, body["form"], now)
     d = Decision(state, now, c.actor)
     d.emit("DecisionRecorded" if step.kind == "decision" else "StepCompleted",

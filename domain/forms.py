@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -157,8 +157,25 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {"text": _text, "text_list": _text_l
             "org": _org, "assignments": _assignments}
 
 
-def _check(field: FormField, value: Any) -> Any:
+# "today" is the date somewhere on Earth at the moment of the completion (UTC-12 to UTC+14): a person in
+# Skopje entering today's date just after midnight is not refused because the server counts in UTC
+_EARLIEST_ZONE, _LATEST_ZONE = timedelta(hours=-12), timedelta(hours=14)
+
+
+def _check_today(field: FormField, parsed: str, now: datetime | None) -> None:
+    """A date field's ``not_before``/``not_after: today``, decided from ``now`` (the command's time)."""
+    if now is None:
+        return
+    if field.not_after == "today" and parsed > (now + _LATEST_ZONE).date().isoformat():
+        raise ValueError("must not be later than today")
+    if field.not_before == "today" and parsed < (now + _EARLIEST_ZONE).date().isoformat():
+        raise ValueError("must not be earlier than today")
+
+
+def _check(field: FormField, value: Any, now: datetime | None) -> Any:
     parsed = _PARSERS[field.type](value)
+    if field.type == "date":
+        _check_today(field, parsed, now)
     if field.min is not None and parsed < field.min:
         raise ValueError(f"must be at least {field.min}")
     if field.max is not None and parsed > field.max:
@@ -169,9 +186,12 @@ def _check(field: FormField, value: Any) -> Any:
     return format(parsed, "f") if isinstance(parsed, Decimal) else parsed
 
 
-def validate_form(fields: list[FormField], data: Mapping[str, Any] | None, *, sealed: bool = False
-                  ) -> dict[str, Any]:
+def validate_form(fields: list[FormField], data: Mapping[str, Any] | None, *, sealed: bool = False,
+                  now: datetime | None = None) -> dict[str, Any]:
     """Return the normalised data, or raise ``InvalidData`` naming every bad field.
+
+    ``now`` is the moment of the completion, which bounds ``today`` dates; without it (a form checked
+    outside any completion) those bounds are not checked.
 
     With ``sealed`` (a project whose personal data is sealed) a personal field's value must be a sealed
     token, kept as it is: it was validated before it was sealed, and a value in clear is refused.
@@ -196,7 +216,7 @@ def validate_form(fields: list[FormField], data: Mapping[str, Any] | None, *, se
                 errors[field.name] = "is personal data and must be sealed before it is recorded"
             continue
         try:
-            clean[field.name] = _check(field, value)
+            clean[field.name] = _check(field, value, now)
         except ValueError as exc:
             errors[field.name] = str(exc)
     if errors:

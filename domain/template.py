@@ -86,8 +86,15 @@ def _check_duration(value: str, info: ValidationInfo) -> str:
 Subject = Literal["case", "task"]
 
 
+# whom an ``org`` or ``assignments`` field may name: any organisation of the project, or its partners
+# only (a person is referred to a partner abroad, never to the lead itself)
+OrgChoice = Literal["members", "partners"]
+# ``today``: a date bound relative to the moment of the completion (see ``domain.forms``)
+DateBound = Literal["today"]
+
+
 class FormField(_Unwritten):
-    _UNWRITTEN = (("personal",), ("subject",))
+    _UNWRITTEN = (("personal",), ("subject",), ("not_before", "not_after"), ("orgs",))
 
     name: str = Field(pattern=KEY)
     type: FieldType
@@ -97,6 +104,9 @@ class FormField(_Unwritten):
     must_be_true: bool = False
     personal: bool = False  # about a person: sealed, shown only to the organisations involved and auditors
     subject: Subject = "case"  # a personal field's data subject
+    not_before: DateBound | None = None  # a date field's earliest value: no expert day in the past
+    not_after: DateBound | None = None  # a date field's latest value: no birth or consent in the future
+    orgs: OrgChoice = "members"  # whom an org or assignments field may name
     label: Titles = {}
 
 

@@ -77,6 +77,10 @@ def _check_step(t: Template, phase: Phase, step: Step, path: str) -> list[str]:
             problems.append(f"{fpath}.name: duplicate field '{field.name}'")
         if (field.min is not None or field.max is not None) and field.type not in ("int", "decimal"):
             problems.append(f"{fpath}: min and max apply only to int and decimal fields")
+        if (field.not_before or field.not_after) and field.type != "date":
+            problems.append(f"{fpath}: not_before and not_after apply only to date fields")
+        if field.orgs != "members" and field.type not in NAMING_TYPES:
+            problems.append(f"{fpath}.orgs: applies only to org and assignments fields")
         if field.must_be_true and field.type != "bool":
             problems.append(f"{fpath}.must_be_true: applies only to bool fields")
         if field.personal and field.type in NAMING_TYPES:

@@ -71,7 +71,7 @@ async def test_a_sealed_personal_document_keeps_its_sealed_name_in_the_manifest(
     form = app.upload_document(lead, pid, io.BytesIO(PDF), "Ljiljana_pelqimi.pdf", task_id="t1",
                                field="consent_form")
     await app.complete_task(lead, pid, "t1", data={"person_name": "Љиљана Петровић", "date_of_birth": "1991-04-02",
-                                                   "consent": True, "consent_on": "2027-01-04",
+                                                   "consent": True, "consent_on": "2026-01-04",
                                                    "consent_form": {"sha256": form["sha256"]}})
     for org in (LEAD, CARITAS):
         path = bundle_of(app, org, pid, tmp_path)

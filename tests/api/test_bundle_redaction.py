@@ -27,7 +27,7 @@ async def referred_case(app: Coopflow) -> str:
     pid = (await app.start_project(lead, title="Return", partners=[CARITAS, HORIZON, DIFFERENT],
                                    template="return-referral"))["id"]
     await app.complete_task(lead, pid, "t1", data={"person_name": NAME, "date_of_birth": "1991-04-02",
-                                                   "consent": True, "consent_on": "2027-01-04"})
+                                                   "consent": True, "consent_on": "2026-01-04"})
     await app.complete_task(lead, pid, "t2", data={"partner": HORIZON, "needs": NEEDS})
     return pid
 

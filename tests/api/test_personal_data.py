@@ -60,7 +60,7 @@ class Case:
         self.form = uploaded.json()
         assert self.form["name"] == "Ljiljana Petrović saglasnost.pdf" and self.form["size"] == len(FORM)
         done = await self.complete("t1", {"person_name": NAME, "date_of_birth": BORN, "consent": True,
-                                          "consent_on": "2027-01-04", "consent_form": {"sha256": self.form["sha256"]}},
+                                          "consent_on": "2026-01-04", "consent_form": {"sha256": self.form["sha256"]}},
                                    key="consent-1")
         assert done.status_code == 200, done.text
         assert done.json()["data"]["person_name"] == NAME, "the one who completes it reads it back in clear"
@@ -134,10 +134,10 @@ async def test_sealed_before_temporal_plain_for_readers_and_every_reading_noted(
 async def test_a_repeated_completion_answers_as_the_first_and_its_fingerprint_is_keyed(app: Coopflow, case: Case):
     await case.start()
     again = await case.complete("t1", {"person_name": NAME, "date_of_birth": BORN, "consent": True,
-                                       "consent_on": "2027-01-04", "consent_form": {"sha256": case.form["sha256"]}},
+                                       "consent_on": "2026-01-04", "consent_form": {"sha256": case.form["sha256"]}},
                                 key="consent-1")
     assert again.status_code == 200 and again.json()["data"]["person_name"] == NAME
-    other = await case.complete("t1", {"person_name": "Someone else", "consent": True, "consent_on": "2027-01-04"},
+    other = await case.complete("t1", {"person_name": "Someone else", "consent": True, "consent_on": "2026-01-04"},
                                 key="consent-1")
     assert other.status_code == 409, "another body under the same key"
     import hashlib
@@ -145,7 +145,7 @@ async def test_a_repeated_completion_answers_as_the_first_and_its_fingerprint_is
     with app.engine.connect() as conn:
         (fingerprint,) = conn.execute(text("SELECT fingerprint FROM idempotency_key WHERE route = :r"),
                                       {"r": f"complete {case.pid}/t1"}).one()
-    request = {"data": {"person_name": NAME, "date_of_birth": BORN, "consent": True, "consent_on": "2027-01-04",
+    request = {"data": {"person_name": NAME, "date_of_birth": BORN, "consent": True, "consent_on": "2026-01-04",
                         "consent_form": {"sha256": case.form["sha256"]}}, "outcome": None, "comment": None}
     plain = hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
     assert fingerprint != plain, "a plain digest of the request would let anyone test a guessed name"
@@ -263,7 +263,7 @@ async def test_the_writes_of_personal_data_never_run_on_the_event_loop(
         "template": "return-referral", "title": "Case", "partners": [CARITAS, HORIZON]})
     case.pid = started.json()["id"]
     # the case's first personal values, with no Idempotency-Key: its data key is made by the completion
-    done = await case.complete("t1", {"person_name": NAME, "consent": True, "consent_on": "2027-01-04"})
+    done = await case.complete("t1", {"person_name": NAME, "consent": True, "consent_on": "2026-01-04"})
     assert done.status_code == 200, done.text
     await case.task(LEAD, "t1")
     assert {name for name, _ in seen} == {"add_data_key", "record_read"}

@@ -16,7 +16,7 @@ LEAD, CARITAS, HORIZON, DIFFERENT = "stadt-dortmund", "caritas-rs", "horizon-civ
 
 async def test_templates_are_listed_with_their_descriptions(http: httpx.AsyncClient, tokens: dict[str, str]):
     found = (await http.get("/api/templates", headers=auth(tokens[CARITAS]))).json()
-    assert [(t["id"], t["version"]) for t in found] == [("cooperation", 3), ("expert-day", 2), ("return-referral", 2)]
+    assert [(t["id"], t["version"]) for t in found] == [("cooperation", 3), ("expert-day", 3), ("return-referral", 3)]
     assert all(t["description"]["sq"] and t["title"]["mk"] for t in found)
 
 
@@ -32,12 +32,12 @@ async def test_a_referral_over_the_api_hides_the_person_from_others(app: Coopflo
         return await http.post(f"/api/projects/{pid}/tasks/{task}/complete", headers=auth(token),
                                json={"data": data, **({"outcome": outcome} if outcome else {})})
 
-    refused = await complete(tokens[LEAD], "t1", {"person_name": "Ana P.", "consent_on": "2027-01-04"})
+    refused = await complete(tokens[LEAD], "t1", {"person_name": "Ana P.", "consent_on": "2026-01-04"})
     assert refused.status_code == 422 and refused.json()["error"]["details"]["consent"] == "is required"
     assert (await complete(tokens[LEAD], "t1", {"person_name": "Ana P.", "consent": True,
-                                                "consent_on": "2027-01-04"})).status_code == 200
+                                                "consent_on": "2026-01-04"})).status_code == 200
     wrong = await complete(tokens[LEAD], "t2", {"partner": "wien-ma17", "needs": "Housing"})
-    assert wrong.status_code == 422 and "not an organisation of this project" in wrong.json()["error"]["message"]
+    assert wrong.status_code == 422 and "not a partner of this project" in wrong.json()["error"]["message"]
     assert (await complete(tokens[LEAD], "t2", {"partner": HORIZON, "needs": "Housing"})).status_code == 200
     assert (await complete(tokens[HORIZON], "t3", {}, "accept")).status_code == 200
 

@@ -21,7 +21,7 @@ def test_the_persons_copy_key_rotation_and_erasure_from_the_command_line(tmp_pat
         pid = dev.json("project", "start", "--as", LEAD, "--title", "Case 2027-077", "--template", "return-referral",
                        "--partner", "caritas-rs", "--partner", "horizon-civitas-mk")["id"]
         dev.cli("task", "complete", pid, "t1", "--as", LEAD, "--data", json.dumps(
-            {"person_name": NAME, "consent": True, "consent_on": "2027-01-04"}))
+            {"person_name": NAME, "consent": True, "consent_on": "2026-01-04"}))
         dev.cli("task", "complete", pid, "t2", "--as", LEAD, "--data", json.dumps(
             {"partner": "horizon-civitas-mk", "needs": NEEDS}))
 

@@ -87,7 +87,7 @@ def test_a_referral_is_sealed_everywhere_and_forgotten_everywhere(tmp_path: Path
             form = call(lead, "POST", f"/api/projects/{pid}/documents", data={"task": "t1", "field": "consent_form"},
                         files={"file": ("Ljiljana_pelqimi.pdf", CONSENT)})
             call(lead, "POST", f"/api/projects/{pid}/tasks/t1/complete", json={"data": {
-                "person_name": NAME, "date_of_birth": BORN, "consent": True, "consent_on": "2027-01-04",
+                "person_name": NAME, "date_of_birth": BORN, "consent": True, "consent_on": "2026-01-04",
                 "consent_form": {"sha256": form["sha256"]}}})
             call(lead, "POST", f"/api/projects/{pid}/tasks/t2/complete", json={"data": {"partner": HORIZON,
                                                                                           "needs": NEEDS}})

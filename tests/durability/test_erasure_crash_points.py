@@ -46,7 +46,7 @@ from workflows import ProjectWorkflow, workflow_id
 DATA_DIR = Path(os.environ["COOPFLOW_DATA_DIR"])  # the test run's, set by tests/conftest.py
 FORM = b"%PDF-1.4\n% the consent signed by Ljiljana Petrovic\n%%EOF\n"
 CONSENT = {"person_name": "Ljiljana Petrović", "date_of_birth": "1991-04-02", "consent": True,
-           "consent_on": "2027-01-04"}
+           "consent_on": "2026-01-04"}
 ERASED = {"t1": ["consent_form", "date_of_birth", "person_name"], "t2": ["needs"]}  # the personal values held
 
 

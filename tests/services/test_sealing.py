@@ -32,7 +32,7 @@ from tests.utils.app import LEAD, PARTNERS, actor, start
 
 PROPERTIES = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NAME, BORN = "Љиљана Петровић-Krasniqi", "1991-04-02"
-CONSENT = {"person_name": NAME, "date_of_birth": BORN, "consent": True, "consent_on": "2027-01-04"}
+CONSENT = {"person_name": NAME, "date_of_birth": BORN, "consent": True, "consent_on": "2026-01-04"}
 
 # what a person may type: no lone surrogate, no C0 control but tab and line breaks, no DEL (domain/limits.py)
 CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="".join(

@@ -93,7 +93,7 @@ async def test_both_templates_from_start_to_end_through_the_pages(live: Live):
 
         pid = await b.start("return-referral")
         await b.submit(pid, "record_consent", {"person_name": "Ana P.", "consent": "true",
-                                               "consent_on": "2027-01-04"})
+                                               "consent_on": "2026-11-04"})
         await b.submit(pid, "refer", {"partner": CARITAS, "needs": "Housing"})
         await b.submit(pid, "accept_referral", {"comment": "Full"}, "decline")
         await b.submit(pid, "refer", {"partner": HORIZON, "needs": "Housing"})
@@ -119,7 +119,7 @@ async def test_every_page_of_the_new_templates_in_every_language(live: Live, lan
         await b.submit(day, "plan_day", {"day_date": "2027-03-10", "venue": "Rathaus", "target_audience": "All"})
         referral = await b.start("return-referral")
         await b.submit(referral, "record_consent", {"person_name": "Ana P.", "consent": "true",
-                                                    "consent_on": "2027-01-04"})
+                                                    "consent_on": "2026-11-04"})
         lead = await b.of(LEAD)
         pages = {"new": await lead.get("/projects/new"),
                  "tables": await lead.get(f"/projects/{day}/tasks/{b.open(day, 'define_tables')['id']}"),

@@ -31,7 +31,7 @@ async def referral(live: Live) -> str:
     app = live.coopflow
     lead = actor(app, LEAD)
     pid = (await app.start_project(lead, title="Case 2027-040", partners=PARTNERS, template="return-referral"))["id"]
-    await app.complete_task(lead, pid, "t1", data={"person_name": NAME, "consent": True, "consent_on": "2027-01-04"})
+    await app.complete_task(lead, pid, "t1", data={"person_name": NAME, "consent": True, "consent_on": "2026-01-04"})
     await app.complete_task(lead, pid, "t2", data={"partner": HORIZON, "needs": NEEDS})
     return pid
 

@@ -37,7 +37,7 @@ async def ended_case(app: Coopflow, ending: str) -> str:
     pid = (await app.start_project(lead, title="Return to Skopje", partners=PARTNERS,
                                    template="return-referral"))["id"]
     await complete(app, pid, "record_consent", {"person_name": PERSON, "date_of_birth": "1987-05-14",
-                                                "consent": True, "consent_on": "2027-01-04"})
+                                                "consent": True, "consent_on": "2026-01-04"})
     await complete(app, pid, "refer", {"partner": HORIZON, "needs": NEEDS})
     if ending == "cancelled":
         await app.change_project(lead, pid, kind="cancel", reason="The person decided to stay")

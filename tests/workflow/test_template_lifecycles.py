@@ -50,7 +50,7 @@ async def expert_day_until_tables(app: Coopflow) -> str:
     project = await app.start_project(actor(app, LEAD), title="Expert day on return", partners=PARTNERS,
                                       template="expert-day")
     pid = project["id"]
-    assert project["template"] == {"id": "expert-day", "version": 2}
+    assert project["template"] == {"id": "expert-day", "version": 3}
     await complete(app, pid, "plan_day", {"day_date": "2027-03-10", "venue": "Rathaus Dortmund",
                                           "target_audience": "Return counsellors"})
     for org in PARTNERS:
@@ -156,9 +156,9 @@ async def _return_referral(app: Coopflow) -> str:
     refused = app.show_project(actor(app, LEAD), pid)["tasks"][0]
     with pytest.raises(InvalidData, match="consent"):  # the consent is explicit: required and true
         await app.complete_task(actor(app, LEAD), pid, refused["id"], data={
-            "person_name": PERSON, "consent": False, "consent_on": "2027-01-04"})
+            "person_name": PERSON, "consent": False, "consent_on": "2026-01-04"})
     await complete(app, pid, "record_consent", {"person_name": PERSON, "date_of_birth": BORN, "consent": True,
-                                                "consent_on": "2027-01-04"})
+                                                "consent_on": "2026-01-04"})
     await complete(app, pid, "refer", {"partner": CARITAS, "needs": NEEDS})
     assert open_tasks(app, pid) == [("accept_referral", CARITAS)]
     await complete(app, pid, "accept_referral", {"comment": "No capacity this winter"}, "decline")
