@@ -53,3 +53,14 @@ async def test_csv_export_has_a_byte_order_mark_and_a_favicon_is_served(live: Li
         assert "Повратак" in exported.content.decode("utf-8-sig")
         icon = await http.get("/favicon.ico")
         assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/")
+
+
+@pytest.mark.parametrize(("email", "lang", "said"), [(demo_email(PARTNERS[0]), "sr", "Zadatak je završen."),
+                                                     (demo_email("audit-office"), "mk", "Задачата е завршена.")])
+async def test_the_banner_after_a_completion_names_no_task_id(live: Live, email: str, lang: str, said: str):
+    """The banner says the task is completed in the reader's words; a task's id ("(t7)") means nothing to them."""
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, email)
+        page = (await http.get("/inbox", params={"done": "t7", "lang": lang})).text
+    banner = page.split('class="notice" role="status">', 1)[1].split("</p>", 1)[0]
+    assert banner == said
