@@ -137,3 +137,18 @@ async def test_every_page_of_the_new_templates_in_every_language(live: Live, lan
     for template in TEMPLATES.all_latest():
         assert template.title[lang] in unescape(pages["new"].text)
         assert template.description[lang] in unescape(pages["new"].text)
+
+
+async def test_the_inbox_names_a_tables_topic_not_a_report_number(live: Live):
+    """A thematic table's results are a task per table: the inbox names each by its topic."""
+    async with AsyncExitStack() as stack:
+        b = Browsers(live, stack, lang="sr")
+        pid = await b.start("expert-day")
+        await b.submit(pid, "plan_day", {"day_date": "2027-03-10", "venue": "Rathaus", "target_audience": "All"})
+        for org in PARTNERS:
+            await b.submit(pid, "confirm_speaker", {"speaker": "N. N.", "topic": "Housing"}, org=org)
+        await b.submit(pid, "define_tables", {"tables": f"{CARITAS} | Stanovanje\n{HORIZON} | Work | 2030-01-31"})
+        await b.submit(pid, "hold_day", {"held_on": "2027-03-10", "participants": "40"})
+        inbox = (await (await b.of(CARITAS)).get("/inbox", params={"lang": "sr"})).text
+        row = next(r for r in inbox.split("<tr ")[1:] if f'data-project="{pid}"' in r)
+        assert '<span class="tag">Stanovanje</span>' in row and "Izveštaj" not in row, row
