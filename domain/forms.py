@@ -143,13 +143,20 @@ def _assignment(value: Any) -> dict[str, str]:
 
 
 def _assignments(value: Any) -> list[dict[str, str]]:
+    typed = isinstance(value, str)  # lines of a text box: an entry's problem names its line
     if isinstance(value, str):
         value = [line for line in _storable(value, MAX_LIST_ITEMS * MAX_LIST_ITEM_CHARS).splitlines() if line.strip()]
     if not isinstance(value, list):
         raise ValueError("must be a list of entries with org, title and perhaps due")
     if len(value) > MAX_LIST_ITEMS:
         raise ValueError(f"has too many entries: at most {MAX_LIST_ITEMS} (this has {len(value)})")
-    return [_assignment(v) for v in value]
+    entries = []
+    for number, entry in enumerate(value, 1):
+        try:
+            entries.append(_assignment(entry))
+        except ValueError as error:
+            raise ValueError(f"line {number}: {error}" if typed else str(error)) from None
+    return entries
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {"text": _text, "text_list": _text_list, "language_list": _languages,

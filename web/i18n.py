@@ -39,7 +39,11 @@ _VALIDATION = [
     (re.compile(r"^has too many entries: at most (?P<n>\d+)"), "v_too_many"),
     (re.compile(r"^is too large: at most (?P<n>\d+) KB in all$"), "v_too_large"),
     (re.compile(r"^must be a number of at most (?P<n>\d+) digits$"), "v_digits"),
+    (re.compile(r"^has an entry that is not written 'organisation \| title \| YYYY-MM-DD'$"), "v_entry_format"),
+    (re.compile(r"^has an entry without a title$"), "v_entry_title"),
+    (re.compile(r"^must be an organisation id such as caritas-rs$"), "v_org_id"),
 ]
+_LINE = re.compile(r"^line (?P<n>\d+): (?P<problem>.+)$")
 
 
 # what a change or a request for more time may be refused for (domain/changes.py), as locale keys
@@ -144,6 +148,9 @@ class Translator:
         return self(key) if key is not None else message
 
     def validation(self, message: str) -> str:
+        line = _LINE.match(message)
+        if line:  # an entry typed on one line of a text box: its line, then what is wrong with it
+            return self("v_line", n=line["n"], problem=self.validation(line["problem"]))
         for pattern, key in _VALIDATION:
             match = pattern.match(message)
             if match:

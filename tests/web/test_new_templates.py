@@ -152,3 +152,20 @@ async def test_the_inbox_names_a_tables_topic_not_a_report_number(live: Live):
         inbox = (await (await b.of(CARITAS)).get("/inbox", params={"lang": "sr"})).text
         row = next(r for r in inbox.split("<tr ")[1:] if f'data-project="{pid}"' in r)
         assert '<span class="tag">Stanovanje</span>' in row and "Izveštaj" not in row, row
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "line 2: is not written 'organisation | title | YYYY-MM-DD'"),
+                                            ("sr", "red 2: nije napisano kao 'organizacija | naslov | GGGG-MM-DD'")])
+async def test_a_table_typed_wrong_names_its_line(live: Live, lang: str, said: str):
+    async with AsyncExitStack() as stack:
+        b = Browsers(live, stack, lang=lang)
+        pid = await b.start("expert-day")
+        await b.submit(pid, "plan_day", {"day_date": "2027-03-10", "venue": "Rathaus", "target_audience": "All"})
+        for org in PARTNERS:
+            await b.submit(pid, "confirm_speaker", {"speaker": "N. N.", "topic": "Housing"}, org=org)
+        lead = await b.of(LEAD)
+        task = b.open(pid, "define_tables")["id"]
+        page = await lead.post(f"/projects/{pid}/tasks/{task}", params={"lang": lang}, data={
+            "csrf": _hidden((await lead.get("/projects/new")).text, "csrf"),
+            "tables": f"{CARITAS} | Housing\n{HORIZON} Work without a bar"})
+        assert page.status_code == 422 and said in unescape(page.text), unescape(page.text)[-3000:]
