@@ -35,7 +35,7 @@ async def test_whole_lifecycle_over_http(http: httpx.AsyncClient, tokens: dict[s
     assert templates[0]["id"] == "cooperation" and templates[0]["phases"][0] == "funding_application"
     project = await start(http, tokens)
     pid = project["id"]
-    assert project["lead"] == LEAD and project["template"] == {"id": "cooperation", "version": 3}
+    assert project["lead"] == LEAD and project["template"] == {"id": "cooperation", "version": 4}
     moves = 0
     while True:
         shown = (await http.get(f"/api/projects/{pid}", headers=auth(tokens[LEAD]))).json()

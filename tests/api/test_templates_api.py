@@ -16,7 +16,7 @@ LEAD, CARITAS, HORIZON, DIFFERENT = "stadt-dortmund", "caritas-rs", "horizon-civ
 
 async def test_templates_are_listed_with_their_descriptions(http: httpx.AsyncClient, tokens: dict[str, str]):
     found = (await http.get("/api/templates", headers=auth(tokens[CARITAS]))).json()
-    assert [(t["id"], t["version"]) for t in found] == [("cooperation", 3), ("expert-day", 3), ("return-referral", 3)]
+    assert [(t["id"], t["version"]) for t in found] == [("cooperation", 4), ("expert-day", 3), ("return-referral", 3)]
     assert all(t["description"]["sq"] and t["title"]["mk"] for t in found)
 
 

@@ -25,7 +25,7 @@ def problems_of(text: str) -> list[str]:
 
 def test_default_template_matches_the_contract():
     t = TemplateRegistry().latest("cooperation")
-    assert (t.id, t.version) == ("cooperation", 3)
+    assert (t.id, t.version) == ("cooperation", 4)
     assert (t.remind_before, t.escalate_after) == ("P3D", "P3D")
     v1, v2 = TemplateRegistry().get("cooperation", 1), TemplateRegistry().get("cooperation", 2)
     assert (v1.remind_before, v1.escalate_after) == (None, None) and v1.phases == v2.phases
@@ -34,7 +34,10 @@ def test_default_template_matches_the_contract():
         "draft_agreement": ["agreement"], "sign_agreement": ["signed_copy"], "countersign_agreement": ["signed_copy"],
         "progress_report": ["attachment"], "evaluation_report": ["report"]}
     assert all(not f.required for _, s in t.steps() for f in s.form if f.type == "file")
-    assert [[f for f in s.form if f.type != "file"] for _, s in t.steps()] == [s.form for _, s in v2.steps()]
+    bounded = {"submitted_on", "started_on"}  # version 4: no later than today
+    assert [[f.model_copy(update={"not_after": None}) if f.name in bounded else f for f in s.form if f.type != "file"]
+            for _, s in t.steps()] == [s.form for _, s in v2.steps()]
+    assert {f.name for _, s in t.steps() for f in s.form if f.not_after == "today"} == bounded
     assert [p.key for p in t.phases] == ["funding_application", "partner_agreement", "pilot", "evaluation"]
     assert [s.key for _, s in t.steps()] == [
         "concept_note", "letter_of_intent", "application_submitted", "funding_decision",
