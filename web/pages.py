@@ -18,7 +18,7 @@ from services.identity import TooManyAttempts, Unauthorized
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
 from web.middleware import FORM_BODY_BYTES, form_limits, too_large
-from web.render import one_page, render, require_session, signed_in, translator
+from web.render import one_page, remember_language, render, require_session, signed_in, translator
 from web.security import BROWSER_COOKIE, BROWSER_MAX_AGE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, same
 from web.task_context import asked_reason, may_send, task_context
 
@@ -86,13 +86,22 @@ async def login(request: Request, session: SessionDep) -> Response:
     except Unauthorized:
         return render(request, "login.html", status=401, login_csrf=form.get("csrf"), next=target,
                       error=t("login_failed"), email=email)
+    lang = await run_in_threadpool(_stored_language, request, token)
     response = RedirectResponse(target, status_code=303)
+    remember_language(response, lang)  # the user's own language wins over the browser's from now on
     response.set_cookie(SESSION_COOKIE, request.app.state.sessions.cookie(token), httponly=True, samesite="lax",
                         max_age=SESSION_MAX_AGE, secure=request.app.state.secure_cookies)
     response.set_cookie(BROWSER_COOKIE, browsers.cookie(email, known), httponly=True, samesite="lax",
                         max_age=BROWSER_MAX_AGE, secure=request.app.state.secure_cookies)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
+
+
+def _stored_language(request: Request, token: str) -> str:
+    """The language the user of a new session chose (their pages and mail)."""
+    coopflow = get_coopflow(request)
+    found = coopflow.session(token)
+    return coopflow.language(found[0]) if found else translator(request).lang
 
 
 @router.post("/logout")
