@@ -158,6 +158,10 @@ def task_page(request: Request, project_id: str, task_id: str, asked: str = "") 
     return _task_response(request, session[0], project_id, task_id, values={}, errors={}, message=message)
 
 
+# a refused request for more time: the form's field at fault, by the field the domain names
+_ASK_FIELDS = {"due_at": "due_date", "reason": "reason"}
+
+
 @router.post("/projects/{project_id}/tasks/{task_id}/extension")
 async def ask_for_time(request: Request, project_id: str, task_id: str, _session: SessionDep) -> Response:
     """The task page's "ask for more time" form."""
@@ -175,8 +179,11 @@ async def ask_for_time(request: Request, project_id: str, task_id: str, _session
         t = translator(request)
         text = t(exc.code) if exc.code in ("task_closed", "not_assigned") else t.problem(
             exc.code, exc.details, exc.message)
+        field = _ASK_FIELDS.get(next(iter(exc.details), "")) if isinstance(exc.details, dict) else None
+        ask = {"due_date": due, "reason": str(form.get("reason", "")), "errors": {field: text} if field else {}}
         return await run_in_threadpool(_task_response, request, session[0], project_id, task_id, values={},
-                                       errors={}, message=text, status=STATUS.get(exc.code, 400))
+                                       errors={}, message=None if field else text, ask=ask,
+                                       status=STATUS.get(exc.code, 400))
     return RedirectResponse(f"/projects/{project_id}/tasks/{task_id}?asked=1", status_code=303)
 
 
@@ -229,7 +236,9 @@ async def complete_task(request: Request, project_id: str, task_id: str, _sessio
 
 
 def _task_response(request: Request, actor: Any, project_id: str, task_id: str, *, values: dict[str, Any],
-                   errors: dict[str, str], message: str | None = None, status: int = 200) -> Response:
+                   errors: dict[str, str], message: str | None = None, status: int = 200,
+                   ask: dict[str, Any] | None = None) -> Response:
+    """The task page; ``ask`` is a refused request for more time: what was typed, and its errors by field."""
     coopflow = get_coopflow(request)
     try:
         project = coopflow.show_project(actor, project_id, via="page")
@@ -249,7 +258,7 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
                   may_send=may_send(actor, project, task, template),
                   may_ask=task["status"] == "open" and task["assignee"] not in (project["lead"], "auditor")
                   and task["step"] != "extension_decision" and actor.org == task["assignee"],
-                  request_id=secrets.token_urlsafe(16))
+                  ask=ask or {"errors": {}}, request_id=secrets.token_urlsafe(16))
 
 
 @router.get("/projects/{project_id}/documents/{sha256}")

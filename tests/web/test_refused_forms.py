@@ -1,0 +1,59 @@
+"""A refused form keeps everything typed, with the error next to the field it is about, in the reader's
+language."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from markupsafe import escape
+from playwright.async_api import expect
+
+from domain import parse_time
+from services.seed import demo_email
+from tests.utils.app import PARTNERS, play, start
+from tests.web.conftest import Live, Profiles, http_login
+from tests.web.test_browser import login
+from tests.web.test_step_feedback import open_task
+from web.i18n import catalog
+
+REASON = "Our director signs only after the board meets on 3 March"
+
+
+@pytest.mark.parametrize("lang", ["en", "sr", "mk"])
+async def test_a_refused_request_for_more_time_keeps_the_date_and_reason_and_says_why_beside_the_date(
+        browser: Profiles, live: Live, lang: str):
+    project = await start(live.coopflow)
+    await play(live.coopflow, project["id"], loops=False, until_step="letter_of_intent")
+    letter = open_task(live, project["id"], "letter_of_intent", PARTNERS[0])
+    earlier = (parse_time(letter["due_at"]) - timedelta(days=1)).date().isoformat()  # not later: refused
+    page = await login(browser, live, PARTNERS[0], lang)
+    await page.goto(f"{live.url}/projects/{project['id']}/tasks/{letter['id']}")
+    await page.fill("#f-more-due", earlier)
+    await page.fill("#f-more-reason", REASON)
+    await page.click("#ask-more-time button[type=submit]")
+    due = page.locator("#ask-more-time [data-field=due_date]")
+    await expect(due.locator(".error")).to_have_text(catalog(lang)["cp_due_not_later"])
+    await expect(page.locator("#f-more-due")).to_have_value(earlier)
+    await expect(page.locator("#f-more-reason")).to_have_value(REASON)
+    await expect(page.locator("p.alert")).to_have_count(0)  # not at the top of the page, away from the form
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "sq"])
+async def test_a_request_for_more_time_without_a_reason_says_so_beside_the_reason(live: Live, lang: str):
+    project = await start(live.coopflow)
+    await play(live.coopflow, project["id"], loops=False, until_step="letter_of_intent")
+    letter = open_task(live, project["id"], "letter_of_intent", PARTNERS[0])
+    later = (parse_time(letter["due_at"]) + timedelta(days=30)).date().isoformat()
+    url = f"/projects/{project['id']}/tasks/{letter['id']}"
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, demo_email(PARTNERS[0]))
+        csrf = (await http.get(url, params={"lang": lang})).text.split('name="csrf" value="')[1].split('"')[0]
+        refused = await http.post(url + "/extension", data={"csrf": csrf, "due_date": later, "reason": " "})
+    assert refused.status_code == 422
+    form = refused.text[refused.text.index('id="ask-more-time"'):]
+    reason = form[form.index('data-field="reason"'):]
+    assert str(escape(catalog(lang)["cp_reason_required"])) in reason.split("</div>")[0]
+    assert f'value="{later}"' in form
+    assert 'class="alert"' not in refused.text
