@@ -193,7 +193,7 @@ async def complete_task(request: Request, project_id: str, task_id: str, _sessio
     t = translator(request)
     size = too_large(request)
     if size is not None:  # the form was not read: say so on the task page, in the reader's language
-        message = t("form_too_large", size=f"{size / 2**20:.1f}", limit=FORM_BODY_BYTES // 2**20)
+        message = _too_large_text(request, size)
         return await run_in_threadpool(_task_response, request, session[0], project_id, task_id, values={},
                                        errors={}, status=413, message=message)
     form = await request.form(**form_limits())
@@ -235,6 +235,20 @@ async def complete_task(request: Request, project_id: str, task_id: str, _sessio
     return RedirectResponse(f"/inbox?done={task_id}", status_code=303)
 
 
+def _too_large_text(request: Request, size: int) -> str:
+    """Why a form too large to read was refused, fitting what was sent: a form with a document (multipart)
+    is limited by the document's size, the one its upload field states; any other by ``FORM_BODY_BYTES``."""
+    t, sent = translator(request), f"{size / 2**20:.1f}"
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return t("document_too_large", size=sent, limit=_document_mb(request))
+    return t("form_too_large", size=sent, limit=FORM_BODY_BYTES // 2**20)
+
+
+def _document_mb(request: Request) -> int:
+    """The largest document in MB, as the upload fields say and the upload checks (``BodyLimit`` too)."""
+    return round(get_coopflow(request).max_document_bytes / 2**20)
+
+
 def _task_response(request: Request, actor: Any, project_id: str, task_id: str, *, values: dict[str, Any],
                    errors: dict[str, str], message: str | None = None, status: int = 200,
                    ask: dict[str, Any] | None = None) -> Response:
@@ -253,7 +267,7 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
         message = translator(request)("task_closed")
     return render(request, "task.html", status=status, project=project, task=task, step=step, template=template,
                   fields=step.form, values=values, errors=errors, message=message,
-                  max_document_mb=round(coopflow.max_document_bytes / 2**20),
+                  max_document_mb=_document_mb(request),
                   **task_context(project, task, template), reason=asked_reason(coopflow, actor, project, task),
                   may_send=may_send(actor, project, task, template),
                   may_ask=task["status"] == "open" and task["assignee"] not in (project["lead"], "auditor")

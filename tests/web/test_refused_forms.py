@@ -1,5 +1,5 @@
 """A refused form keeps everything typed, with the error next to the field it is about, in the reader's
-language."""
+language; a form too large to read says what the person did (a document over the upload limit)."""
 
 from __future__ import annotations
 
@@ -57,3 +57,25 @@ async def test_a_request_for_more_time_without_a_reason_says_so_beside_the_reaso
     assert str(escape(catalog(lang)["cp_reason_required"])) in reason.split("</div>")[0]
     assert f'value="{later}"' in form
     assert 'class="alert"' not in refused.text
+
+
+@pytest.mark.parametrize("lang", ["en", "sr"])
+async def test_a_document_over_the_limit_is_refused_for_its_size_not_as_a_form_too_large(live: Live, lang: str):
+    project = await start(live.coopflow)
+    await play(live.coopflow, project["id"], loops=False, until_step="progress_report")
+    report = open_task(live, project["id"], "progress_report", PARTNERS[0])
+    url = f"/projects/{project['id']}/tasks/{report['id']}"
+    limit = round(live.coopflow.max_document_bytes / 2**20)
+    async with httpx.AsyncClient(base_url=live.url, timeout=60) as http:
+        await http_login(http, demo_email(PARTNERS[0]))
+        page = (await http.get(url, params={"lang": lang})).text
+        assert catalog(lang)["upload_hint"].format(mb=limit) in page  # what the form promises
+        csrf = page.split('name="csrf" value="')[1].split('"')[0]
+        big = b"%PDF-1.4\n" + b"0" * (live.coopflow.max_document_bytes + 2**20)
+        refused = await http.post(url, data={"csrf": csrf, "period": "May", "activities": "x", "people_reached": "3"},
+                                  files={"attachment": ("report.pdf", big, "application/pdf")})
+    assert refused.status_code == 413
+    size = f"{len(big) / 2**20:.1f}"
+    assert catalog(lang)["form_too_large"].split("(")[0] not in refused.text  # the form had one document
+    said = catalog(lang)["document_too_large"].format(limit=limit, size=size)
+    assert str(escape(said)) in refused.text, refused.text[-2000:]
