@@ -4,6 +4,7 @@ language; a form too large to read says what the person did (a document over the
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from playwright.async_api import expect
 
 from domain import parse_time
 from services.seed import demo_email
-from tests.utils.app import PARTNERS, play, start
+from tests.utils.app import PARTNERS, actor, play, start
 from tests.web.conftest import Live, Profiles, http_login
 from tests.web.test_browser import login
 from tests.web.test_step_feedback import open_task
@@ -79,3 +80,29 @@ async def test_a_document_over_the_limit_is_refused_for_its_size_not_as_a_form_t
     assert catalog(lang)["form_too_large"].split("(")[0] not in refused.text  # the form had one document
     said = catalog(lang)["document_too_large"].format(limit=limit, size=size)
     assert str(escape(said)) in refused.text, refused.text[-2000:]
+
+
+@pytest.mark.parametrize("lang", ["en", "mk"])
+async def test_a_refused_form_says_beside_the_file_field_that_the_chosen_document_is_kept(
+        browser: Profiles, live: Live, lang: str, tmp_path: Path):
+    project = await start(live.coopflow)
+    await play(live.coopflow, project["id"], loops=False, until_step="progress_report")
+    report = open_task(live, project["id"], "progress_report", PARTNERS[0])
+    document = tmp_path / "report.pdf"
+    document.write_bytes(b"%PDF-1.4\nreport\n")
+    page = await login(browser, live, PARTNERS[0], lang)
+    await page.goto(f"{live.url}/projects/{project['id']}/tasks/{report['id']}")
+    await page.fill("#f-period", "May 2027")
+    await page.fill("#f-activities", "Counselling")
+    await page.fill("#f-people_reached", "-1")
+    await page.set_input_files("#f-attachment", str(document))
+    await page.click("form.card button[type=submit]")
+    await expect(page.locator("[data-field=people_reached] .error")).to_be_visible()
+    attachment = page.locator("[data-field=attachment]")
+    await expect(attachment.locator(".kept")).to_have_text(catalog(lang)["upload_kept"])
+    await expect(page.locator("#f-period")).to_have_value("May 2027")
+    await page.fill("#f-people_reached", "12")
+    await page.click("form.card button[type=submit]")
+    await expect(page.locator("p.notice")).to_contain_text(report["id"])
+    tasks = live.coopflow.show_project(actor(live.coopflow, PARTNERS[0]), project["id"])["tasks"]
+    assert next(t for t in tasks if t["id"] == report["id"])["data"]["attachment"]  # the kept one was sent
