@@ -52,6 +52,15 @@ class Identity(AppBase):
             self._names = (now, {o.id: o.name for o in accounts.list_orgs(self.engine)})
         return self._names[1]
 
+    def language(self, actor: Actor) -> str:
+        """The language the user chose: their pages after log-in, and their mail."""
+        user = accounts.user_by_id(self.engine, actor.user)
+        return user.lang if user else "en"
+
+    def set_language(self, actor: Actor, lang: str) -> None:
+        """The user picked another language (the pages' switcher): their mail follows it too."""
+        accounts.set_lang(self.engine, actor.user, lang)
+
     # -- browser sessions (blocking: the web runs these in a thread) ------------------------------
     def log_in(self, email: str, password: str, address: str, known: str | None = None) -> tuple[str, str]:
         """A new session (its token and CSRF token) for the right password; throttled per account (or per

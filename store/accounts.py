@@ -207,6 +207,20 @@ def user_by_id(engine: Engine, user_id: str) -> User | None:
         return s.get(User, user_id)
 
 
+def set_lang(engine: Engine, user_id: str, lang: str) -> None:
+    """The language of the user's pages (after log-in) and mail."""
+    if lang not in LANGS:
+        raise InvalidRequest(f"'{lang}' is not a language of coopflow; use one of {', '.join(LANGS)}.",
+                             {"lang": "invalid"})
+    with session(engine) as s:
+        user = s.get(User, user_id)
+        if user is None:
+            raise NotFound(f"There is no user with id {user_id}.", {"user": "unknown"})
+        user.lang = lang
+        s.add(user)
+        s.commit()
+
+
 def partner_candidates(engine: Engine, *, lead: str) -> list[Organisation]:
     """Organisations a project led by ``lead`` can invite: all others but those of auditors."""
     auditors = select(User.org_id).where(User.role == "auditor")

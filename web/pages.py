@@ -18,7 +18,7 @@ from services.identity import TooManyAttempts, Unauthorized
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
 from web.middleware import FORM_BODY_BYTES, form_limits, too_large
-from web.render import one_page, render, require_session, signed_in, translator
+from web.render import one_page, remember_language, render, require_session, signed_in, translator
 from web.security import BROWSER_COOKIE, BROWSER_MAX_AGE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, same
 from web.task_context import asked_reason, may_send, task_context
 
@@ -86,13 +86,22 @@ async def login(request: Request, session: SessionDep) -> Response:
     except Unauthorized:
         return render(request, "login.html", status=401, login_csrf=form.get("csrf"), next=target,
                       error=t("login_failed"), email=email)
+    lang = await run_in_threadpool(_stored_language, request, token)
     response = RedirectResponse(target, status_code=303)
+    remember_language(response, lang)  # the user's own language wins over the browser's from now on
     response.set_cookie(SESSION_COOKIE, request.app.state.sessions.cookie(token), httponly=True, samesite="lax",
                         max_age=SESSION_MAX_AGE, secure=request.app.state.secure_cookies)
     response.set_cookie(BROWSER_COOKIE, browsers.cookie(email, known), httponly=True, samesite="lax",
                         max_age=BROWSER_MAX_AGE, secure=request.app.state.secure_cookies)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
+
+
+def _stored_language(request: Request, token: str) -> str:
+    """The language the user of a new session chose (their pages and mail)."""
+    coopflow = get_coopflow(request)
+    found = coopflow.session(token)
+    return coopflow.language(found[0]) if found else translator(request).lang
 
 
 @router.post("/logout")
@@ -149,6 +158,10 @@ def task_page(request: Request, project_id: str, task_id: str, asked: str = "") 
     return _task_response(request, session[0], project_id, task_id, values={}, errors={}, message=message)
 
 
+# a refused request for more time: the form's field at fault, by the field the domain names
+_ASK_FIELDS = {"due_at": "due_date", "reason": "reason"}
+
+
 @router.post("/projects/{project_id}/tasks/{task_id}/extension")
 async def ask_for_time(request: Request, project_id: str, task_id: str, _session: SessionDep) -> Response:
     """The task page's "ask for more time" form."""
@@ -166,8 +179,11 @@ async def ask_for_time(request: Request, project_id: str, task_id: str, _session
         t = translator(request)
         text = t(exc.code) if exc.code in ("task_closed", "not_assigned") else t.problem(
             exc.code, exc.details, exc.message)
+        field = _ASK_FIELDS.get(next(iter(exc.details), "")) if isinstance(exc.details, dict) else None
+        ask = {"due_date": due, "reason": str(form.get("reason", "")), "errors": {field: text} if field else {}}
         return await run_in_threadpool(_task_response, request, session[0], project_id, task_id, values={},
-                                       errors={}, message=text, status=STATUS.get(exc.code, 400))
+                                       errors={}, message=None if field else text, ask=ask,
+                                       status=STATUS.get(exc.code, 400))
     return RedirectResponse(f"/projects/{project_id}/tasks/{task_id}?asked=1", status_code=303)
 
 
@@ -177,7 +193,7 @@ async def complete_task(request: Request, project_id: str, task_id: str, _sessio
     t = translator(request)
     size = too_large(request)
     if size is not None:  # the form was not read: say so on the task page, in the reader's language
-        message = t("form_too_large", size=f"{size / 2**20:.1f}", limit=FORM_BODY_BYTES // 2**20)
+        message = _too_large_text(request, size)
         return await run_in_threadpool(_task_response, request, session[0], project_id, task_id, values={},
                                        errors={}, status=413, message=message)
     form = await request.form(**form_limits())
@@ -219,8 +235,24 @@ async def complete_task(request: Request, project_id: str, task_id: str, _sessio
     return RedirectResponse(f"/inbox?done={task_id}", status_code=303)
 
 
+def _too_large_text(request: Request, size: int) -> str:
+    """Why a form too large to read was refused, fitting what was sent: a form with a document (multipart)
+    is limited by the document's size, the one its upload field states; any other by ``FORM_BODY_BYTES``."""
+    t, sent = translator(request), f"{size / 2**20:.1f}"
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return t("document_too_large", size=sent, limit=_document_mb(request))
+    return t("form_too_large", size=sent, limit=FORM_BODY_BYTES // 2**20)
+
+
+def _document_mb(request: Request) -> int:
+    """The largest document in MB, as the upload fields say and the upload checks (``BodyLimit`` too)."""
+    return round(get_coopflow(request).max_document_bytes / 2**20)
+
+
 def _task_response(request: Request, actor: Any, project_id: str, task_id: str, *, values: dict[str, Any],
-                   errors: dict[str, str], message: str | None = None, status: int = 200) -> Response:
+                   errors: dict[str, str], message: str | None = None, status: int = 200,
+                   ask: dict[str, Any] | None = None) -> Response:
+    """The task page; ``ask`` is a refused request for more time: what was typed, and its errors by field."""
     coopflow = get_coopflow(request)
     try:
         project = coopflow.show_project(actor, project_id, via="page")
@@ -235,12 +267,12 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
         message = translator(request)("task_closed")
     return render(request, "task.html", status=status, project=project, task=task, step=step, template=template,
                   fields=step.form, values=values, errors=errors, message=message,
-                  max_document_mb=round(coopflow.max_document_bytes / 2**20),
+                  max_document_mb=_document_mb(request),
                   **task_context(project, task, template), reason=asked_reason(coopflow, actor, project, task),
                   may_send=may_send(actor, project, task, template),
                   may_ask=task["status"] == "open" and task["assignee"] not in (project["lead"], "auditor")
                   and task["step"] != "extension_decision" and actor.org == task["assignee"],
-                  request_id=secrets.token_urlsafe(16))
+                  ask=ask or {"errors": {}}, request_id=secrets.token_urlsafe(16))
 
 
 @router.get("/projects/{project_id}/documents/{sha256}")

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from domain import Actor, parse_time
@@ -66,8 +66,22 @@ def render(request: Request, name: str, status: int = 200, headers: dict[str, st
         "csrf": signed_in[1]["csrf"] if signed_in else "", "due_text": lambda d: due_text(t, d),
         "short_time": lambda s: s[:16].replace("T", " ") if s else "", **context})
     if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, t.lang, max_age=365 * 86400, samesite="lax", httponly=True)
+        remember_language(response, t.lang)
+        if signed_in and request.method == "GET":  # GET pages run in a thread: the store may be written
+            _store_language(request, signed_in[0], t.lang)
     return response
+
+
+def remember_language(response: Response, lang: str) -> None:
+    """The browser keeps the language: every page after this one is in it."""
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
+
+
+def _store_language(request: Request, actor: Actor, lang: str) -> None:
+    """A signed-in user who picks a language keeps it: the next log-in (any browser) and their mail use it."""
+    coopflow = request.app.state.coopflow
+    if coopflow.language(actor) != lang:
+        coopflow.set_language(actor, lang)
 
 
 class LoginRequired(Exception):

@@ -86,13 +86,18 @@ async def browser(chromium: Browser) -> AsyncIterator[Profiles]:
         await context.close()
 
 
-async def http_login(client: httpx.AsyncClient, email: str) -> None:
-    """Log in as a browser does: the form's CSRF token, then the session cookie."""
+async def http_login(client: httpx.AsyncClient, email: str, lang: str | None = "en") -> None:
+    """Log in as a browser does: the form's CSRF token, then the session cookie. The pages are then in the
+    user's stored language; the switcher picks ``lang`` (the user keeps it, for mail too, until the test ends),
+    unless it is None."""
     page = await client.get("/login")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     done = await client.post("/login", data={"email": email, "password": DEMO_PASSWORD, "csrf": token,
                                              "next": "/inbox"})
     assert done.status_code == 303, done.text
+    if lang is not None and done.cookies.get("coopflow_lang") != lang:
+        switched = await client.get("/inbox", params={"lang": lang})
+        assert f'<html lang="{lang}">' in switched.text
 
 
 @pytest.fixture(autouse=True)

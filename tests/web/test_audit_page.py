@@ -63,7 +63,7 @@ async def test_the_organisation_filter_keeps_a_withdrawn_partner_marked_in_the_r
     said = {"en": "withdrawn", "sr": "više nije partner", "mk": "веќе не е партнер"}
     for lang, mark in said.items():
         async with httpx.AsyncClient(base_url=live.url, cookies={"coopflow_lang": lang}) as http:
-            await http_login(http, demo_email("audit-office"))
+            await http_login(http, demo_email("audit-office"), lang)
             page = await http.get(f"/projects/{pid}/audit")
         options = dict(re.findall(r'<option value="([^"]+)" >([^<]*)</option>',
                                   page.text.split('name="org"')[1].split("</select>")[0]))
@@ -91,7 +91,7 @@ async def test_the_lead_signs_a_checkpoint_a_partner_may_not(live: Live):
     project = await start(app)
     pid = project["id"]
     async with httpx.AsyncClient(base_url=live.url, cookies={"coopflow_lang": "de"}) as http:
-        await http_login(http, demo_email(LEAD))
+        await http_login(http, demo_email(LEAD), "de")
         page = await http.get(f"/projects/{pid}/audit")
         done = await http.post(f"/projects/{pid}/audit/checkpoint", data={"csrf": csrf_of(page.text)},
                                follow_redirects=True)
@@ -118,7 +118,7 @@ async def test_a_web_app_without_the_signing_key_says_where_checkpoints_are_sign
     said = {"en": "COOPFLOW_SIGNING_KEY", "sr": "potpisuje se tamo gde", "mk": "се потпишува таму каде"}
     for lang, words in said.items():
         async with httpx.AsyncClient(base_url=live.url, cookies={"coopflow_lang": lang}) as http:
-            await http_login(http, demo_email("audit-office"))
+            await http_login(http, demo_email("audit-office"), lang)
             page = await http.get(f"/projects/{pid}/audit")
             form = page.text.split('id="checkpoint-form"')[1].split("</form>")[0]
             assert "disabled" in form and words in form and "coopflow audit checkpoint" in form, form

@@ -14,13 +14,22 @@ from tests.utils.scenario import next_move
 from tests.web.conftest import Live, Profiles
 
 
-async def login(browser: Profiles, live: Live, org: str) -> Page:
+async def login(browser: Profiles, live: Live, org: str, lang: str = "en") -> Page:
+    """Log in as ``org``'s demo user: the pages come in the user's stored language (not the browser's), then
+    the switcher picks ``lang`` (which the user keeps: their mail follows it until the test ends)."""
     page = await browser.new_page()
     await page.goto(live.url + "/")
     await page.fill("input[name=email]", demo_email(org))
     await page.fill("input[name=password]", DEMO_PASSWORD)
     await page.click("button[type=submit]")
-    await expect(page.locator("h1")).to_contain_text("Projects to audit" if org == "audit-office" else "Open tasks of")
+    stored = live.coopflow.language(actor(live.coopflow, org))
+    await expect(page.locator("html")).to_have_attribute("lang", stored)
+    if lang != stored:
+        await page.select_option("select[name=lang]", lang)
+        await expect(page.locator("html")).to_have_attribute("lang", lang)
+    if lang == "en":
+        await expect(page.locator("h1")).to_contain_text(
+            "Projects to audit" if org == "audit-office" else "Open tasks of")
     return page
 
 

@@ -118,7 +118,7 @@ async def test_no_page_shows_a_raw_key_an_id_or_an_iso_duration(live: Live, lang
     pages = {}
     for org in ("stadt-dortmund", PARTNERS[0], "audit-office"):
         async with httpx.AsyncClient(base_url=live.url, cookies={"coopflow_lang": lang}) as http:
-            await http_login(http, demo_email(org))
+            await http_login(http, demo_email(org), lang)
             paths = ["/inbox", "/projects", f"/projects/{pid}", f"/projects/{pid}/audit?verify=1",
                      f"/projects/{pid}/tasks/{report['id']}", f"/projects/{pid}/tasks/{review['id']}"]
             if org == "stadt-dortmund":

@@ -37,7 +37,7 @@ class Browsers:
         if org not in self.clients:
             client = await self.stack.enter_async_context(
                 httpx.AsyncClient(base_url=self.live.url, cookies={"coopflow_lang": self.lang}))
-            await http_login(client, demo_email("audit-office" if org == "auditor" else org))
+            await http_login(client, demo_email("audit-office" if org == "auditor" else org), self.lang)
             self.clients[org] = client
         return self.clients[org]
 

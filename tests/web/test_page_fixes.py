@@ -70,7 +70,7 @@ async def test_a_refused_change_says_why_in_the_readers_language(live: Live):
             "mk": ("Наведете причина", "Проектот задржува барем еден партнер")}
     for lang, (no_reason, last_partner) in said.items():
         async with httpx.AsyncClient(base_url=live.url, cookies={"coopflow_lang": lang}) as http:
-            await http_login(http, demo_email(LEAD))
+            await http_login(http, demo_email(LEAD), lang)
             csrf = csrf_of((await http.get(f"/projects/{pid}")).text)
             page = await http.post(f"/projects/{pid}/changes", follow_redirects=True, data={
                 "csrf": csrf, "kind": "extend_deadline", "task_id": task["id"], "due_date": "2099-01-01",

@@ -75,7 +75,7 @@ async def test_a_refused_change_still_says_why_in_two_languages(live: Live):
     for lang, said, word in (("en", "Say why: the reason goes into the audit trail.", "audit trail"),
                              ("de", "Bitte eine Begründung angeben: Sie wird im Prüfpfad festgehalten.", "Prüfpfad")):
         async with httpx.AsyncClient(base_url=live.url, cookies={"coopflow_lang": lang}) as http:
-            await http_login(http, demo_email(LEAD))
+            await http_login(http, demo_email(LEAD), lang)
             csrf = csrf_of((await http.get(f"/projects/{pid}")).text)
             refused = await http.post(f"/projects/{pid}/changes", data={
                 "csrf": csrf, "kind": "extend_deadline", "task_id": task["id"], "due_date": "2099-01-01",

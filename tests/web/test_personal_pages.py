@@ -38,7 +38,7 @@ async def referral(live: Live) -> str:
 
 async def browser(stack: AsyncExitStack, live: Live, org: str, lang: str) -> httpx.AsyncClient:
     client = await stack.enter_async_context(httpx.AsyncClient(base_url=live.url, cookies={"coopflow_lang": lang}))
-    await http_login(client, demo_email(org))
+    await http_login(client, demo_email(org), lang)
     return client
 
 
