@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -125,3 +126,18 @@ async def app(temporal_client: Client, engine: Engine, signer: Signer, document_
     async with build_worker(temporal_client, engine, task_queue, signer=signer, documents=document_folder):
         yield Coopflow(engine=engine, client=temporal_client, task_queue=task_queue, signer=signer,
                        documents=document_folder, key_encryption_keys=key_encryption_keys)
+
+
+@pytest.fixture(autouse=True)
+def demo_languages(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test may change the demo users' languages (a page's switcher stores a signed-in user's choice, some
+    tests set them): after every test on the shared SQLite store, each demo user has the language the demo
+    gave them again, so that no test depends on the ones before it."""
+    yield
+    if "sqlite_engine" in request.fixturenames:
+        from services.seed import DEMO_ORGS, demo_email
+
+        engine = request.getfixturevalue("sqlite_engine")
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE user SET lang = :lang WHERE email = :email"),
+                         [{"email": demo_email(org), "lang": lang} for org, _, _, _, lang in DEMO_ORGS])

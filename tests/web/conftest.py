@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
@@ -98,14 +97,3 @@ async def http_login(client: httpx.AsyncClient, email: str, lang: str | None = "
     if lang is not None and done.cookies.get("coopflow_lang") != lang:
         switched = await client.get("/inbox", params={"lang": lang})
         assert f'<html lang="{lang}">' in switched.text
-
-
-@pytest.fixture(autouse=True)
-def languages_restored(sqlite_engine: Engine) -> Iterator[None]:
-    """The tests here give organisations other languages; the tests after them on this store find the users'
-    languages as the demo made them."""
-    with sqlite_engine.connect() as conn:
-        kept = conn.execute(text("SELECT id, lang FROM user")).all()
-    yield
-    with sqlite_engine.begin() as conn:
-        conn.execute(text("UPDATE user SET lang = :lang WHERE id = :id"), [{"id": i, "lang": lang} for i, lang in kept])

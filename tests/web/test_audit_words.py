@@ -14,7 +14,7 @@ from tests.web.conftest import Live, http_login
 
 async def audit_page(live: Live, project_id: str, lang: str, who: str = "audit-office") -> str:
     async with httpx.AsyncClient(base_url=live.url, cookies={"coopflow_lang": lang}) as http:
-        await http_login(http, demo_email(who))
+        await http_login(http, demo_email(who), lang=lang)
         page = await http.get(f"/projects/{project_id}/audit")
     assert page.status_code == 200
     return page.text

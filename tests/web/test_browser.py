@@ -68,7 +68,7 @@ async def test_partner_fixes_an_invalid_report_and_it_leaves_the_inbox(browser: 
 
     await page.fill("#f-people_reached", "85")
     await page.click("button[type=submit]")
-    await expect(page.locator("p.notice")).to_contain_text(mine)
+    await expect(page.locator("p.notice")).to_have_text("The task is completed.")
     await expect(page.locator(mine_row)).to_have_count(0)
     await shot(page, tmp_path, "3-report-done")
     stored = live.coopflow.show_project(actor(live.coopflow, "stadt-dortmund"), project["id"])["tasks"]
@@ -242,7 +242,7 @@ async def test_a_partner_attaches_its_signed_copy_and_the_auditor_downloads_it(b
     await expect(partner.locator("[data-field=signatory] .error")).to_be_visible()
     await partner.fill("#f-signatory", "Executive director")
     await partner.click("form.card button[type=submit]")
-    await expect(partner.locator("p.notice")).to_contain_text(task["id"])
+    await expect(partner.locator("p.notice")).to_have_text("The task is completed.")
     stored = next(t for t in app.show_project(actor(app, "stadt-dortmund"), pid)["tasks"] if t["id"] == task["id"])
     document = stored["data"]["signed_copy"]
     assert document["name"] == "Vereinbarung unterzeichnet.pdf" and document["media_type"] == "application/pdf"
