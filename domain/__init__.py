@@ -37,7 +37,8 @@ from domain.model import (
     format_time,
     parse_time,
 )
-from domain.template import Template, parse_template
+from domain.template import Template
+from domain.template_checks import parse_template
 from domain.views import project_view, summary_view, task_view
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -11,14 +11,12 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_serializer,
 )
 
 from domain.durations import parse_duration
-from domain.errors import TemplateError
 
 KEY = r"^[a-z0-9_]+$"
 # ``named``: the organisation (or organisations, one task each) named in a field of an earlier completion
@@ -263,43 +261,3 @@ class Template(_Unwritten):
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "version": self.version, "title": self.title, "description": self.description,
                 "phases": [p.key for p in self.phases]}
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top)"
-
-
-MAX_PHASES = 20
-MAX_STEPS = 200  # in all phases together: far more than any cooperation has, and quick to check
-
-
-def _count_problems(data: Mapping[str, Any]) -> list[str]:
-    """Too many phases or steps, told before the (slow) validation of each."""
-    phases = data.get("phases")
-    if not isinstance(phases, list):
-        return []
-    if len(phases) > MAX_PHASES:
-        return [f"phases: at most {MAX_PHASES} phases (this has {len(phases)})"]
-    steps = sum(len(p["steps"]) for p in phases if isinstance(p, Mapping) and isinstance(p.get("steps"), list))
-    return [f"phases: at most {MAX_STEPS} steps in all (this has {steps})"] if steps > MAX_STEPS else []
-
-
-def parse_template(data: Mapping[str, Any], source: str = "template") -> Template:
-    """Validate template data; every problem is reported as ``path: message``."""
-    too_many = _count_problems(data)
-    if too_many:
-        raise TemplateError(too_many, source)
-    try:
-        template = Template.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{_path(tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
-        raise TemplateError(problems, source) from None
-    from domain.template_checks import check_template
-
-    problems = check_template(template)
-    if problems:
-        raise TemplateError(problems, source)
-    return template

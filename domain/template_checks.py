@@ -1,7 +1,14 @@
-"""Cross-reference checks of a template that the field types cannot express."""
+"""Parsing a template (every problem as `path: message`) and the cross-reference checks that the field types
+cannot express."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from domain.errors import TemplateError
 from domain.limits import line_problem
 from domain.template import EXTENSION_STEP, NAMING_TYPES, Phase, Step, Template, Titles, check_duration
 
@@ -207,3 +214,41 @@ def _check_cycles(phase: Phase, where: str) -> list[str]:
 def descendants(phase: Phase, key: str) -> set[str]:
     """Steps of ``phase`` that (transitively) open after ``key``."""
     return {s.key for s in phase.steps if key in _ancestors(phase, s.key)}
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top)"
+
+
+MAX_PHASES = 20
+MAX_STEPS = 200  # in all phases together: far more than any cooperation has, and quick to check
+
+
+def _count_problems(data: Mapping[str, Any]) -> list[str]:
+    """Too many phases or steps, told before the (slow) validation of each."""
+    phases = data.get("phases")
+    if not isinstance(phases, list):
+        return []
+    if len(phases) > MAX_PHASES:
+        return [f"phases: at most {MAX_PHASES} phases (this has {len(phases)})"]
+    steps = sum(len(p["steps"]) for p in phases if isinstance(p, Mapping) and isinstance(p.get("steps"), list))
+    return [f"phases: at most {MAX_STEPS} steps in all (this has {steps})"] if steps > MAX_STEPS else []
+
+
+def parse_template(data: Mapping[str, Any], source: str = "template") -> Template:
+    """Validate template data; every problem is reported as ``path: message``."""
+    too_many = _count_problems(data)
+    if too_many:
+        raise TemplateError(too_many, source)
+    try:
+        template = Template.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{_path(tuple(e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
+        raise TemplateError(problems, source) from None
+    problems = check_template(template)
+    if problems:
+        raise TemplateError(problems, source)
+    return template
