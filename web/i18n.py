@@ -90,8 +90,15 @@ PLURAL_ONLY = ("_few",)  # key endings that only languages with such a plural fo
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    data = yaml.safe_load((LOCALES / f"{lang}.yaml").read_text(encoding="utf-8"))
-    return {str(k): str(v) for k, v in data.items()}
+    """``locales/<lang>.yaml`` and the files of ``locales/<lang>/`` (a feature's words, one file each)."""
+    found: dict[str, str] = {}
+    for path in [LOCALES / f"{lang}.yaml", *sorted((LOCALES / lang).glob("*.yaml"))]:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        twice = sorted(set(data) & set(found))
+        if twice:
+            raise ValueError(f"{path.name}: {', '.join(map(str, twice))} already said in another file of {lang}")
+        found.update({str(k): str(v) for k, v in data.items()})
+    return found
 
 
 def negotiate(query: str | None, cookie: str | None, accept_language: str | None) -> str:
