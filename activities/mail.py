@@ -41,7 +41,14 @@ PROJECT_MAILS = ("project_ended", "partner_added", "partner_withdrawn")  # their
 
 @functools.cache
 def texts() -> dict[str, dict[str, str]]:
-    found: dict[str, dict[str, str]] = yaml.safe_load(TEXTS.read_text(encoding="utf-8"))
+    """``mail_texts.yaml`` and the files of ``mail_texts/`` (a feature's mails, one file each)."""
+    found: dict[str, dict[str, str]] = {lang: {} for lang in LANGS}
+    for path in [TEXTS, *sorted(TEXTS.with_suffix("").glob("*.yaml"))]:
+        for lang, words in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            twice = sorted(set(words) & set(found.setdefault(lang, {})))
+            if twice:
+                raise ValueError(f"{path.name}: {', '.join(twice)} already said in another file ({lang})")
+            found[lang].update(words)
     return found
 
 
