@@ -16,7 +16,7 @@ from settings import Settings, get_settings
 from store import check_schema, make_engine
 from web import api, errors, ops, pages, pages_audit, pages_dev, pages_projects
 from web.middleware import BodyLimit, SecurityHeaders
-from web.security import Browsers, Messages, Sessions, load_secret
+from web.security import Browsers, Sessions, load_secret
 
 if TYPE_CHECKING:
     from services.devstack import MailSink
@@ -44,7 +44,6 @@ def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = 
     app.state.settings = settings
     secret = secret or load_secret(settings.secret_key, settings.data_dir)
     app.state.sessions = Sessions(secret)
-    app.state.messages = Messages(secret)
     app.state.browsers = Browsers(secret)
     app.state.secure_cookies = settings.cookies_secure
     app.add_middleware(BodyLimit, upload_bytes=coopflow.max_document_bytes if coopflow else settings.max_document_bytes)

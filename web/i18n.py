@@ -60,9 +60,6 @@ _PROBLEMS = {
 }
 
 
-PROBLEM_KEYS = frozenset(_PROBLEMS.values())
-
-
 def problem_key(code: str, details: object) -> str | None:
     """The locale key of a refused change or request for more time, if it is one of ours."""
     if isinstance(details, dict):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,7 +14,6 @@ from domain import Actor, DomainError, InvalidRequest
 from services import access
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
-from web.i18n import PROBLEM_KEYS, problem_key
 from web.pages import KNOWN_PROBLEMS, error_page
 from web.render import render, require_session, translator
 from web.security import same
@@ -85,9 +83,23 @@ async def start_project(request: Request, _session: SessionDep) -> Response:
 
 
 @router.get("/projects/{project_id}")
-def project_page(request: Request, project_id: str, changed: str = "", problem: str = "") -> Response:
-    session = require_session(request)
-    coopflow, actor = get_coopflow(request), session[0]
+def project_page(request: Request, project_id: str, changed: str = "") -> Response:
+    return _project_response(request, require_session(request)[0], project_id, changed=changed)
+
+
+# the change forms of the project page, by kind, and the fields each has
+CHANGE_FORMS = {"extend_deadline": ("task_id", "due_date", "reason"), "waive": ("task_id", "reason"),
+                "reassign": ("task_id", "org", "reason"), "add_partner": ("org", "reason"),
+                "withdraw_partner": ("org", "reason"), "cancel": ("confirm", "reason")}
+# a refused change: the form's field at fault, by the field the domain names
+_CHANGE_FIELDS = {"due_at": "due_date", "task_id": "task_id", "org": "org", "reason": "reason", "confirm": "confirm"}
+
+
+def _project_response(request: Request, actor: Actor, project_id: str, *, changed: str = "", status: int = 200,
+                      refused: dict[str, Any] | None = None, problem: str | None = None) -> Response:
+    """The project page; ``refused`` is a refused form of it: its kind, what was typed, and its errors by
+    field (``_form`` when no field of it is at fault)."""
+    coopflow = get_coopflow(request)
     try:
         project = coopflow.show_project(actor, project_id, via=None)  # the page shows no form values
         events = list(coopflow.list_events(actor, project_id))
@@ -101,10 +113,11 @@ def project_page(request: Request, project_id: str, changed: str = "", problem: 
     phase_keys = [p.key for p in template.phases]
     current = phase_keys.index(project["phase"]) if project["phase"] in phase_keys else len(phase_keys)
     may_change = project["status"] == "active" and access.may_change(actor, project)
-    return render(request, "project.html", project=project, template=template, owing=owing, events=events,
-                  current=current, done_all=project["status"] == "completed", emails=coopflow.user_emails(),
-                  assignees={t["id"]: t["assignee"] for t in project["tasks"]}, may_change=may_change,
-                  open_tasks=open_tasks, changed=changed, problem=_said(request, problem, session[1]["csrf"]),
+    return render(request, "project.html", status=status, project=project, template=template, owing=owing,
+                  events=events, current=current, done_all=project["status"] == "completed",
+                  emails=coopflow.user_emails(), assignees={t["id"]: t["assignee"] for t in project["tasks"]},
+                  may_change=may_change, open_tasks=open_tasks, changed=changed, problem=problem,
+                  refused=refused or {"kind": None, "typed": {}, "errors": {}},
                   may_erase=access.may_change(actor, project) and "personal_data" in project,
                   may_audit=True,  # whoever sees a project reads its trail (verifying it is for some)
                   witnessed=coopflow.witnesses(actor, project_id)["orgs"],
@@ -112,10 +125,11 @@ def project_page(request: Request, project_id: str, changed: str = "", problem: 
                               if o["id"] not in project["partners"]] if may_change else [])
 
 
-async def _project_form(request: Request, project_id: str, anchor: str,
+async def _project_form(request: Request, project_id: str, kind: str, fields: tuple[str, ...] | None,
                         act: Callable[[Actor, Any], Awaitable[str]]) -> Response:
-    """A form of the project page: its CSRF token checked, ``act`` done with the form (the page again, at
-    the query it returns), or the page again at ``anchor`` saying, in the reader's language, why not."""
+    """A form of the project page (``kind``, with ``fields``): its CSRF token checked, ``act`` done with the
+    form (the page again, at the query it returns), or the page again with what was typed and, in the
+    reader's language, why not beside the field at fault (a kind no form has: at the top of the page)."""
     session = require_session(request)  # read in a thread by SessionDep
     form = await request.form()
     if not same(str(form.get("csrf", "")), session[1]["csrf"]):
@@ -125,21 +139,16 @@ async def _project_form(request: Request, project_id: str, anchor: str,
     except DomainError as exc:
         if exc.code == "not_found":
             return error_page(request, 404)
-        key = problem_key(exc.code, exc.details)  # said in the reader's language; else signed for this session
-        problem = key or request.app.state.messages.sign(exc.message[:500], session[1]["csrf"])
-        return RedirectResponse(f"/projects/{project_id}?{urlencode({'problem': problem})}#{anchor}", status_code=303)
+        text = translator(request).problem(exc.code, exc.details, exc.message)
+        if fields is None:  # no form of the page sends this: said at the top of the page
+            return await run_in_threadpool(_project_response, request, session[0], project_id, problem=text,
+                                           status=STATUS.get(exc.code, 400))
+        named = _CHANGE_FIELDS.get(next(iter(exc.details), "")) if isinstance(exc.details, dict) else None
+        refused = {"kind": kind, "typed": {name: str(form.get(name, "")) for name in fields},
+                   "errors": {named if named in fields else "_form": text}}
+        return await run_in_threadpool(_project_response, request, session[0], project_id, refused=refused,
+                                       status=STATUS.get(exc.code, 400))
     return RedirectResponse(f"/projects/{project_id}{done}", status_code=303)
-
-
-def _said(request: Request, problem: str, csrf: str) -> str | None:
-    """The words of a refusal a form's redirect names: one of the known ones, in the reader's language, or
-    the words signed for this session; never text the URL itself carries."""
-    if not problem:
-        return None
-    if problem in PROBLEM_KEYS:
-        return translator(request)(problem)
-    said: str | None = request.app.state.messages.read(problem, csrf)
-    return said
 
 
 @router.post("/projects/{project_id}/changes")
@@ -163,7 +172,8 @@ async def change_project(request: Request, project_id: str, _session: SessionDep
             via=None)
         return f"?changed={kind}"
 
-    return await _project_form(request, project_id, "changes", change)
+    kind = str(form.get("kind", ""))
+    return await _project_form(request, project_id, kind, CHANGE_FORMS.get(kind), change)
 
 
 def _confirm_withdrawal(request: Request, project_id: str, form: Any) -> Response | None:
@@ -195,7 +205,7 @@ async def erase_personal_data(request: Request, project_id: str, _session: Sessi
         await get_coopflow(request).erase_personal_data(actor, project_id, reason=str(form.get("reason", "")))
         return "#personal-data"
 
-    return await _project_form(request, project_id, "personal-data", erase)
+    return await _project_form(request, project_id, "erase", ("reason", "confirm"), erase)
 
 
 @router.get("/projects/{project_id}/personal-data")

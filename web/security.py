@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from pathlib import Path
@@ -80,38 +79,6 @@ class Browsers:
 
     def _account(self, email: str) -> str:
         return hmac.new(self._key, email.strip().lower().encode("utf-8", "replace"), "sha256").hexdigest()[:32]
-
-
-class Messages:
-    """A refusal's words carried by a redirect's URL to the page that says them: signed with the deployment's
-    key for the one session it answers (by a digest of its CSRF token), and for ten minutes. So a page shows
-    only what the server said to that session: a link cannot put its own words in the page's message box,
-    nor pass on a refusal that repeats what someone else's form sent."""
-
-    MAX_AGE = 600  # seconds
-
-    def __init__(self, secret: str) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt="coopflow-message-v1")
-
-    def sign(self, text: str, csrf: str) -> str:
-        return self._serializer.dumps([text, _digest(csrf)])
-
-    def read(self, token: str, csrf: str) -> str | None:
-        """The words signed for this session, or None (forged, another session's, expired)."""
-        if len(token) > 4000:
-            return None
-        try:
-            found = self._serializer.loads(token, max_age=self.MAX_AGE)
-        except BadData:
-            return None
-        if not (isinstance(found, list) and len(found) == 2 and isinstance(found[0], str)):
-            return None
-        return found[0] if same(found[1], _digest(csrf)) else None
-
-
-def _digest(csrf: str) -> str:
-    """Names a session in a URL without the CSRF token itself (URLs end up in logs)."""
-    return hashlib.sha256(csrf.encode()).hexdigest()[:32]
 
 
 def same(a: str | None, b: str | None) -> bool:

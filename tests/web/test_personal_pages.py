@@ -68,6 +68,9 @@ async def test_the_lead_erases_from_the_project_page_and_every_page_says_so(live
         refused = await lead.post(f"/projects/{pid}/personal-data/erase", data={
             "csrf": csrf(page), "reason": "Consent withdrawn"}, follow_redirects=True)
         assert catalog(lang)["cp_erase_confirm"] in unescape(refused.text)
+        erase_form = unescape(refused.text).split('id="erase-personal-data"')[1].split("</form>")[0]
+        assert refused.status_code == 422 and ">Consent withdrawn</textarea>" in erase_form  # kept as typed
+        assert catalog(lang)["cp_erase_confirm"] in erase_form.split('data-field="confirm"')[1]  # beside the box
         assert data_keys(live.coopflow.engine, pid), "nothing was erased"
 
         done = await lead.post(f"/projects/{pid}/personal-data/erase", data={
