@@ -25,11 +25,12 @@ from services import access
 from services.base import TASK_ID, check_project_id, personal_state, task_state
 from services.documents import resolve_documents
 from services.metrics import COMPLETIONS, REFUSALS
+from services.naming import names_the_orgs, org_ids
 from services.personal import PersonalData
 from services.sealing import KeyNeeded
 from services.temporal import TemporalUnavailable
 from services.updates import send_update, update_id
-from store import StoreUnavailable, read, web_state
+from store import StoreUnavailable, accounts, read, web_state
 from workflows import ProjectWorkflow, workflow_id
 
 
@@ -153,6 +154,8 @@ class Tasks(PersonalData):
             if data is not None and not isinstance(data, dict):
                 raise error_from_code("invalid_data", "The data must be an object of field names and values.",
                                       {"data": "must be an object"})
+            if names_the_orgs(step):  # by name or by id: the domain keeps ids
+                data = org_ids(step, data, {o.id: o.name for o in accounts.list_orgs(self.engine)})
             data = resolve_documents(self.engine, project_id, template, step, data, task_id,
                                      sealer)
             command = CompleteTask(task_id=task_id, actor=actor, data=data or {}, outcome=outcome,
