@@ -38,7 +38,7 @@ def error_page(request: Request, status: int, detail: str = "") -> HTMLResponse:
     return render(request, "error.html", status=status, title=title, text=text, headers=headers)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     parsed = urlparse(target or "")
     return target if target and not parsed.scheme and not parsed.netloc and target.startswith("/") else "/inbox"
 
@@ -60,7 +60,7 @@ def favicon() -> Response:
 @router.get("/login")
 def login_form(request: Request, next: str = "/inbox") -> Response:
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", login_csrf=token, next=_safe_next(next), error=None, email="")
+    response = render(request, "login.html", login_csrf=token, next=safe_next(next), error=None, email="")
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", max_age=3600,
                         secure=request.app.state.secure_cookies)
     return response
@@ -70,7 +70,7 @@ def login_form(request: Request, next: str = "/inbox") -> Response:
 async def login(request: Request, session: SessionDep) -> Response:
     form = await request.form()
     email, password = str(form.get("email", ""))[:320], str(form.get("password", ""))[:1000]
-    target = _safe_next(str(form.get("next", "")))
+    target = safe_next(str(form.get("next", "")))
     if not same(str(form.get("csrf", "")), request.cookies.get(LOGIN_CSRF_COOKIE)):
         return error_page(request, 403, "The form expired. Reload the page and try again.")
     t = translator(request)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlparse
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -64,24 +64,25 @@ def render(request: Request, name: str, status: int = 200, headers: dict[str, st
         "t": t, "w": Words(t, names), "lang": t.lang, "languages": LANGUAGES,
         "actor": signed_in[0] if signed_in else None,
         "csrf": signed_in[1]["csrf"] if signed_in else "", "due_text": lambda d: due_text(t, d),
-        "short_time": lambda s: s[:16].replace("T", " ") if s else "", **context})
-    if request.query_params.get("lang") in LANGUAGES:
-        remember_language(response, t.lang)
-        if signed_in and request.method == "GET":  # GET pages run in a thread: the store may be written
-            _store_language(request, signed_in[0], t.lang)
+        "short_time": lambda s: s[:16].replace("T", " ") if s else "", "here": here(request), **context})
+    if request.query_params.get("lang") in LANGUAGES:  # this browser's next pages too; what a signed-in
+        remember_language(response, t.lang)            # user keeps changes only by the switcher (POST /language)
     return response
+
+
+def here(request: Request) -> str:
+    """The page the language switcher comes back to: this one, without its ``?lang=``; for the answer to a
+    form, the page the form was on (a form's address is not a page)."""
+    if request.method == "GET":
+        query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "lang"])
+        return request.url.path + (f"?{query}" if query else "")
+    came_from = urlparse(request.headers.get("referer", ""))
+    return (came_from.path or "/") + (f"?{came_from.query}" if came_from.query else "")
 
 
 def remember_language(response: Response, lang: str) -> None:
     """The browser keeps the language: every page after this one is in it."""
     response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
-
-
-def _store_language(request: Request, actor: Actor, lang: str) -> None:
-    """A signed-in user who picks a language keeps it: the next log-in (any browser) and their mail use it."""
-    coopflow = request.app.state.coopflow
-    if coopflow.language(actor) != lang:
-        coopflow.set_language(actor, lang)
 
 
 class LoginRequired(Exception):

@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from html import unescape
 
 import httpx
 import pytest
@@ -95,5 +96,14 @@ async def http_login(client: httpx.AsyncClient, email: str, lang: str | None = "
                                              "next": "/inbox"})
     assert done.status_code == 303, done.text
     if lang is not None and done.cookies.get("coopflow_lang") != lang:
-        switched = await client.get("/inbox", params={"lang": lang})
-        assert f'<html lang="{lang}">' in switched.text
+        await switch_language(client, lang)
+
+
+async def switch_language(client: httpx.AsyncClient, lang: str, page: str = "/inbox") -> httpx.Response:
+    """Pick ``lang`` with the switcher of ``page``, as a browser without JavaScript sends its form; the page
+    again, in that language."""
+    form = (await client.get(page)).text.split('class="lang"')[1].split("</form>")[0]
+    fields = {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
+    switched = await client.post("/language", data={**fields, "lang": lang}, follow_redirects=True)
+    assert f'<html lang="{lang}">' in switched.text
+    return switched
