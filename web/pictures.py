@@ -37,7 +37,7 @@ from web.words import Words
 MAX_ROWS, MAX_BARS, WIDTH, X0, X1 = 24, 12, 560, 8, 552
 TASK_CHANGES = ("DeadlineExtended", "StepWaived", "TaskReassigned")
 PROJECT_CHANGES = ("PartnerAdded", "PartnerWithdrawn")
-MAX_CHANGES_LISTED = 40
+MAX_CHANGES_LISTED = 20
 
 
 @dataclass

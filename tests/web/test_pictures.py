@@ -22,7 +22,7 @@ from templates import TemplateRegistry
 from tests.utils.pictures import realistic_project, store_project
 from web.i18n import LANGUAGES, MISSING, Translator
 from web.picture_chart import open_work
-from web.pictures import MAX_BARS, MAX_ROWS, timeline
+from web.pictures import MAX_BARS, MAX_CHANGES_LISTED, MAX_ROWS, timeline
 from web.words import Words
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -177,7 +177,7 @@ def test_a_project_of_thousands_of_tasks_keeps_a_small_picture():
     assert size <= 25_000
     assert len(path_with(root, stroke="#1d2733", stroke_width="2")) <= MAX_ROWS * MAX_BARS
     assert "Not drawn:" in pic["note"] and "the latest 12" in pic["note"]
-    assert len(pic["changes"]) == 40 and pic["more_changes"] == len(events) - 1 - 40
+    assert len(pic["changes"]) == MAX_CHANGES_LISTED and pic["more_changes"] == len(events) - 1 - MAX_CHANGES_LISTED
 
 
 def test_the_open_work_chart_stacks_overdue_on_open_per_organisation():
