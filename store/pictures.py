@@ -19,6 +19,8 @@ EV = AuditEvent.__table__  # type: ignore[attr-defined]
 TIMELINE_EVENTS = ("PhaseStarted", "PhaseCompleted", "ProjectEnded", "ProjectCancelled", "DeadlineExtended",
                    "StepWaived", "TaskReassigned", "PartnerAdded", "PartnerWithdrawn")
 
+EVENT_DATA = ("org", "from", "to", "due_at", "status")  # what a marker says (never a reason: the trail has it)
+
 _MARKS = (select(EV.c.seq, EV.c.type, EV.c.at, EV.c.phase, EV.c.step, EV.c.task_id, EV.c.data)
           .where(EV.c.project_id == bindparam("project_id"), EV.c.type.in_(TIMELINE_EVENTS))
           .order_by(EV.c.seq))
@@ -40,7 +42,7 @@ def timeline_events(engine: Engine, project_id: str) -> list[dict[str, Any]]:
         data = json.loads(row["data"])
         out.append({"seq": row["seq"], "type": row["type"], "at": row["at"], "phase": row["phase"],
                     "step": row["step"], "task_id": row["task_id"],
-                    "data": {k: data[k] for k in ("org", "from", "to", "due_at", "status") if k in data}})
+                    "data": {k: data[k] for k in EVENT_DATA if k in data}})
     return out
 
 

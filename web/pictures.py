@@ -176,7 +176,7 @@ def timeline(facts: dict[str, Any], template: Template, t: Translator, w: Words,
     svg.path((f'stroke="{ACCENT}"', 'stroke-dasharray="4 3"', 'stroke-width="1.5"'), f"M{x_now:.0f} {top - 4}V{bottom}")
     svg.text(min(max(x_now, 40), WIDTH - 40), bottom + 14, t("pic_today") if not ended else day(t, ended),
              size=11, fill=ACCENT, anchor="middle")
-    height = legend(svg, bottom + 36, _legend_items(pid, t))
+    height = legend(svg, bottom + 36, _legend_items(pid, t, t("pic_ended") if ended else t("pic_today")))
     counts = {k: sum(1 for task in tasks if kind_of(task, now) == k) for k in ("done", "done_late", "open", "overdue")}
     title = t("pic_timeline_title")
     desc = t("pic_timeline_desc", start=day(t, first), end=day(t, until),
@@ -224,7 +224,7 @@ def _draw_row(svg: Svg, scale: Scale, row: Row, y: float, now: datetime, until: 
             _task_change(svg, e["type"], scale.x(e["at"]), cy)
 
 
-def _legend_items(pid: str, t: Translator) -> list[tuple[str, str]]:
+def _legend_items(pid: str, t: Translator, last: str) -> list[tuple[str, str]]:
     bar = '<rect x="0" y="3" width="14" height="8" {}/>'
     return [
         (f'<path d="M7 0v14" stroke="{INK}" stroke-width="2"/>', t("pic_legend_due")),
@@ -238,7 +238,7 @@ def _legend_items(pid: str, t: Translator) -> list[tuple[str, str]]:
         (f'<path d="M3 3h8v8h-8z" fill="#fff" stroke="{CHANGE}" stroke-width="2"/>', t("pic_change_TaskReassigned")),
         (f'<path d="M1 7h12M7 1v12" stroke="{CHANGE}" stroke-width="3"/>', t("pic_change_PartnerAdded")),
         (f'<path d="M1 2h12l-6 11z" fill="{CHANGE}"/>', t("pic_change_PartnerWithdrawn")),
-        (f'<path d="M7 0v14" stroke="{ACCENT}" stroke-dasharray="4 3" stroke-width="1.5"/>', t("pic_today")),
+        (f'<path d="M7 0v14" stroke="{ACCENT}" stroke-dasharray="4 3" stroke-width="1.5"/>', last),
     ]
 
 

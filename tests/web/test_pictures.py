@@ -198,8 +198,11 @@ def test_the_open_work_chart_stacks_overdue_on_open_per_organisation():
 def test_the_open_work_counts_match_the_tasks_of_the_active_projects_the_lead_leads(engine: Engine):
     coopflow = Coopflow(engine=engine, client=None, task_queue="pictures")  # type: ignore[arg-type]
     coordinator = Actor(user="u", org="stadt-dortmund", role="coordinator")
-    for days in (200, 120):
-        store_project(engine, realistic_project(NOW, days=days))
+    stored = [realistic_project(NOW, days=days) for days in (200, 120)]
+    for p in stored:
+        store_project(engine, p)
+    read_back = coopflow.project_timeline(coordinator, stored[0].state.id)
+    assert read_back == facts_of(stored[0]), "the store gives the picture what the events say"
     found = {r["org"]: (r["open"], r["overdue"]) for r in coopflow.open_work_by_org(coordinator, NOW)}
     expected: dict[str, list[int]] = {}
     for project in read.list_projects(engine, lead="stadt-dortmund"):
@@ -219,15 +222,30 @@ def test_the_open_work_counts_match_the_tasks_of_the_active_projects_the_lead_le
         coopflow.project_timeline(stranger, read.list_projects(engine, lead="stadt-dortmund")[-1]["id"])
 
 
+def test_a_new_project_and_an_ended_one_are_drawn_too():
+    t = Translator("en")
+    fresh = {**FACTS, "started_at": at(0.01), "events": [event(1, "PhaseStarted", 0.01)],
+             "tasks": [task("t1", "concept_note", "stadt-dortmund", "open", 0.01, -14)]}
+    pic = timeline(fresh, COOPERATION, t, Words(t, NAMES), NOW)
+    assert "Concept note · Stadt Dortmund – Transnationale Zusammenarbeit" in words_of(pic, drawn(pic))
+    p = realistic_project(NOW, days=2000, reports=2)
+    assert p.state.status == "completed"
+    pic = timeline(facts_of(p), COOPERATION, t, Words(t, NAMES), NOW)
+    said = words_of(pic, drawn(pic))
+    assert "The project ended" in said and "Today" not in said
+    assert "Open: 0, of them overdue: 0." in pic["desc"]
+
+
 def facts_of(p: Any) -> dict[str, Any]:
     """What ``Coopflow.project_timeline`` reads from the store, taken from a project folded in memory."""
     from domain import summary_view
     from services.pictures import TASK_FIELDS
-    from store.pictures import TIMELINE_EVENTS
+    from store.pictures import EVENT_DATA, TIMELINE_EVENTS
 
     summary = summary_view(p.state)
     return {"id": summary["id"], "started_at": summary["started_at"], "status": summary["status"],
             "updated_at": summary["updated_at"], "lead": summary["lead"],
             "tasks": [{k: t.get(k) for k in TASK_FIELDS} for t in p.tasks()],
             "events": [{"seq": e.seq, "type": e.type, "at": e.at, "phase": e.phase, "step": e.step,
-                        "task_id": e.task_id, "data": e.data} for e in p.events if e.type in TIMELINE_EVENTS]}
+                        "task_id": e.task_id, "data": {k: v for k, v in e.data.items() if k in EVENT_DATA}}
+                       for e in p.events if e.type in TIMELINE_EVENTS]}
