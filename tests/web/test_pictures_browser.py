@@ -79,6 +79,10 @@ async def test_the_pictures_render_for_a_coordinator_and_fit_a_phone(browser: Pr
         await fits(phone, "section.picture svg")
         await fits(phone, "section.picture figure")
         await phone.locator("section.picture").screenshot(path=str(tmp_path / f"phone-{path.count('/')}.png"))
+        widths = await phone.evaluate("""() => { const page = document.documentElement, was = page.scrollWidth;
+            document.querySelectorAll('section.picture').forEach(s => s.remove());
+            return [was, page.scrollWidth]; }""")
+        assert widths[0] == widths[1], f"{path}: the pictures widen the page from {widths[1]} to {widths[0]} px"
 
 
 async def shoot(page: Page, selector: str, tmp_path: Path, name: str) -> None:
