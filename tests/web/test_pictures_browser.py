@@ -53,6 +53,7 @@ async def test_the_pictures_render_for_a_coordinator_and_fit_a_phone(browser: Pr
     orgs = await page.locator("section#open-work tr[data-org-row] th").all_text_contents()
     assert "Caritas Srbija" in orgs and "Different and Equal" in orgs
     await shoot(page, "section#open-work figure", tmp_path, "dashboard")
+    await page.screenshot(path=str(tmp_path / "projects.png"), full_page=True)
 
     await page.goto(f"{live.url}/projects/{project_id}")
     timeline = page.locator("section#project-timeline svg[role=img]")
@@ -67,6 +68,7 @@ async def test_the_pictures_render_for_a_coordinator_and_fit_a_phone(browser: Pr
     changes = await page.locator("section#project-timeline table.picture-table").nth(1).inner_text()
     assert "Partner withdrawn" in changes and "Due date extended" in changes
     await shoot(page, "section#project-timeline figure", tmp_path, "timeline")
+    await page.screenshot(path=str(tmp_path / "project.png"), full_page=True)
 
     context = await browser.chromium.new_context(viewport={"width": 375, "height": 667}, locale="en-GB")
     browser.contexts.append(context)
