@@ -12,11 +12,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from domain import Actor, DomainError, InvalidRequest
 from services import access
+from web import pictures
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
 from web.pages import KNOWN_PROBLEMS, error_page
+from web.picture_chart import open_work
 from web.render import render, require_session, translator
 from web.security import same
+from web.words import Words
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +35,9 @@ def projects(request: Request) -> Response:
         if p["phase"]:
             template = coopflow.template_of(p)
             phases[p["id"]] = t.pick(template.phase(p["phase"]).title, p["phase"])
-    return render(request, "projects.html", projects=found, phases=phases)
+    chart = open_work(coopflow.open_work_by_org(session[0]), t, Words(t, coopflow.org_names())) \
+        if session[0].role == "coordinator" else None
+    return render(request, "projects.html", projects=found, phases=phases, open_work=chart)
 
 
 def _new_project_form(request: Request, status: int = 200, **context: Any) -> Response:
@@ -120,6 +125,7 @@ def _project_response(request: Request, actor: Actor, project_id: str, *, change
                   refused=refused or {"kind": None, "typed": {}, "errors": {}},
                   may_erase=access.may_change(actor, project) and "personal_data" in project,
                   may_audit=True,  # whoever sees a project reads its trail (verifying it is for some)
+                  picture=pictures.for_page(coopflow, actor, project, template, translator(request)),
                   witnessed=coopflow.witnesses(actor, project_id)["orgs"],
                   candidates=[o for o in coopflow.partner_candidates(actor)
                               if o["id"] not in project["partners"]] if may_change else [])
