@@ -28,12 +28,14 @@ from temporalio.worker.workflow_sandbox import _runner as sandbox_internals
 
 from activities import StoreWrites
 from activities.checkpoints import CheckpointActivities
+from activities.digests import DigestActivities
 from activities.sender import MailSender, Smtp
 from activities.witnesses import WitnessActivities
 from evidence.notes import Signer
 from store.documents import DocumentStorage
 from workflows import ProjectWorkflow
 from workflows.checkpoints import CheckpointWorkflow
+from workflows.digests import DigestWorkflow
 from workflows.witnesses import WitnessWorkflow
 
 log = structlog.get_logger("coopflow.worker")
@@ -115,9 +117,9 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
     writes = StoreWrites(engine, public_url, signer=key, fault=crash, documents=documents)
     checkpoints = CheckpointActivities(engine, key)
     return Worker(
-        client, task_queue=task_queue, workflows=[ProjectWorkflow, CheckpointWorkflow, WitnessWorkflow],
+        client, task_queue=task_queue, workflows=[ProjectWorkflow, CheckpointWorkflow, WitnessWorkflow, DigestWorkflow],
         activities=[writes.record_events, checkpoints.checkpoint_active_projects,
-                    WitnessActivities(engine).submit_to_witnesses],
+                    WitnessActivities(engine).submit_to_witnesses, DigestActivities(engine, public_url).send_digests],
         activity_executor=ThreadPoolExecutor(max_workers=16), interceptors=interceptors,
         max_concurrent_workflow_tasks=max_concurrent, max_concurrent_local_activities=max_concurrent,
         max_concurrent_activities=16, workflow_runner=workflow_runner(),
