@@ -61,7 +61,8 @@ async def test_preferences_are_read_and_changed_and_each_bad_field_is_named(app:
     wrong_type = await http.put("/api/me/preferences", headers=auth(token), json={"lang": ["de"]})
     assert wrong_type.status_code == 422 and "lang" in wrong_type.json()["error"]["details"]
 
-    done = await http.put("/api/me/preferences", headers=auth(token), json={"mail": "daily", "timezone": "Europe/Belgrade"})
+    done = await http.put("/api/me/preferences", headers=auth(token),
+                          json={"mail": "daily", "timezone": "Europe/Belgrade"})
     assert done.status_code == 200 and done.json() == {"mail": "daily", "lang": "sr", "timezone": "Europe/Belgrade"}
     assert (await http.put("/api/me/preferences", headers=auth(token), json={"lang": "de"})).json() == {
         "mail": "daily", "lang": "de", "timezone": "Europe/Belgrade"}  # one source: the user's language
