@@ -44,7 +44,7 @@ async def preferences(actor: ApiActor, coopflow: CoopflowDep) -> Preferences:
     return Preferences(**await coopflow.read_store(coopflow.preferences, actor))
 
 
-@router.put("/preferences", dependencies=[Depends(json_body)], responses=errors())
+@router.put("/preferences", dependencies=[Depends(json_body)], responses=errors(413, 415))
 async def set_preferences(change: PreferencesChange, actor: ApiActor, coopflow: CoopflowDep) -> Preferences:
     """Change my mail preferences (those given); a bad value is named and nothing changes."""
     return Preferences(**await run_in_threadpool(coopflow.set_preferences, actor, mail=change.mail,
