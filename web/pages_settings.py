@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
-from domain import DomainError
+from domain import Actor, DomainError
 from store.preferences import MAIL, timezones
 from web.deps import SessionDep, get_coopflow
 from web.i18n import LANGUAGES
-from web.pages import error_page
 from web.render import remember_language, render, require_session
 from web.security import same
 
@@ -43,12 +43,19 @@ def settings_page(request: Request, saved: str = "") -> Response:
     return _page(request, saved=bool(saved))
 
 
-@router.post("/settings/preferences")
-async def save_preferences(request: Request, _session: SessionDep) -> Response:
-    actor, session = require_session(request)
+async def _form(request: Request) -> tuple[Actor, FormData]:
+    """The signed-in user and their form; a form without their session's CSRF token is refused (403, the page
+    that says so)."""
+    actor, session = require_session(request)  # read in a thread by SessionDep
     form = await request.form()
     if not same(str(form.get("csrf", "")), session["csrf"]):
-        return error_page(request, 403, EXPIRED)
+        raise HTTPException(403, EXPIRED)
+    return actor, form
+
+
+@router.post("/settings/preferences")
+async def save_preferences(request: Request, _session: SessionDep) -> Response:
+    actor, form = await _form(request)
     values = {name: str(form.get(name, ""))[:100] for name in ("mail", "lang", "timezone")}
     try:
         saved = await run_in_threadpool(get_coopflow(request).set_preferences, actor, **values)
@@ -63,10 +70,7 @@ async def save_preferences(request: Request, _session: SessionDep) -> Response:
 @router.post("/settings/calendar")
 async def change_calendar(request: Request, _session: SessionDep) -> Response:
     """``renew``: a new address, shown on this page once (only its hash is kept); ``revoke``: none works."""
-    actor, session = require_session(request)
-    form = await request.form()
-    if not same(str(form.get("csrf", "")), session["csrf"]):
-        return error_page(request, 403, EXPIRED)
+    actor, form = await _form(request)
     coopflow = get_coopflow(request)
     if form.get("action") == "revoke":
         await run_in_threadpool(coopflow.revoke_calendar, actor)
