@@ -8,6 +8,7 @@ import uuid
 from urllib.parse import urlsplit
 
 import httpx
+import structlog
 from fastapi import FastAPI
 from icalendar import Calendar
 from sqlalchemy import text
@@ -136,3 +137,22 @@ async def test_a_calendar_feed_lists_my_open_tasks_with_stable_uids_and_is_renew
     assert (await http.get("/calendar/" + "A" * 43 + ".ics")).status_code == 404
     assert (await http.get("/calendar/not-a-secret.ics")).status_code == 404
     assert (await http.get(urlsplit(theirs).path)).status_code == 200  # theirs still works
+
+
+async def test_a_feed_that_fails_logs_no_secret(app: Coopflow, http: httpx.AsyncClient, web: FastAPI, monkeypatch):
+    _, _, token = new_org(app)
+    path = urlsplit((await http.post("/api/me/calendar", headers=auth(token))).json()["url"]).path
+    secret = path.removeprefix("/calendar/").removesuffix(".ics")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the feed broke")
+
+    monkeypatch.setattr(app, "calendar_feed", broken)
+    answering = httpx.AsyncClient(transport=httpx.ASGITransport(app=web, raise_app_exceptions=False),
+                                  base_url="http://test")
+    with structlog.testing.capture_logs() as logs:
+        failed = await answering.get(path)
+    await answering.aclose()
+    assert failed.status_code == 500
+    assert [e["path"] for e in logs if e["event"] == "unexpected error"] == ["/calendar/<secret>.ics"]
+    assert secret not in repr(logs)
