@@ -6,12 +6,16 @@ each new task at once, and reminders and overdue notices still reach the daily r
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -157,3 +161,35 @@ async def test_a_daily_reader_gets_one_digest_at_seven_and_nothing_on_a_day_with
         if not run_id:
             break
     assert runs == 2
+
+
+DIGEST_HISTORIES = Path(__file__).parent.parent / "histories" / "digests"
+
+
+async def test_digest_histories_replay(skipping_env: WorkflowEnvironment, sqlite_engine: Engine):
+    """A fresh run of the digest workflow (two quarter hours, then continue-as-new) replays, and so does every
+    recorded one (``COOPFLOW_RECORD_HISTORY=digests-v<n>`` records the fresh one; a version is never written
+    over): a change to the workflow must keep them replaying (``workflow.patched``)."""
+    task_queue = f"tq-{uuid.uuid4()}"
+    replayer = Replayer(workflows=[DigestWorkflow], data_converter=pydantic_data_converter,
+                        workflow_runner=workflow_runner())
+    async with build_worker(skipping_env.client, sqlite_engine, task_queue, public_url=PUBLIC):
+        handle = await skipping_env.client.start_workflow(DigestWorkflow.run, 2, id=WORKFLOW_ID,
+                                                          task_queue=task_queue)
+        await skipping_env.sleep(timedelta(minutes=35))
+        fresh = await skipping_env.client.get_workflow_handle(WORKFLOW_ID, run_id=handle.first_execution_run_id
+                                                              ).fetch_history()
+    types = [e.event_type for e in fresh.events]
+    assert types.count(EventType.EVENT_TYPE_TIMER_FIRED) == 2
+    assert types.count(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) == 2
+    assert types[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    await replayer.replay_workflow(fresh)
+    label = os.environ.get("COOPFLOW_RECORD_HISTORY", "")
+    if label.startswith("digests-v"):
+        path = DIGEST_HISTORIES / f"{label}-run1.json"
+        assert not path.exists(), f"{label} is in the corpus already: give a new version"
+        path.write_text(fresh.to_json())
+    recorded = sorted(DIGEST_HISTORIES.glob("*.json"))
+    assert recorded
+    for path in recorded:
+        await replayer.replay_workflow(WorkflowHistory.from_json(WORKFLOW_ID, path.read_text()))
