@@ -28,12 +28,14 @@ from temporalio.worker.workflow_sandbox import _runner as sandbox_internals
 
 from activities import StoreWrites
 from activities.checkpoints import CheckpointActivities
+from activities.digests import DigestActivities
 from activities.sender import MailSender, Smtp
 from activities.witnesses import WitnessActivities
 from evidence.notes import Signer
 from store.documents import DocumentStorage
 from workflows import ProjectWorkflow
 from workflows.checkpoints import CheckpointWorkflow
+from workflows.digests import DigestWorkflow
 from workflows.witnesses import WitnessWorkflow
 
 log = structlog.get_logger("coopflow.worker")
@@ -95,13 +97,15 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent: int = 100,
                  faults: str = "", sticky_timeout: float = 3.0, public_url: str = "http://127.0.0.1:8000",
                  signer: Signer | Callable[[], Signer] | None = None,
-                 documents: DocumentStorage | None = None) -> Worker:
+                 documents: DocumentStorage | None = None, max_cached_workflows: int = 1000) -> Worker:
     """A worker for every coopflow workflow and activity on ``task_queue``.
 
     ``faults`` (``COOPFLOW_FAULTS``) makes it crash on purpose, see ``faults.py``;
     ``sticky_timeout`` is how long a workflow waits for this worker before another takes it;
     ``signer`` signs checkpoints (the deployment's key; without one, a key of this worker alone: tests);
-    ``documents`` is where an erased project's sealed documents are removed from.
+    ``documents`` is where an erased project's sealed documents are removed from;
+    ``max_cached_workflows`` 0 keeps no workflow in this worker's cache, and so none on its sticky queue (a test
+    that stops a worker on the time-skipping server, whose clock does not move while a workflow task waits there).
     """
     key = signer() if callable(signer) else signer or Signer.generate("coopflow/local")
     interceptors: list[Interceptor] = [LoggingInterceptor()]
@@ -115,11 +119,12 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
     writes = StoreWrites(engine, public_url, signer=key, fault=crash, documents=documents)
     checkpoints = CheckpointActivities(engine, key)
     return Worker(
-        client, task_queue=task_queue, workflows=[ProjectWorkflow, CheckpointWorkflow, WitnessWorkflow],
+        client, task_queue=task_queue, workflows=[ProjectWorkflow, CheckpointWorkflow, WitnessWorkflow, DigestWorkflow],
         activities=[writes.record_events, checkpoints.checkpoint_active_projects,
-                    WitnessActivities(engine).submit_to_witnesses],
+                    WitnessActivities(engine).submit_to_witnesses, DigestActivities(engine, public_url).send_digests],
         activity_executor=ThreadPoolExecutor(max_workers=16), interceptors=interceptors,
         max_concurrent_workflow_tasks=max_concurrent, max_concurrent_local_activities=max_concurrent,
+        max_cached_workflows=max_cached_workflows,
         max_concurrent_activities=16, workflow_runner=workflow_runner(),
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout),
     )

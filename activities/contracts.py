@@ -23,3 +23,4 @@ class RecordEvents(BaseModel):
 
 CHECKPOINT_PROJECTS = "checkpoint_active_projects"
 SUBMIT_TO_WITNESSES = "submit_to_witnesses"
+SEND_DIGESTS = "send_digests"

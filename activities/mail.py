@@ -8,6 +8,9 @@
 | Escalated | escalation | the lead organisation's coordinators |
 | DeadlineExtended | deadline_extended | the organisation that owes the task |
 | ProjectEnded, ProjectCancelled | project_ended | every user of the lead and of every partner |
+
+A person who chose the daily digest gets no task_opened mail for a StepOpened: the task is in their next
+digest (activities/digests.py). Every other mail comes to them as it does to everyone.
 | (changes: activities/mail_changes.py) | partner_added, partner_withdrawn, task_superseded, more_time_* | |
 
 A mail's Message-ID comes from (project, seq, recipient): one event gives one mail to each person,
@@ -35,6 +38,9 @@ LANGS = ("en", "de", "sr", "mk", "sq")
 TASK_MAILS = {"StepOpened": "task_opened", "TaskReassigned": "task_opened", "ReminderSent": "reminder",
               "DeadlineMissed": "overdue", "DeadlineExtended": "deadline_extended"}
 
+# what a person who chose the daily digest reads there (activities/digests.py) instead of in a mail of its own;
+# reminders, overdue notices, escalations and changes stay immediate: they come when the template says
+DIGESTED = ("StepOpened",)
 
 PROJECT_MAILS = ("project_ended", "partner_added", "partner_withdrawn")  # their link: the project's page
 
@@ -126,6 +132,8 @@ def compose(events: Iterable[Event], *, project: dict[str, Any], template: Templ
             if org == "any_partner":
                 to = [p for partner in project["partners"] for p in people.get(partner, [])]
             link = f"{base}/projects/{project['id']}/tasks/{e.task_id}"
+            if e.type in DIGESTED:
+                to = [p for p in to if p.mail != "daily"]
         elif e.type == "Escalated":
             kind, org, due = "escalation", e.data.get("assignee", ""), e.data.get("due_at", "")
             to = [p for p in people.get(project["lead"], []) if p.role == "coordinator"]

@@ -43,6 +43,7 @@ def dev(
     from domain import InvalidRequest
     from services.app import Coopflow
     from services.devstack import DevServer, MailSink, default_env, free_port, install_stop_handlers, port_in_use
+    from services.digests import ensure_digests
     from services.seed import seed_demo
     from services.temporal import ensure_checkpoint_schedule
     from web.app import create_app
@@ -78,6 +79,7 @@ def dev(
         client = await server.wait_ready(settings)
         users = seed_demo(rt.engine)
         await ensure_checkpoint_schedule(client, settings.task_queue)
+        await ensure_digests(client, settings.task_queue)
         coopflow = Coopflow.configured(settings, engine=rt.engine, client=client)
         web = create_app(coopflow=coopflow, settings=settings, mail_sink=sink)
         env = default_env(data_dir, temporal_port)

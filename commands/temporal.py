@@ -18,8 +18,8 @@ def temporal_setup(
     json_: JsonOpt = False,
 ) -> None:
     """Create the namespace (COOPFLOW_TEMPORAL_NAMESPACE) if missing, register coopflow's search
-    attributes on it and create (or update) the daily checkpoint schedule. Safe to run again; run it
-    once per cluster before the first worker starts."""
+    attributes on it, create (or update) the daily checkpoint schedule and start the daily digests. Safe to
+    run again; run it once per cluster before the first worker starts."""
     from services.temporal import connect, setup_namespace
 
     settings = Runtime().settings
@@ -34,7 +34,7 @@ def temporal_setup(
             + ("created; " if done["namespace_created"] else "exists; ")
             + (f"search attributes added: {', '.join(added)}." if added  # type: ignore[arg-type]
                else "search attributes already registered.")
-            + f" Daily checkpoint schedule {done['checkpoint_schedule']}.")
+            + f" Daily checkpoint schedule {done['checkpoint_schedule']}. Daily digests {done['digests']}.")
     output(json_, {"address": settings.temporal_address, **done}, text)
 
 

@@ -31,6 +31,7 @@ from services.sealing import KeyNeeded
 from services.temporal import TemporalUnavailable
 from services.updates import send_update, update_id
 from store import StoreUnavailable, accounts, read, web_state
+from store.person_tasks import org_open_tasks
 from workflows import ProjectWorkflow, workflow_id
 
 
@@ -47,10 +48,7 @@ class Prepared(NamedTuple):
 class Tasks(PersonalData):
     def list_tasks(self, actor: Actor) -> list[dict[str, Any]]:
         """Open tasks of the actor's organisation (auditors: auditor tasks), overdue first."""
-        tasks = read.open_tasks(self.engine, "auditor" if actor.role == "auditor" else actor.org)
-        if actor.role != "auditor":  # a step any partner may take is in every partner's inbox
-            mine = {p["id"] for p in read.list_projects(self.engine, member=actor.org)}
-            tasks += [t for t in read.open_tasks(self.engine, "any_partner") if t["project_id"] in mine]
+        tasks = org_open_tasks(self.engine, org=actor.org, role=actor.role)
         return sorted(tasks, key=lambda t: (not t["deadline_missed"], t["due_at"]))
 
     async def complete_task(self, actor: Actor, project_id: str, task_id: str, *, data: Any = None,

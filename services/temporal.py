@@ -184,6 +184,9 @@ async def setup_namespace(client: Client, *, retention_days: int = 30, wait: flo
         done["search_attributes_added"] = sorted(missing)
     if task_queue is not None:
         done["checkpoint_schedule"] = await ensure_checkpoint_schedule(client, task_queue)
+        from services.digests import ensure_digests
+
+        done["digests"] = await ensure_digests(client, task_queue)
     return done
 
 

@@ -24,6 +24,9 @@ class User(SQLModel, table=True):
     # active; disabled (no log-in, no token, no mail; enabling restores it); removed (its password and token
     # erased too; the row stays, for the trail's events name its id)
     status: str = "active"
+    # immediate (a mail for each new task) or daily (one digest at 07:00 in ``timezone``); see activities/digests.py
+    mail: str = "immediate"
+    timezone: str = "UTC"  # an IANA name: when the day's digest comes, and the times mail and calendar show
 
 
 class Project(SQLModel, table=True):
@@ -272,3 +275,23 @@ class PersonalDataRead(SQLModel, table=True):
     role: str
     fields: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of "<task id>.<field>"
     via: str  # page, api, export
+
+
+class Digest(SQLModel, table=True):
+    """A person's daily digest for one local date: at most one a day, written in the transaction that adds its
+    mail to the outbox (none when there was nothing to say: the row alone says the day was done)."""
+
+    user_id: str = Field(primary_key=True)
+    local_date: str = Field(primary_key=True)  # YYYY-MM-DD in the person's timezone
+    at: str  # when it was made: the next digest's new tasks are those opened after this
+    tasks: int = 0  # how many tasks it listed (0: nothing to say, nothing sent)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A person's calendar feed: the secret of its URL, stored only as its SHA-256 (one per person; a new one
+    replaces the old, which then answers 404)."""
+
+    __tablename__ = "calendar_feed"
+    user_id: str = Field(primary_key=True)
+    secret_hash: str = Field(unique=True)
+    created_at: str

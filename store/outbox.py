@@ -27,9 +27,10 @@ class Person:
     lang: str
     role: str
     org: str
+    mail: str = "immediate"  # or "daily": new tasks come in the day's digest instead (activities/digests.py)
 
 
-_PERSON = (U.c.id, U.c.email, U.c.lang, U.c.role, U.c.org_id)
+_PERSON = (U.c.id, U.c.email, U.c.lang, U.c.role, U.c.org_id, U.c.mail)
 _ORGS: BindParameter[str] = bindparam("orgs", expanding=True)
 # built once: a write that opens tasks asks these, and building a statement costs more than running it
 _ACTIVE = U.c.status == "active"  # disabled and removed users get no mail
@@ -45,7 +46,7 @@ def people_of(conn: Connection, orgs: set[str]) -> dict[str, list[Person]]:
     query = _PEOPLE_AND_AUDITORS if "auditor" in orgs else _PEOPLE
     found: dict[str, list[Person]] = {org: [] for org in orgs}
     for row in conn.execute(query, {"orgs": sorted(orgs - {"auditor"})}):
-        person = Person(row.id, row.email, row.lang, row.role, row.org_id)
+        person = Person(row.id, row.email, row.lang, row.role, row.org_id, row.mail)
         if row.org_id in found:
             found[row.org_id].append(person)
         if row.role == "auditor" and "auditor" in found:

@@ -45,6 +45,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def logged_path(path: str) -> str:
+    """A request's path as a log line says it: a calendar feed's secret is a credential, and never logged."""
+    return "/calendar/<secret>.ics" if path.startswith("/calendar/") else path
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [shown(p, 40) if isinstance(p, str) else str(p) for p in loc
              if p not in ("body", "query", "path", "header")]
@@ -84,20 +89,22 @@ def install(app: FastAPI) -> None:
     async def store_error(request: Request, exc: SQLAlchemyError) -> Any:
         if not is_unavailable(exc):
             return await unexpected(request, exc)
-        log.warning("the store is unavailable", path=request.url.path, error=str(exc).split("\n")[0])
+        log.warning("the store is unavailable", path=logged_path(request.url.path),
+                    error=str(exc).split("\n")[0])
         return await domain_error(request, StoreUnavailable(
             "The store (database) cannot be reached right now. Nothing was changed; try again in a minute."))
 
     @app.exception_handler(RPCError)
     async def temporal_error(request: Request, exc: RPCError) -> Any:
-        log.warning("Temporal is unavailable", path=request.url.path, status=exc.status.name, error=exc.message)
+        log.warning("Temporal is unavailable", path=logged_path(request.url.path), status=exc.status.name,
+                    error=exc.message)
         return await domain_error(request, TemporalUnavailable(
             "Temporal (the workflow engine) cannot be reached right now. Nothing new was recorded; "
             "try again in a minute."))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Any:
-        log.error("unexpected error", path=request.url.path, exc_info=exc)
+        log.error("unexpected error", path=logged_path(request.url.path), exc_info=exc)
         if not request.url.path.startswith("/api"):
             return error_page(request, 500, "internal_error")
         return envelope(500, "internal_error", "Something went wrong on our side; it has been logged. "
@@ -111,7 +118,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DataError)
     async def unstorable(request: Request, exc: DataError) -> Any:
-        log.warning("a value the database refused reached it", path=request.url.path, error=str(exc.orig)[:200])
+        log.warning("a value the database refused reached it", path=logged_path(request.url.path),
+                    error=str(exc.orig)[:200])
         return await domain_error(request, InvalidRequest(
             "A value in the request cannot be stored (it holds characters the database refuses).",
             {"request": "holds a value that cannot be stored"}))

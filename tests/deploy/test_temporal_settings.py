@@ -109,6 +109,7 @@ def test_temporal_setup_readies_a_bare_cluster_and_is_safe_to_repeat(tmp_path: P
         again = subprocess.run(coopflow, env=env, capture_output=True, text=True, timeout=120)
         assert again.returncode == 0 and '"search_attributes_added": []' in again.stdout, again.stderr
         assert '"namespace_created": false' in again.stdout
+        assert '"digests": "started"' in first.stdout and '"digests": "running"' in again.stdout  # once
     finally:
         server.terminate()
         server.wait(timeout=30)
