@@ -14,7 +14,7 @@ from services.app import Coopflow
 from services.temporal import connect
 from settings import Settings, get_settings
 from store import check_schema, make_engine
-from web import api, errors, ops, pages, pages_audit, pages_dev, pages_projects
+from web import api, api_people, errors, ops, pages, pages_audit, pages_dev, pages_projects
 from web.middleware import BodyLimit, SecurityHeaders
 from web.security import Browsers, Messages, Sessions, load_secret
 
@@ -51,6 +51,7 @@ def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = 
     app.add_middleware(SecurityHeaders)
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(api_people.router)
     app.include_router(ops.router)
     app.include_router(pages.router)
     app.include_router(pages_projects.router)
