@@ -11,9 +11,9 @@ import httpx
 from services.app import Coopflow
 from services.seed import demo_email
 from tests.api.conftest import OTHER_LEAD, auth
-from tests.api.test_changes import letters
 from tests.api.test_api import LEAD, PARTNERS
-from tests.utils.people import Colleague, colleagues_of  # noqa: F401 (a fixture)
+from tests.api.test_changes import letters
+from tests.utils.people import Colleague
 
 CARITAS = PARTNERS[0]
 

@@ -6,10 +6,9 @@ which share the store, count the mails of an organisation's people and must not 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from services.seed import DEMO_PASSWORD
@@ -34,9 +33,8 @@ def add_colleagues(engine: Engine, org: str, names: list[str], role: str = "part
     return found
 
 
-@pytest.fixture
-def colleagues_of(request: pytest.FixtureRequest) -> Iterator[object]:
-    """``colleagues_of(engine, org, names)``: people added for this test only (removed at its end)."""
+def colleagues_for_a_test() -> tuple[Callable[..., list[Colleague]], Callable[[], None]]:
+    """``add(engine, org, names)`` for a test, and what removes them at its end (the fixture ``colleagues_of``)."""
     added: list[tuple[Engine, str]] = []
 
     def add(engine: Engine, org: str, names: list[str], role: str = "partner") -> list[Colleague]:
@@ -44,7 +42,9 @@ def colleagues_of(request: pytest.FixtureRequest) -> Iterator[object]:
         added.extend((engine, p.email) for p in people)
         return people
 
-    yield add
-    for engine, email in added:
-        if accounts.user_by_email(engine, email).status != "removed":
-            accounts.set_status(engine, email, "removed")
+    def remove() -> None:
+        for engine, email in added:
+            if accounts.user_by_email(engine, email).status != "removed":
+                accounts.set_status(engine, email, "removed")
+
+    return add, remove
