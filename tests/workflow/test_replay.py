@@ -15,7 +15,8 @@ reminders, missed deadlines, escalations and a scheduled report, each when its d
 retention timer fires) and ``incident`` (dev server: a write the store refuses, a failed activity, an
 operator's ``retry_writes`` refused again, then after the store was mended the write done).
 The scenario ``holders`` (tests/workflow/test_holder_replay.py: tasks taken, handed on, completed by a
-substitute, freed when a holder left) is recorded there. The scenarios ``expert-day`` and ``return-referral`` (steps named at run time; ``-v2``: personal values
+substitute, freed when a holder left) is recorded there.
+The scenarios ``expert-day`` and ``return-referral`` (steps named at run time; ``-v2``: personal values
 sealed, the ended case waiting for its erasure, then erased) are recorded the same way by
 ``tests/workflow/test_template_lifecycles.py``. The fresh lifecycle starts on the newest version of
 the default template. ``test_the_corpus_covers_what_can_break`` says what the corpus must hold; no
