@@ -91,6 +91,25 @@ class People(AppBase):
         return {"user_id": user.id, "sessions_ended": ended,
                 "held": len(people.held_open_tasks(self.engine, user.id))}
 
+    def people_names(self, events: list[dict[str, Any]]) -> dict[str, str]:
+        """The names of the persons the events' hand-overs and substitutes' completions name, by user id."""
+        return people.names_of(self.engine, {str(v) for e in events for k, v in (e.get("data") or {}).items()
+                                             if v and (k in ("holder", "on_behalf_of_user")
+                                                       or (k == "from" and e.get("type") == "TaskHeld"))})
+
+    def holder_choices(self, actor: Actor, project: dict[str, Any], task: dict[str, Any]) -> list[dict[str, str]]:
+        """Whom the actor may hand the open task to, by name: the people of the organisation that owes it (for
+        a coordinator step, its coordinators) when the actor is one of them or a coordinator of the lead;
+        otherwise nobody. The workflow decides in the end; this only fills a page's choice."""
+        owner = task["assignee"] if task["assignee"] not in ("auditor", "any_partner") else actor.org
+        lead = actor.role == "coordinator" and actor.org == project["lead"]
+        if task.get("status") != "open" or not (actor.org == owner or lead):
+            return []
+        step = self.template_of(project).step(task["step"])
+        roles = ("coordinator",) if step.assignee == "coordinator" else (
+            ("auditor",) if task["assignee"] == "auditor" else ("coordinator", "partner"))
+        return [p for p in people.colleagues(self.engine, owner) if p["role"] in roles]
+
     def colleagues(self, actor: Actor) -> list[dict[str, str]]:
         """The active people of the actor's organisation (names and e-mails), for pages' choices."""
         return people.colleagues(self.engine, actor.org)
