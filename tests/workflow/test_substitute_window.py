@@ -48,3 +48,9 @@ async def test_the_substitute_gets_the_mail_from_the_first_day_to_the_last(
     days = [(noon + timedelta(days=d)).date().isoformat() for d in range(4)]
     assert told == [(days[0], {ana.user_id}), (days[1], {ana.user_id, marko.user_id}),
                     (days[2], {ana.user_id, marko.user_id}), (days[3], {ana.user_id})]
+
+    # the reminder three days before the last due date, long after the absence: to Ana alone
+    await skipping_env.sleep(began + timedelta(days=31) - await skipping_env.get_current_time())
+    await app.client.get_workflow_handle(f"project-{pid}").execute_update("sync")
+    reminded = [e for e in app.list_events(lead, pid) if e["type"] == "ReminderSent" and e["task_id"] == tid]
+    assert len(reminded) == 1 and mails(app, pid, "reminder")[reminded[0]["seq"]] == {ana.user_id}
