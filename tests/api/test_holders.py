@@ -4,6 +4,7 @@ the inbox's filter, and each hand-over in the trail."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -106,3 +107,45 @@ async def test_the_inbox_filters_mine_and_unassigned(app: Coopflow, http: httpx.
     assert ids(await http.get("/api/tasks", params={"holder": "none"}, headers=auth(ana.token))) == {(second, other)}
     bad = await http.get("/api/tasks", params={"holder": "them"}, headers=auth(ana.token))
     assert bad.status_code == 422 and "holder" in str(bad.json()["error"]["details"])
+
+
+async def test_a_substitute_over_the_api_sees_and_completes_the_absent_persons_task(
+        app: Coopflow, http: httpx.AsyncClient, tokens: dict[str, str], colleagues_of: Callable[..., list[Colleague]]):
+    ana, marko = colleagues_of(app.engine, CARITAS, ["Ana Petrović", "Marko Jovanović"])
+    pid, tid = await caritas_letter(http, tokens)
+    await http.put(f"/api/projects/{pid}/tasks/{tid}/holder", headers=auth(ana.token), json={"user": ana.email})
+    today = datetime.now(UTC).date()
+    day = today.isoformat()
+    later = (today + timedelta(days=3)).isoformat()
+    url = "/api/me/substitute"
+    for body, field in (({"user": "nobody@nowhere.example", "from": day, "until": later}, "user"),
+                        ({"user": demo_email(PARTNERS[1]), "from": day, "until": later}, "user"),
+                        ({"user": ana.email, "from": day, "until": later}, "user"),
+                        ({"user": marko.email, "from": "1 May", "until": later}, "from"),
+                        ({"user": marko.email, "from": day, "until": "2027-02-30"}, "until"),
+                        ({"user": marko.email, "from": later, "until": day}, "until"),
+                        ({"user": marko.email, "from": "2020-01-01", "until": "2020-01-31"}, "until")):
+        refused = await http.put(url, headers=auth(ana.token), json=body)
+        assert refused.status_code == 422 and field in refused.json()["error"]["details"], (body, refused.text)
+    assert (await http.get(url, headers=auth(ana.token))).json() is None  # nothing was kept
+
+    named = await http.put(url, headers=auth(ana.token), json={"user": marko.email, "from": day, "until": later})
+    assert named.status_code == 200, named.text
+    assert named.json() == {"user": marko.email, "user_id": marko.user_id, "name": "Marko Jovanović", "from": day,
+                            "until": later, "active": True}
+    assert (await http.get(url, headers=auth(ana.token))).json() == named.json()
+
+    mine = (await http.get("/api/tasks", params={"holder": "me"}, headers=auth(marko.token))).json()
+    task = next(t for t in mine if t["project_id"] == pid and t["id"] == tid)  # Ana's, in Marko's own tasks
+    assert task["substitute_for"] == {"user_id": ana.user_id, "name": "Ana Petrović"}
+    done = await http.post(f"/api/projects/{pid}/tasks/{tid}/complete", headers=auth(marko.token),
+                           json={"data": {"contribution": "Staff", "contact_person": "Marko"}})
+    assert done.status_code == 200, done.text
+    completed = (await http.get(f"/api/projects/{pid}/events", headers=auth(tokens[LEAD]),
+                                params={"type": "StepCompleted"})).json()[-1]
+    assert completed["actor"]["user"] == marko.user_id and completed["data"]["on_behalf_of_user"] == ana.user_id
+    assert (await http.get(f"/api/projects/{pid}/verify", headers=auth(tokens[LEAD]))).json()["ok"] is True
+
+    ended = await http.delete(url, headers=auth(ana.token))
+    assert ended.json() == {"ended": True}
+    assert (await http.delete(url, headers=auth(ana.token))).json() == {"ended": False}
