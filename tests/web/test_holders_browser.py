@@ -129,6 +129,13 @@ async def test_take_hand_on_and_a_substitute_completes_in_the_browser(
     held = [e for e in app.list_events(lead, pid) if e["type"] == "TaskHeld"]
     assert [e["data"]["holder"] for e in held] == [ana.user_id, marko.user_id]
 
+    # the trail's page names the people of each hand-over, never their ids
+    await coordinator.goto(f"{live.url}/projects/{pid}/audit?type=TaskHeld&lang=en")
+    trail = coordinator.locator("main")
+    await expect(trail).to_contain_text("Now held by")
+    await expect(trail).to_contain_text("Marko Jovanović")
+    assert marko.user_id not in await trail.inner_text()
+
     # the mails, delivered over SMTP
     received = await deliver(live, sink, pid)
     by_seq: dict[int, set[str]] = {}
