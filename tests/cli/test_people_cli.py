@@ -31,6 +31,8 @@ def test_hold_hand_on_release_substitute_and_remove_from_the_command_line(tmp_pa
         said = dev.cli("task", "hold", pid, tid, "--as", ANA, "--to", MARKO).stdout
         assert "Held by Marko Jovanović." in said
         assert "held by Marko Jovanović" in dev.cli("tasks", "--as", ANA).stdout
+        assert [t["id"] for t in dev.json("tasks", "--as", MARKO, "--holder", "me")] == [tid]
+        assert tid not in [t["id"] for t in dev.json("tasks", "--as", ANA, "--holder", "none")]
         assert dev.json("task", "hold", pid, tid, "--as", LEAD, "--release")["holder"] is None
         refused = dev.cli("task", "hold", pid, tid, "--as", ANA, "--to", demo_email("horizon-civitas-mk"), ok=False)
         assert refused.returncode == 1 and "cannot hold task" in refused.stderr and "user:" in refused.stderr
