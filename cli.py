@@ -16,7 +16,7 @@ from commands.dev import dev, web, worker
 from commands.documents import documents_app
 from commands.incidents import incident_app
 from commands.mail import mail_app
-from commands.me import me_app
+from commands.me import hold, me_app
 from commands.personal import personal_app
 from commands.projects import project_app, task_app, tasks
 from commands.templates import templates_app
@@ -34,12 +34,13 @@ app.command()(tasks)
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(project_app, name="project")
+task_app.command("hold")(hold)
 app.add_typer(task_app, name="task")
+app.add_typer(me_app, name="me")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(incident_app, name="incident")
 app.add_typer(mail_app, name="mail")
-app.add_typer(me_app, name="me")
 app.add_typer(documents_app, name="documents")
 app.add_typer(personal_app, name="personal-data")
 app.add_typer(temporal_app, name="temporal")

@@ -12,6 +12,7 @@
 A person who chose the daily digest gets no task_opened mail for a StepOpened: the task is in their next
 digest (activities/digests.py). Every other mail comes to them as it does to everyone.
 | (changes: activities/mail_changes.py) | partner_added, partner_withdrawn, task_superseded, more_time_* | |
+| (people: activities/mail_people.py) | task_handed, task_freed; a held task's mail to its holder only | |
 
 A mail's Message-ID comes from (project, seq, recipient): one event gives one mail to each person,
 whatever retries or crashes happen around it.
@@ -30,6 +31,7 @@ from sqlalchemy.engine import Connection
 
 from activities.contracts import RecordEvents
 from activities.mail_changes import Change, change_mail
+from activities.mail_people import HELD_MAILS, PERSON, held_recipients, people_facts
 from domain import Event, Template, format_time, parse_time
 from store.outbox import Person, org_names, people_of
 
@@ -69,8 +71,10 @@ def mails_for(batch: RecordEvents, conn: Connection, *, template: Template, publ
     people = people_of(conn, orgs)
     actors = {e.actor.org for e in batch.events if e.actor is not None}  # who did what a mail tells of
     names = org_names(conn, orgs | actors | {batch.project["lead"]})
-    return compose(batch.events, project=batch.project, template=template, people=people, names=names,
-                   public_url=public_url, assignees=assignees, tasks=tasks)
+    substitutes, persons = people_facts(conn, batch.events, batch.tasks)
+    return compose(batch.events, project=batch.project, template=template, people=people,
+                   names=names | persons, public_url=public_url, assignees=assignees, tasks=tasks,
+                   substitutes=substitutes)
 
 
 def changes(events: Iterable[Event], project: dict[str, Any], assignees: dict[str, str],
@@ -111,9 +115,10 @@ def recipients_needed(events: Iterable[Event], project: dict[str, Any], assignee
 
 def compose(events: Iterable[Event], *, project: dict[str, Any], template: Template,
             people: dict[str, list[Person]], names: dict[str, str], public_url: str,
-            assignees: dict[str, str], tasks: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+            assignees: dict[str, str], tasks: dict[str, dict[str, Any]] | None = None,
+            substitutes: dict[str, tuple[str, str, str]] | None = None) -> list[dict[str, Any]]:
     """The outbox rows for ``events``. ``assignees`` maps task ids to who owes them now (for events
-    that do not name the assignee themselves)."""
+    that do not name the assignee themselves); ``substitutes``: who stands in for the tasks' holders when."""
     rows: list[dict[str, Any]] = []
     base = public_url.rstrip("/")
     lead = names.get(project["lead"], project["lead"])
@@ -144,6 +149,8 @@ def compose(events: Iterable[Event], *, project: dict[str, Any], template: Templ
             link = f"{base}/projects/{project['id']}"
         else:
             continue
+        if kind in HELD_MAILS:
+            to = held_recipients(to, (tasks or {}).get(e.task_id or ""), e.at, substitutes or {})
         for person in dict.fromkeys(to):
             rows.append(_row(e, kind, person, project=project, template=template, link=link, lead=lead,
                              org=names.get(org, "the auditors" if org == "auditor" else org), due=due,
@@ -187,6 +194,8 @@ def change_values(change: Change, template: Template, say: dict[str, str], lang:
                   names: dict[str, str]) -> dict[str, str]:
     """What a change's mail names, in the recipient's language: who, the outcome's title, the dates."""
     values = {**change.values, "who": names.get(change.who, change.who)}
+    if change.values.get("person", "").startswith(PERSON):  # a person's name (a hand-over's mails)
+        values["person"] = names.get(change.values["person"], say.get("a_colleague", ""))
     if change.values.get("decided_step"):
         outcome = template.step(change.values["decided_step"]).outcome(change.values["outcome"])
         titles = outcome.title if outcome is not None else {}

@@ -47,6 +47,13 @@ def change_mail(e: Event, *, project: dict[str, Any], tasks: dict[str, dict[str,
         return Change("task_superseded", [org], org, f"{where}/tasks/{e.task_id}", decision.actor.org,
                       {"outcome": str(decision.data.get("outcome", "")), "decided_step": decision.step or ""},
                       _comment(decision))
+    if e.type == "TaskHeld":  # activities/mail_people.py
+        org, link = assignees.get(e.task_id or "", ""), f"{where}/tasks/{e.task_id}"
+        if e.data.get("cause") == "user_removed":
+            return Change("task_freed", [org], org, link, org, {"person": f"user:{e.data.get('from')}"})
+        if e.data.get("holder") and e.actor is not None and e.actor.user != e.data["holder"]:
+            return Change("task_handed", [org], org, link, actor, {"person": f"user:{e.actor.user}"})
+        return None
     if e.type == "DecisionRecorded" and e.step == EXTENSION_STEP:
         task = tasks.get(e.task_id or "", {})
         org = task.get("subject_org") or ""

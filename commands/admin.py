@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from commands.common import JsonOpt, Runtime, output
+from commands.common import JsonOpt, Runtime, output, run
 from store import accounts
 
 org_app = typer.Typer(help="Organisations.", no_args_is_help=True)
@@ -137,7 +137,16 @@ def user_enable(email: Annotated[str, typer.Argument(metavar="EMAIL")], json_: J
 def user_remove(email: Annotated[str, typer.Argument(metavar="EMAIL")], json_: JsonOpt = False) -> None:
     """Remove a user: as disable, and its password and API token are erased. The user's row stays, marked
     removed, because the audit trail's events name its id: exports still say who acted, and the e-mail
-    cannot be added again (`coopflow user enable` brings the user back instead)."""
-    ended = Runtime().app_without_temporal().remove_user(email)
-    output(json_, {"email": email.strip().lower(), "status": "removed", "sessions_ended": ended},
-           f"Removed {email}; {ended} session(s) ended. Its events in the audit trail still name it.")
+    cannot be added again (`coopflow user enable` brings the user back instead). The tasks the user held
+    become nobody's (an event in each project's trail; their organisation is told by mail), and their
+    substitutions end. Should Temporal be away, run it again: it frees what is left."""
+    rt = Runtime()
+    removed = rt.app_without_temporal().remove_person(email)
+
+    async def free() -> int:  # only a user who held tasks needs Temporal
+        return await (await rt.app()).free_tasks_of(removed["user_id"])
+
+    done = {"sessions_ended": removed["sessions_ended"], "tasks_freed": run(free()) if removed["held"] else 0}
+    output(json_, {"email": email.strip().lower(), "status": "removed", **done},
+           f"Removed {email}; {done['sessions_ended']} session(s) ended, {done['tasks_freed']} task(s) it held "
+           "freed. Its events in the audit trail still name it.")

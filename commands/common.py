@@ -101,5 +101,7 @@ def task_line(t: dict[str, Any], with_project: bool = True) -> str:
     late = "  OVERDUE" if t.get("deadline_missed") and t["status"] == "open" else ""
     outcomes = f"  outcomes: {', '.join(t['outcomes'])}" if t["outcomes"] and t["status"] == "open" else ""
     project = f"{t['project_id']}  " if with_project else ""
+    held = f"  held by {t['holder']['name']}" if t.get("holder") else ""
+    held += f" (you stand in for {t['substitute_for']['name']})" if t.get("substitute_for") else ""
     return (f"{project}{t['id']:>4}  {t['step']}{occ}{extra}  round {t['round']}  "
-            f"[{t['status']}]  due {t['due_at'][:16].replace('T', ' ')}{late}{outcomes}")
+            f"[{t['status']}]  due {t['due_at'][:16].replace('T', ' ')}{late}{held}{outcomes}")

@@ -1,4 +1,5 @@
-"""`coopflow me …`: a person's own settings, as that person (--as)."""
+"""`coopflow me …`: a person's own settings, as that person (--as): mail preferences, the calendar feed, their
+substitute while away; and `coopflow task hold`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from commands.common import AsOpt, JsonOpt, Runtime, output
+from commands.common import AsOpt, JsonOpt, Runtime, output, run, task_line
 
-me_app = typer.Typer(help="A person's own settings: mail preferences, the calendar feed.", no_args_is_help=True)
+me_app = typer.Typer(help="A person's own settings: mail preferences, the calendar feed, a substitute while away.",
+                     no_args_is_help=True)
+
 
 
 def _preferences_text(p: dict[str, Any]) -> str:
@@ -60,3 +63,62 @@ def calendar(
         return
     made = app.renew_calendar(actor, public_url=rt.settings.public_url)
     output(json_, made, lambda m: str(m["url"]))
+
+def _substitute_text(found: dict[str, Any] | None) -> str:
+    if found is None:
+        return "No substitute."
+    now = " (standing in today)" if found["active"] else ""
+    return f"Substitute: {found['name']} <{found['user']}>, from {found['from']} until {found['until']}{now}."
+
+
+@me_app.command("substitute")
+def substitute(
+    as_: AsOpt,
+    user: Annotated[str | None, typer.Option("--user", help="The colleague's e-mail.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First day of the absence, YYYY-MM-DD (UTC).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Last day of the absence, YYYY-MM-DD (UTC).")] = None,
+    end: Annotated[bool, typer.Option("--end", help="End the substitute's standing in now.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Name a colleague who stands in while you are away (sees and may complete the tasks you hold, gets their
+    mail), or --end it; with neither, show who it is."""
+    rt = Runtime()
+    app = rt.app_without_temporal()
+    actor = rt.actor(as_)
+    if end:
+        if user or from_ or until:
+            raise typer.BadParameter("--end takes neither --user nor --from nor --until")
+        ended = app.end_substitute(actor)
+        output(json_, {"ended": ended}, "Your substitute no longer stands in." if ended else "You had no substitute.")
+        return
+    if user is None and from_ is None and until is None:
+        output(json_, app.substitute(actor), _substitute_text)
+        return
+    if not (user and from_ and until):
+        raise typer.BadParameter("give --user, --from and --until together (or --end)")
+    output(json_, app.set_substitute(actor, user=user, starts=from_, ends=until), _substitute_text)
+
+
+def hold(
+    project_id: Annotated[str, typer.Argument(metavar="PROJECT")],
+    task_id: Annotated[str, typer.Argument(metavar="TASK")],
+    as_: AsOpt,
+    to: Annotated[str | None, typer.Option("--to", help="Hand it to this colleague (e-mail).")] = None,
+    release: Annotated[bool, typer.Option("--release", help="Nobody holds it any more.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Take a task (the --as user holds it), hand it --to a colleague, or --release it."""
+    if to is not None and release:
+        raise typer.BadParameter("give --to or --release, not both")
+
+    async def go() -> dict[str, Any]:
+        rt = Runtime()
+        actor = rt.actor(as_)
+        holder = None if release else (to or as_)
+        return await (await rt.app()).hold_task(actor, project_id, task_id, holder, via="api" if json_ else None)
+
+    def text(t: dict[str, Any]) -> str:
+        who = t["holder"]["name"] if t["holder"] else "nobody"
+        return f"{task_line(t)}\nHeld by {who}."
+
+    output(json_, run(go()), text)

@@ -87,10 +87,13 @@ def list_(as_: Annotated[str | None, typer.Option("--as", help="List what this u
     output(json_, projects, lambda ps: "\n".join(_project_text(p) for p in ps) or "No projects.")
 
 
-def tasks(as_: AsOpt, json_: JsonOpt = False) -> None:
+def tasks(as_: AsOpt, json_: JsonOpt = False,
+          holder: Annotated[str | None, typer.Option(help="me: the tasks that user holds (and those of whom they "
+                                                          "stand in for today); none: those nobody holds.")] = None
+          ) -> None:
     """The open tasks of that user's organisation, overdue first."""
     rt = Runtime()
-    found = rt.app_without_temporal().list_tasks(rt.actor(as_))
+    found = rt.app_without_temporal().list_tasks(rt.actor(as_), holder=holder)
     output(json_, found, lambda ts: "\n".join(task_line(t) for t in ts) or "No open tasks.")
 
 

@@ -205,5 +205,10 @@ def check_completion(partners: list[str], task: TaskState, step: Step, c: Comple
         body["comment"] = c.comment
     if c.request_id:
         body["request_id"] = c.request_id
+    if c.on_behalf_of_user is not None:  # since substitutes: left out otherwise, as in every older event
+        if c.on_behalf_of_user != task.held_by:
+            raise InvalidRequest(f"Task {task.id} is not held by the person this completion is on behalf of.",
+                                 {"on_behalf_of_user": "does not hold the task"})
+        body["on_behalf_of_user"] = c.on_behalf_of_user
     check_completion_size(body)
     return body

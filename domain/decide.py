@@ -17,6 +17,7 @@ from domain.checks import (
 )
 from domain.durations import parse_duration
 from domain.errors import InvalidRequest
+from domain.holding import decide_hold
 from domain.limits import (
     MAX_TITLE_CHARS,
 )
@@ -26,6 +27,7 @@ from domain.model import (
     CompleteTask,
     ErasePersonalData,
     Event,
+    HoldTask,
     ProjectState,
     RequestExtension,
     StartProject,
@@ -51,6 +53,8 @@ def decide(state: ProjectState, command: Command, now: datetime) -> list[Event]:
         return decide_extension(state, command, now)
     if isinstance(command, ErasePersonalData):
         return decide_erasure(state, command, now)
+    if isinstance(command, HoldTask):
+        return decide_hold(state, command, now)
     raise InvalidRequest(f"Unknown command {command!r}.")
 
 

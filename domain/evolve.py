@@ -135,7 +135,12 @@ def _extended(s: ProjectState, e: Event) -> None:
 def _reassigned(s: ProjectState, e: Event) -> None:
     assert e.task_id
     task = s.tasks[e.task_id]
-    _replace_task(s, e, assignee=e.data["to"], on_behalf_of=task.on_behalf_of or e.data["from"])
+    # a person of the partner it left can no longer hold it
+    _replace_task(s, e, assignee=e.data["to"], on_behalf_of=task.on_behalf_of or e.data["from"], held_by=None)
+
+
+def _held(s: ProjectState, e: Event) -> None:
+    _replace_task(s, e, held_by=e.data["holder"])
 
 
 def _partner_added(s: ProjectState, e: Event) -> None:
@@ -172,6 +177,7 @@ _HANDLERS: dict[str, Callable[[ProjectState, Event], None]] = {
     "PartnerWithdrawn": _partner_withdrawn,
     "ExtensionRequested": _no_change,
     "PersonalDataErased": _personal_data_erased,
+    "TaskHeld": _held,
 }
 
 EVENT_TYPES: tuple[str, ...] = (*_HANDLERS, )  # every event type a project's trail may hold

@@ -92,6 +92,7 @@ class TaskState(BaseModel):
     requested_due: str | None = None  # … and the due date asked for
     item: dict[str, str] | None = None  # for a task of a named step: its entry (org, title, perhaps due)
     erased_fields: list[str] = []  # personal fields whose values were erased (they read None)
+    held_by: str | None = None  # the user id of the person of the owing organisation who holds it (TaskHeld)
 
     def slot_org(self) -> str:
         """The organisation whose share of a step this is (unchanged when the task is reassigned)."""
@@ -168,6 +169,18 @@ class CompleteTask(BaseModel):
     outcome: str | None = None
     comment: str | None = None
     request_id: str | None = None
+    on_behalf_of_user: str | None = None  # a substitute completes the task its absent holder holds
+
+
+class HoldTask(BaseModel):
+    """Say who of the owing organisation holds an open task (``holder`` None: nobody). Without an ``actor``
+    the system frees the task of ``release_of``, a person who left the organisation."""
+
+    kind: Literal["hold_task"] = "hold_task"
+    task_id: str
+    actor: Actor | None
+    holder: Actor | None = None
+    release_of: str | None = None
 
 
 class Tick(BaseModel):
@@ -209,4 +222,4 @@ class ErasePersonalData(BaseModel):
     reason: str
 
 
-Command = StartProject | CompleteTask | Tick | ChangeProject | RequestExtension | ErasePersonalData
+Command = StartProject | CompleteTask | Tick | ChangeProject | RequestExtension | ErasePersonalData | HoldTask

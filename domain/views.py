@@ -38,6 +38,7 @@ def task_view(state: ProjectState, task: TaskState) -> dict[str, Any]:
         "closed_at": task.closed_at,
         "completed_by": task.actor.model_dump() if task.actor else None,
         "outcome": task.outcome, "data": task.data, "comment": task.comment,
+        "holder": {"user_id": task.held_by} if task.held_by else None,  # the application layer adds the name
         **({"on_behalf_of": task.on_behalf_of} if task.on_behalf_of else {}),
         **({"subject_task": task.subject_task, "requested_due": task.requested_due} if task.subject_task else {}),
         **({"item": task.item} if task.item else {}),

@@ -5,7 +5,8 @@
 project), ``trail.py`` (the audit trail, incidents, mail), ``documents.py``, ``checkpoints.py`` (signed
 checkpoints, proofs, bundles), ``personal.py`` (personal data: sealing, erasure, the person's copy),
 ``pictures.py`` (what the timeline and the open-work chart draw), ``me.py`` (a person's mail preferences and
-calendar feed), on the shared resources and checks of ``base.py``.
+calendar feed), ``people.py`` (who holds a task, substitutes), on the shared resources and checks of
+``base.py``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from services.checkpoints import Checkpoints
 from services.documents import Documents
 from services.identity import Identity
 from services.me import Me
+from services.people import People
 from services.personal import PersonalData
 from services.pictures import Pictures
 from services.projects import Projects
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["UPDATE_TIMEOUT", "Coopflow", "check_project_id"]
 
 
-class Coopflow(Identity, Projects, Tasks, Changes, Checkpoints, Documents, PersonalData, Pictures, Me):
+class Coopflow(Identity, Projects, Tasks, Changes, Checkpoints, Documents, PersonalData, Pictures, Me, People):
     """Use cases over one store (engine), one Temporal client and the template registry."""
 
     @classmethod

@@ -33,7 +33,7 @@ from domain import (
 from domain.limits import shown
 from evidence.notes import Signer, Verifier
 from evidence.signing import SigningKeyMissing
-from services import access
+from services import access, holders
 from services.codec import new_key, parse_keys
 from services.sealing import KeyEncryptionKeys, Sealer, open_data
 from store import EventFilter, StoreUnavailable, iter_events, personal, read, web_state
@@ -189,6 +189,8 @@ class AppBase:
             shown["personal_data"] = personal_state(shown)
         if task_status is not None:
             shown = {**shown, "tasks": [t for t in shown["tasks"] if t["status"] == task_status]}
+        if "tasks" in shown:
+            shown = {**shown, "tasks": holders.named(self.engine, shown["tasks"], actor)}
         return self.open_tasks(actor, shown, template, via)
 
     async def read_project(self, actor: Actor, project_id: str, task_status: str | None = None) -> dict[str, Any]:
@@ -231,7 +233,8 @@ def personal_state(project: dict[str, Any]) -> dict[str, Any]:
 
 def task_state(view: dict[str, Any]) -> TaskState:
     """A task's state as its stored view shows it (without its data: the checks never need it)."""
-    return TaskState.model_validate({k: view[k] for k in TaskState.model_fields if k in view and k != "data"})
+    fields = {k: view[k] for k in TaskState.model_fields if k in view and k != "data"}
+    return TaskState.model_validate({**fields, "held_by": holders.holder_of(view)})
 
 
 def check_project_id(project_id: str) -> None:

@@ -21,7 +21,7 @@ from domain import (
 )
 from domain.checks import check_completion, check_kind, check_may_complete, check_storable
 from domain.limits import MAX_KEY_CHARS, shown
-from services import access
+from services import access, holders
 from services.base import TASK_ID, check_project_id, personal_state, task_state
 from services.documents import resolve_documents
 from services.metrics import COMPLETIONS, REFUSALS
@@ -30,7 +30,7 @@ from services.personal import PersonalData
 from services.sealing import KeyNeeded
 from services.temporal import TemporalUnavailable
 from services.updates import send_update, update_id
-from store import StoreUnavailable, accounts, read, web_state
+from store import StoreUnavailable, accounts, people, read, web_state
 from store.person_tasks import org_open_tasks
 from workflows import ProjectWorkflow, workflow_id
 
@@ -46,9 +46,16 @@ class Prepared(NamedTuple):
 
 
 class Tasks(PersonalData):
-    def list_tasks(self, actor: Actor) -> list[dict[str, Any]]:
-        """Open tasks of the actor's organisation (auditors: auditor tasks), overdue first."""
-        tasks = org_open_tasks(self.engine, org=actor.org, role=actor.role)
+    def list_tasks(self, actor: Actor, holder: str | None = None) -> list[dict[str, Any]]:
+        """Open tasks of the actor's organisation (auditors: auditor tasks), overdue first; ``holder`` "me": those
+        the actor holds (or someone they substitute for today), "none": those nobody holds."""
+        if holder not in (None, "me", "none"):
+            raise InvalidRequest(f"'{shown(holder)}' is not a holder filter: me or none.", {"holder": "me or none"})
+        tasks = holders.named(self.engine, org_open_tasks(self.engine, org=actor.org, role=actor.role), actor)
+        if holder == "me":
+            tasks = [t for t in tasks if holders.holder_of(t) == actor.user or t.get("substitute_for")]
+        elif holder == "none":
+            tasks = [t for t in tasks if t["holder"] is None]
         return sorted(tasks, key=lambda t: (not t["deadline_missed"], t["due_at"]))
 
     async def complete_task(self, actor: Actor, project_id: str, task_id: str, *, data: Any = None,
@@ -65,6 +72,7 @@ class Tasks(PersonalData):
                                                      workflow_id=workflow_id(project_id)):
             answer, project = await self._complete_task(actor, project_id, task_id, data, outcome, comment,
                                                         request_id)
+            answer = holders.named(self.engine, [answer])[0]
             if via is None or not self.template_of(project).has_personal_fields():
                 return answer
             return await asyncio.to_thread(self.open_task, actor, project, answer, via)
@@ -157,7 +165,8 @@ class Tasks(PersonalData):
             data = resolve_documents(self.engine, project_id, template, step, data, task_id,
                                      sealer)
             command = CompleteTask(task_id=task_id, actor=actor, data=data or {}, outcome=outcome,
-                                   comment=comment, request_id=request_id)
+                                   comment=comment, request_id=request_id, on_behalf_of_user=self._absent_holder(
+                                       actor, task.held_by))
             # what the workflow's validator will say of the input, said here first: input Temporal cannot
             # take (too large, characters no encoder takes) must never reach it; personal values are
             # validated in clear, then sealed, and the sealed command checked again (its size)
@@ -171,6 +180,13 @@ class Tasks(PersonalData):
                 web_state.release_key(self.engine, user_id=actor.user, route=route, key=str(request_id))
             raise
         return Prepared(project, route, fresh, command=command)
+
+    def _absent_holder(self, actor: Actor, held_by: str | None) -> str | None:
+        """The holder the actor completes a task for, as their substitute today; None when the actor acts
+        for themselves (their own task, or one they may complete as anyone of the organisation may)."""
+        if held_by is None or held_by == actor.user:
+            return None
+        return held_by if held_by in people.standing_in_for(self.engine, actor.user, holders.today()) else None
 
     async def _complete(self, project_id: str, task_id: str, command: CompleteTask) -> dict[str, Any]:
         """Send the completion to the project's workflow; its answer, once the events are stored."""

@@ -117,7 +117,8 @@ def _statements(dialect: str) -> _Statements:
         .values({k: bindparam(f"new_{k}") for k in _PROJECT_FIELDS}),
         task_upsert=task_upsert.on_conflict_do_update(
             index_elements=["project_id", "id"],
-            set_={k: task_upsert.excluded[k] for k in ("status", "due_at", "view", "request_id", "assignee", "seq")},
+            set_={k: task_upsert.excluded[k] for k in ("status", "due_at", "view", "request_id", "assignee", "seq",
+                                                       "holder")},
             where=Task.__table__.c.seq <= task_upsert.excluded.seq),  # type: ignore[attr-defined]
         mail_insert=insert(OutboxMail.__table__).on_conflict_do_nothing(),  # type: ignore[attr-defined]
     )
@@ -150,7 +151,8 @@ def _task_row(project_id: str, t: dict[str, Any], seq: int) -> dict[str, Any]:
     view = {k: v for k, v in t.items() if k != "request_id"}
     return {"project_id": project_id, "id": t["id"], "step": t["step"], "assignee": t["assignee"],
             "status": t["status"], "due_at": t["due_at"], "request_id": t.get("request_id"),
-            "view": json.dumps(view, ensure_ascii=False), "seq": seq}
+            "view": json.dumps(view, ensure_ascii=False), "seq": seq,
+            "holder": (t.get("holder") or {}).get("user_id")}
 
 
 def event_record(row: Any) -> dict[str, Any]:

@@ -70,6 +70,18 @@ class Task(SQLModel, table=True):
     request_id: str | None = None
     view: str = Field(sa_column=Column(Text, nullable=False))
     seq: int = 0  # the project's seq when this view was written: an older write never replaces a newer one
+    holder: str | None = Field(default=None, index=True)  # the user id of the person who holds it, if anyone
+
+
+class Substitute(SQLModel, table=True):
+    """Who stands in for a person while they are away: from ``starts_on`` to ``ends_on`` (both days included,
+    dates in UTC) the substitute sees the person's held tasks, may complete them, and gets their mail."""
+
+    user_id: str = Field(primary_key=True)  # the absent person (one substitute at a time)
+    substitute_id: str = Field(index=True)
+    starts_on: str  # YYYY-MM-DD
+    ends_on: str
+    created_at: str
 
 
 class AuditEvent(SQLModel, table=True):

@@ -23,11 +23,10 @@ def org_open_tasks(engine: Engine, *, org: str, role: str) -> list[dict[str, Any
 
 def open_tasks_of_person(engine: Engine, *, user_id: str, org: str, role: str) -> list[dict[str, Any]]:
     """The open tasks of one person: held by them, or owed by their organisation and held by nobody
-    (CONTRACT.md §12). What their daily digest and their calendar feed list.
-
-    Tasks have no holder yet, so this is every open task of their organisation (auditors: the auditors'
-    tasks); when they do, the tasks held by a colleague are left out here, and nowhere else."""
-    return org_open_tasks(engine, org=org, role=role)
+    (auditors: the auditors' tasks). What their daily digest and their calendar feed list; the tasks a colleague
+    holds are left out here, and nowhere else."""
+    return [t for t in org_open_tasks(engine, org=org, role=role)
+            if (t.get("holder") or {}).get("user_id") in (None, user_id)]
 
 
 def with_titles(engine: Engine, tasks: list[dict[str, Any]], *, lang: str,

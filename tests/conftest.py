@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -26,6 +26,7 @@ from services.sealing import KeyEncryptionKeys, load_keks
 from services.seed import seed_demo
 from store import make_engine, upgrade
 from store.documents import FolderStorage
+from tests.utils.people import Colleague, colleagues_for_a_test
 from worker import build_worker
 from workflows import SEARCH_ATTRIBUTES
 
@@ -126,6 +127,14 @@ async def app(temporal_client: Client, engine: Engine, signer: Signer, document_
     async with build_worker(temporal_client, engine, task_queue, signer=signer, documents=document_folder):
         yield Coopflow(engine=engine, client=temporal_client, task_queue=task_queue, signer=signer,
                        documents=document_folder, key_encryption_keys=key_encryption_keys)
+
+
+@pytest.fixture
+def colleagues_of() -> Iterator[Callable[..., list[Colleague]]]:
+    """``colleagues_of(engine, org, names)``: more people in an organisation, for this test only."""
+    add, remove = colleagues_for_a_test()
+    yield add
+    remove()
 
 
 @pytest.fixture(autouse=True)

@@ -154,9 +154,12 @@ async def project_tasks(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
 
 
 @router.get("/tasks", tags=["tasks"], responses=errors())
-def list_tasks(actor: ApiActor, coopflow: CoopflowDep) -> list[dict[str, Any]]:
+def list_tasks(actor: ApiActor, coopflow: CoopflowDep,
+               holder: Annotated[Literal["me", "none"] | None, Query(
+                   description="me: the tasks I hold (and those of whom I substitute for today); none: those "
+                               "nobody holds")] = None) -> list[dict[str, Any]]:
     """The open tasks of the caller's organisation (auditors: auditor tasks), overdue first."""
-    return coopflow.list_tasks(actor)
+    return coopflow.list_tasks(actor, holder=holder)
 
 
 @router.post("/projects/{project_id}/tasks/{task_id}/complete", tags=["tasks"], dependencies=[Depends(json_body)],

@@ -14,7 +14,21 @@ from services.app import Coopflow
 from services.temporal import connect
 from settings import Settings, get_settings
 from store import check_schema, make_engine
-from web import api, api_me, errors, ops, pages, pages_audit, pages_dev, pages_language, pages_projects, pages_settings
+from web import (
+    api,
+    api_me,
+    api_people,
+    errors,
+    ops,
+    pages,
+    pages_audit,
+    pages_dev,
+    pages_language,
+    pages_me,
+    pages_people,
+    pages_projects,
+    pages_settings,
+)
 from web.middleware import BodyLimit, SecurityHeaders
 from web.security import Browsers, Sessions, load_secret
 
@@ -52,12 +66,15 @@ def create_app(*, coopflow: Coopflow | None = None, settings: Settings | None = 
     app.include_router(api.router)
     app.include_router(api_me.router)
     app.include_router(api_me.feeds)
+    app.include_router(api_people.router)
     app.include_router(ops.router)
     app.include_router(pages.router)
     app.include_router(pages_language.router)
     app.include_router(pages_projects.router)
     app.include_router(pages_audit.router)
     app.include_router(pages_settings.router)
+    app.include_router(pages_people.router)
+    app.include_router(pages_me.router)
     if mail_sink is not None:  # `coopflow dev` only: what the local mail sink received
         app.state.mail_sink = mail_sink
         app.include_router(pages_dev.router)

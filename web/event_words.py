@@ -14,16 +14,19 @@ from web.words import Words
 # project's own (its title is on the page), and a request id only tells retries apart
 _SKIPPED = frozenset({"reason", "template", "request_id", "project_id"})
 _ORGS = frozenset({"assignee", "subject_org", "lead", "org", "to"})
+_PERSONS = frozenset({"holder", "on_behalf_of_user"})  # user ids: shown by the person's name
 _MOMENTS = frozenset({"due_at", "requested_due", "opens_at"})
 _LABELS = {"title": "title", "lead": "lead", "partners": "partners", "parameters": "parameters",
            "assignee": "assignee", "round": "round", "occurrence": "occurrence", "due_at": "due",
            "comment": "comment", "status": "status"}  # data keys whose label the page has already
 
 
-def event_details(w: Words, e: Mapping[str, Any], template: Template) -> list[tuple[str, Any]]:
+def event_details(w: Words, e: Mapping[str, Any], template: Template,
+                  people: Mapping[str, str] | None = None) -> list[tuple[str, Any]]:
     """(label, value) for each of an event's values: a value is a text, a document (a mapping with its
     sha256, for its link) or None (an erased personal value). Field labels come from the template, in the
-    reader's language; organisations by name, moments and durations as people read them."""
+    reader's language; organisations by name, people (``people``: names by user id) by name, moments and
+    durations as people read them."""
     data = e.get("data") or {}
     shown: list[tuple[str, Any]] = []
     for key, value in data.items():
@@ -34,6 +37,10 @@ def event_details(w: Words, e: Mapping[str, Any], template: Template) -> list[tu
         elif key == "parameters" and isinstance(value, dict):
             shown += [(w.t.pick(template.parameters[k].title, k) if k in template.parameters else k,
                        _parameter(w, template, k, v)) for k, v in value.items()]
+        elif key in _PERSONS or (key == "from" and e["type"] == "TaskHeld"):  # a hand-over names people
+            shown.append((w.t(f"data_{key}"), (people or {}).get(str(value)) or w.t("a_person")))
+        elif key == "cause":
+            shown.append((w.t("data_cause"), w.t(f"cause_{value}")))
         else:
             shown.append((_label(w, e["type"], key), _value(w, e, template, key, value)))
     return shown

@@ -125,9 +125,10 @@ OVERVIEW_PAGE = 25  # projects an auditor's landing page verifies at a time
 
 
 @router.get("/inbox")
-def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
-    """Open tasks; an auditor lands on the projects to audit with their verification, and its tasks
-    (the projects a page at a time: each is verified from its first event whenever it is shown)."""
+def inbox(request: Request, done: str | None = None, page: int = 1, holder: str | None = None) -> Response:
+    """Open tasks (``holder``: "me", mine; "none", those nobody holds; else all); an auditor lands on the
+    projects to audit with their verification, and its tasks (the projects a page at a time: each is verified
+    from its first event whenever it is shown)."""
     session = require_session(request)
     actor = session[0]
     done = done if done and TASK_ID.fullmatch(done) else None  # a task's id, never other text from the link
@@ -135,7 +136,8 @@ def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
     projects = {p["id"]: p for p in coopflow.list_projects(actor)}
     t = translator(request)
     tasks = []
-    for task in coopflow.list_tasks(actor):
+    holder = holder if holder in ("me", "none") else None  # a known filter, never other text from the link
+    for task in coopflow.list_tasks(actor, holder=holder):
         project = projects[task["project_id"]]
         template = coopflow.template_of(project)
         tasks.append({**task, "project_title": project["title"],
@@ -148,14 +150,15 @@ def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
                 p)["sealed"]} for p in shown]
         return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview, page=page,
                       pages=pages, page_link=lambda n: f"/inbox?page={n}")
-    return render(request, "inbox.html", tasks=tasks, done=done)
+    return render(request, "inbox.html", tasks=tasks, done=done, holder=holder)
 
 
 @router.get("/projects/{project_id}/tasks/{task_id}")
-def task_page(request: Request, project_id: str, task_id: str, asked: str = "") -> Response:
+def task_page(request: Request, project_id: str, task_id: str, asked: str = "", held: str = "") -> Response:
     session = require_session(request)
     message = translator(request)("request_sent") if asked else None
-    return _task_response(request, session[0], project_id, task_id, values={}, errors={}, message=message)
+    return _task_response(request, session[0], project_id, task_id, values={}, errors={}, message=message,
+                          held_saved=bool(held))
 
 
 # a refused request for more time: the form's field at fault, by the field the domain names
@@ -251,8 +254,9 @@ def _document_mb(request: Request) -> int:
 
 def _task_response(request: Request, actor: Any, project_id: str, task_id: str, *, values: dict[str, Any],
                    errors: dict[str, str], message: str | None = None, status: int = 200,
-                   ask: dict[str, Any] | None = None) -> Response:
-    """The task page; ``ask`` is a refused request for more time: what was typed, and its errors by field."""
+                   ask: dict[str, Any] | None = None, held_saved: bool = False) -> Response:
+    """The task page; ``ask`` is a refused request for more time: what was typed, and its errors by field;
+    ``held_saved``: who holds it was just changed."""
     coopflow = get_coopflow(request)
     try:
         project = coopflow.show_project(actor, project_id, via="page")
@@ -272,7 +276,8 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
                   may_send=may_send(actor, project, task, template),
                   may_ask=task["status"] == "open" and task["assignee"] not in (project["lead"], "auditor")
                   and task["step"] != "extension_decision" and actor.org == task["assignee"],
-                  ask=ask or {"errors": {}}, request_id=secrets.token_urlsafe(16))
+                  ask=ask or {"errors": {}}, request_id=secrets.token_urlsafe(16),
+                  holder_choices=coopflow.holder_choices(actor, project, task), held_saved=held_saved)
 
 
 @router.get("/projects/{project_id}/documents/{sha256}")

@@ -54,6 +54,7 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
     except DomainError as exc:
         problem = _audit_problem(request, exc)
     template = coopflow.template_of(project)
+    people = coopflow.people_names(events)  # the persons a hand-over names
     shown, page, pages = one_page(events, page, PAGE_SIZE)
     try:  # the page shows its events' form values: the personal ones opened for this reader (and noted)
         shown = list(coopflow.open_events(actor, project, template, shown, "page"))
@@ -69,7 +70,7 @@ def audit_page(request: Request, project_id: str, actor_email: str = "", org: st
                   emails=coopflow.user_emails(), page=page, pages=pages,
                   page_link=lambda n: f"/projects/{project_id}/audit?{urlencode({**query, 'page': n})}",
                   checkpoint=coopflow.checkpoint_status(actor, project_id),
-                  details=lambda w, e: event_details(w, e, template))
+                  details=lambda w, e: event_details(w, e, template, people))
 
 
 @router.post("/projects/{project_id}/audit/checkpoint")

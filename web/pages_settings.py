@@ -28,19 +28,24 @@ def zone_choices(current: str) -> list[str]:
     return ["UTC", *([current] if current not in zones and current != "UTC" else []), *zones]
 
 
-def _page(request: Request, status: int = 200, **context: Any) -> Response:
+def page(request: Request, status: int = 200, **context: Any) -> Response:
     actor = require_session(request)[0]
     coopflow = get_coopflow(request)
     values = context.pop("values", None) or coopflow.preferences(actor)
     return render(request, "me_settings.html", status=status, values=values, mail_choices=MAIL,
                   lang_choices=LANGUAGES, zones=zone_choices(values["timezone"]),
-                  calendar=coopflow.calendar(actor), **{"errors": {}, "saved": False, "feed_url": None,
-                                                       "feed_revoked": False, **context})
+                  calendar=coopflow.calendar(actor), substitute=coopflow.substitute(actor),
+                  colleagues=[p for p in coopflow.colleagues(actor) if p["user_id"] != actor.user],
+                  **{"errors": {}, "saved": False, "feed_url": None, "feed_revoked": False, "said": None,
+                     "substitute_form": {"errors": {}}, **context})
+
+
+SAID = {"substitute_saved", "substitute_ended"}  # what a redirect may ask the page to say (known words only)
 
 
 @router.get("/settings")
-def settings_page(request: Request, saved: str = "") -> Response:
-    return _page(request, saved=bool(saved))
+def settings_page(request: Request, saved: str = "", said: str = "") -> Response:
+    return page(request, saved=bool(saved), said=said if said in SAID else None)
 
 
 async def _form(request: Request) -> tuple[Actor, FormData]:
@@ -61,7 +66,7 @@ async def save_preferences(request: Request, _session: SessionDep) -> Response:
         saved = await run_in_threadpool(get_coopflow(request).set_preferences, actor, **values)
     except DomainError as exc:
         errors = exc.details if isinstance(exc.details, dict) else {}
-        return await run_in_threadpool(_page, request, 422, values=values, errors=errors)
+        return await run_in_threadpool(page, request, 422, values=values, errors=errors)
     response = RedirectResponse("/settings?saved=1", status_code=303)
     remember_language(response, saved["lang"])  # the pages follow the language chosen, as the mail does
     return response
@@ -74,6 +79,6 @@ async def change_calendar(request: Request, _session: SessionDep) -> Response:
     coopflow = get_coopflow(request)
     if form.get("action") == "revoke":
         await run_in_threadpool(coopflow.revoke_calendar, actor)
-        return await run_in_threadpool(_page, request, feed_revoked=True)
+        return await run_in_threadpool(page, request, feed_revoked=True)
     made = await run_in_threadpool(coopflow.renew_calendar, actor, public_url=request.app.state.settings.public_url)
-    return await run_in_threadpool(_page, request, feed_url=made["url"])
+    return await run_in_threadpool(page, request, feed_url=made["url"])

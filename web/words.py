@@ -110,4 +110,6 @@ class Words:
         }
         if e["type"] == "PersonalDataErased" and not actor:  # the system, when the retention period ended
             return self.t("ev_PersonalDataErased_retention", **values)
+        if e["type"] == "TaskHeld" and not actor:  # the system freed it: its holder left the organisation
+            return self.t("ev_TaskHeld_freed", **values)
         return self.t(f"ev_{e['type']}", **values)

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         DomainError,
         ErasePersonalData,
         Event,
+        HoldTask,
         ProjectState,
         RequestExtension,
         StartProject,
@@ -41,6 +42,7 @@ STATUS = SearchAttributeKey.for_keyword("CoopflowStatus")
 LEAD = SearchAttributeKey.for_keyword("CoopflowLead")
 SEARCH_ATTRIBUTES = (PHASE, STATUS, LEAD)
 KEYED_UPDATE = re.compile(r"[a-z]+-[0-9a-f]{40}")  # services/updates.py: an update id made from an Idempotency-Key
+UserCommand = CompleteTask | ChangeProject | RequestExtension | ErasePersonalData | HoldTask  # what updates decide
 ANSWERED_KEPT = 500  # keyed changes remembered across continue-as-new (a key is repeated within minutes)
 
 
@@ -162,6 +164,17 @@ class ProjectWorkflow:
         self._validate(command)
 
     @workflow.update
+    async def hold_task(self, command: HoldTask) -> dict[str, Any]:
+        """Say who of the owing organisation holds a task; returns the task once the hand-over is stored."""
+        self._apply(self._decide(command))
+        await self._writes.flush()
+        return task_view(self._state, self._state.tasks[command.task_id])
+
+    @hold_task.validator
+    def validate_hold_task(self, command: HoldTask) -> None:
+        self._validate(command)
+
+    @workflow.update
     async def change_project(self, command: ChangeProject) -> dict[str, Any]:
         """A coordinator's change: extend a deadline, waive, reassign, add or withdraw a partner, cancel."""
         if not self._repeated():
@@ -212,7 +225,7 @@ class ProjectWorkflow:
     def validate_erase_personal_data(self, command: ErasePersonalData) -> None:
         self._validate(command)
 
-    def _validate(self, command: CompleteTask | ChangeProject | RequestExtension | ErasePersonalData) -> None:
+    def _validate(self, command: UserCommand) -> None:
         """Refuse before anything reaches the history: wrong person, closed task, bad data, paused project."""
         self._writes.check_not_paused()
         self._validated = None
@@ -221,7 +234,7 @@ class ProjectWorkflow:
         except DomainError as error:
             raise _rejection(error) from None
 
-    def _decide(self, command: CompleteTask | ChangeProject | RequestExtension | ErasePersonalData) -> list[Event]:
+    def _decide(self, command: UserCommand) -> list[Event]:
         """The handler's decision: the validator's, when nothing changed in between (same command, state
         and time, so ``decide`` would return the very same events); decided afresh otherwise, and on
         replay, where validators do not run."""

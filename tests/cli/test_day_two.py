@@ -73,7 +73,8 @@ def test_a_removed_user_keeps_its_place_in_the_trail_and_loses_its_credentials(s
     app, token = store.app, store.tokens[CARITAS]
     user_id = accounts.user_by_email(store.engine, CARITAS).id
     app.log_in(CARITAS, DEMO_PASSWORD, "198.51.100.1")
-    assert store.json("user", "remove", CARITAS) == {"email": CARITAS, "status": "removed", "sessions_ended": 1}
+    assert store.json("user", "remove", CARITAS) == {"email": CARITAS, "status": "removed", "sessions_ended": 1,
+                                                     "tasks_freed": 0}
     assert app.actor_for_token(token) is None
     with pytest.raises(Unauthorized):
         app.log_in(CARITAS, DEMO_PASSWORD, "198.51.100.1")

@@ -14,6 +14,8 @@ reminders, missed deadlines, escalations and a scheduled report, each when its d
 ``retention`` (time-skipping server: an ended case's personal data erased by the system when its
 retention timer fires) and ``incident`` (dev server: a write the store refuses, a failed activity, an
 operator's ``retry_writes`` refused again, then after the store was mended the write done).
+The scenario ``holders`` (tests/workflow/test_holder_replay.py: tasks taken, handed on, completed by a
+substitute, freed when a holder left) is recorded there.
 The scenarios ``expert-day`` and ``return-referral`` (steps named at run time; ``-v2``: personal values
 sealed, the ended case waiting for its erasure, then erased) are recorded the same way by
 ``tests/workflow/test_template_lifecycles.py``. The fresh lifecycle starts on the newest version of
@@ -157,6 +159,8 @@ WHAT_CAN_BREAK: dict[str, Callable[[Recorded], bool]] = {
     "a run that wrote through a local activity (before v1.2)": lambda h: "core_local_activity" in h.markers,
     "a change and a request for more time": lambda h: {"change_project", "request_extension"} <= h.updates,
     "a coordinator's erasure": lambda h: "erase_personal_data" in h.updates,
+    "a hand-over of a task (hold_task), a substitute's completion and a task freed by the system":
+        lambda h: "hold_task" in h.updates and "TaskHeld" in h.written,
 }
 
 
