@@ -18,9 +18,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/coopflow dev$(if $(PORT), --port $(PORT))
 
-# two processes, a test file each at a time: every process has its own Temporal dev server and databases
+# two processes, a test file each at a time: every process has its own Temporal dev server and databases;
+# the files marked long first, longest first (tests/conftest.py), so that no file of minutes ends the run alone
 test: system-deps $(STAMP)
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # the system packages before the venv: without python3-venv it cannot be made (the script says what to install)
 system-deps:

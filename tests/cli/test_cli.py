@@ -21,6 +21,8 @@ from services.seed import demo_email
 from store.migrate import head_revision
 from tests.utils.scenario import SAMPLE_DATA
 
+pytestmark = pytest.mark.long(160)  # seconds on 2 cores: started first (tests/conftest.py)
+
 COOPFLOW = str(Path(sys.executable).parent / "coopflow")
 LEAD = demo_email("stadt-dortmund")
 PARTNERS = ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al"]
@@ -228,44 +230,3 @@ def test_documents_prune_says_what_it_would_remove_and_refuses_a_bad_age(dev: De
     assert dev.json("documents", "prune") == []
     refused = dev.cli("documents", "prune", "--older-than-days", "0", ok=False)
     assert refused.returncode == 2 and "--older-than-days" in refused.stderr and "Traceback" not in refused.stderr
-
-
-def readme_walkthrough() -> str:
-    """The README's first shell block under "Take the demo project through its first phase", as printed."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("## Take the demo project through its first phase", 1)[1]
-    return section.split("```sh\n", 1)[1].split("```", 1)[0]
-
-
-def readme_curl_commands() -> list[str]:
-    """Every curl command of the README, its continuation lines joined."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text().replace("\\\n", " ")
-    return [line.strip() for line in readme.splitlines() if line.strip().startswith("curl ")]
-
-
-def test_the_readme_walkthrough_runs_as_written_after_the_browser_was_used(dev: Dev):
-    """Someone tried the web first: another project is running, in which the partners owe other steps. The
-    walk-through still completes its own project's tasks; its curl examples follow `PORT=`."""
-    (dev.tmp / ".venv").symlink_to(Path(COOPFLOW).parent.parent)
-    proc = dev.start()
-    try:
-        earlier = dev.json("project", "start", "--as", LEAD, "--title", "Tried in the browser",
-                           *[a for p in reversed(PARTNERS) for a in ("--partner", p)])
-        dev.json("task", "complete", earlier["id"], "t1", "--as", LEAD,
-                 "--data", json.dumps(SAMPLE_DATA["concept_note"]))
-        done = subprocess.run(["bash", "-e", "-c", readme_walkthrough()], cwd=dev.tmp, env=dev.env,
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-2000:]
-        started = [p for p in dev.json("project", "list") if p["title"] == "Return counselling pilot"]
-        assert [p["phase"] for p in started] == ["partner_agreement"]
-        welcome = (dev.tmp / "dev.out").read_text()
-        token = next(line.split("token ")[1] for line in welcome.splitlines() if LEAD in line and "token" in line)
-        curls = readme_curl_commands()
-        assert curls and all("localhost:8000" not in c for c in curls), [c for c in curls if "localhost:8000" in c]
-        (tasks,) = [c for c in curls if c.endswith("/api/tasks")]
-        env = {**dev.env, "PORT": str(dev.web_port), "TOKEN": token.strip()}
-        listed = subprocess.run(["bash", "-c", tasks], cwd=dev.tmp, env=env, capture_output=True, text=True,
-                                timeout=60)
-        assert listed.returncode == 0 and json.loads(listed.stdout), listed.stderr
-    finally:
-        assert stop(proc) == 0

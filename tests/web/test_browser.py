@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Page, expect
 
 from domain import parse_time
 from services.seed import DEMO_PASSWORD, demo_email
 from tests.utils.app import PARTNERS, actor, play, start
-from tests.utils.scenario import next_move
 from tests.web.conftest import Live, Profiles
+
+pytestmark = pytest.mark.long(70)  # seconds on 2 cores: started first (tests/conftest.py)
 
 
 async def login(browser: Profiles, live: Live, org: str, lang: str = "en") -> Page:
@@ -114,53 +116,6 @@ async def test_auditor_opens_history_verifies_and_picks_a_past_date(browser: Pro
     await expect(past).to_contain_text("Funding application")
     await expect(past.locator("tbody tr")).to_have_count(1)
     await shot(page, tmp_path, "6-auditor-as-of")
-
-
-async def fill_and_submit(page: Page, data: dict, outcome: str | None) -> None:
-    for name, value in data.items():
-        selector = f"#f-{name}"
-        if isinstance(value, bool):
-            if value:
-                await page.check(selector)
-        elif isinstance(value, list):
-            joined = ", ".join(value) if name == "languages" else "\n".join(value)
-            await page.fill(selector, joined)
-        else:
-            await page.fill(selector, str(value))
-    if outcome is None:
-        await page.click("form.card button[type=submit]")
-    else:
-        await page.click(f"button[name=outcome][value={outcome}]")
-    await expect(page.locator("p.notice")).to_be_visible()
-
-
-async def test_the_demo_users_take_a_project_from_start_to_end_in_the_browser(browser: Profiles, live: Live):
-    """Every task of the whole lifecycle, with every loop-back, completed through the pages."""
-    coordinator = await login(browser, live, "stadt-dortmund")
-    await coordinator.get_by_role("link", name="New project", exact=True).click()
-    await coordinator.fill("#f-title", "Whole lifecycle in the browser")
-    for org in PARTNERS:
-        await coordinator.check(f"input[name=partners][value={org}]")
-    await coordinator.fill("#f-report_count", "1")
-    await coordinator.click("form.card button[type=submit]")
-    project_id = coordinator.url.rsplit("/", 1)[-1]
-    pages = {"stadt-dortmund": coordinator}
-    for org in [*PARTNERS, "audit-office"]:
-        pages[org] = await login(browser, live, org)
-    reader = actor(live.coopflow, "stadt-dortmund")
-    completed = 0
-    while (move := next_move(live.coopflow.show_project(reader, project_id)["tasks"], PARTNERS[0])) is not None:
-        task, data, outcome = move
-        page = pages["audit-office" if task["assignee"] == "auditor" else task["assignee"]]
-        await page.goto(f"{live.url}/inbox")
-        await page.click(f"tr[data-project='{project_id}'][data-task='{task['id']}'] a >> nth=0")
-        await fill_and_submit(page, data, outcome)
-        completed += 1
-    final = live.coopflow.show_project(reader, project_id)
-    assert final["status"] == "completed" and completed > 40
-    auditor = pages["audit-office"]
-    await auditor.goto(f"{live.url}/projects/{project_id}/audit?verify=1")
-    await expect(auditor.locator("#verify-result")).to_contain_text("The chain is unbroken")
 
 
 async def test_changes_more_time_and_what_a_review_is_about_in_the_browser(browser: Profiles, live: Live):

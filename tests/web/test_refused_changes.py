@@ -85,3 +85,16 @@ async def test_each_change_form_keeps_what_was_typed_and_says_why_beside_its_fie
         assert f'<option value="{PARTNERS[0]}" selected>' in form and REASON in form
     assert app.show_project(actor(app, LEAD), pid)["status"] == "active"
     assert len(list(app.list_events(actor(app, LEAD), pid, type="PartnerWithdrawn"))) == 2, "refusals wrote nothing"
+
+
+async def test_a_change_refused_to_someone_the_page_shows_no_change_form_says_why_at_the_top(live: Live):
+    project = await start(live.coopflow)
+    task = next(t for t in project["tasks"] if t["status"] == "open")
+    async with httpx.AsyncClient(base_url=live.url) as http:
+        await http_login(http, demo_email(PARTNERS[0]), "sr")
+        csrf = csrf_of((await http.get(f"/projects/{project['id']}")).text)
+        refused = await http.post(f"/projects/{project['id']}/changes", data={
+            "csrf": csrf, "kind": "waive", "task_id": task["id"], "reason": REASON})
+    assert refused.status_code == 403 and 'id="change-waive"' not in refused.text
+    assert re.search(r'<p class="alert"[^>]*>(.*?)</p>', refused.text).group(1) == str(  # type: ignore[union-attr]
+        escape(catalog("sr")["cp_forbidden"]))

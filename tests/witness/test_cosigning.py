@@ -24,6 +24,8 @@ from tests.utils.app import PARTNERS, play, start
 from tests.utils.tamper import tamper
 from tests.witness.partners import PartnerWitness, cli, delete_as_operator, make_witness
 
+pytestmark = pytest.mark.long(60)  # seconds on 2 cores: started first (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def witnesses(tmp_path_factory: pytest.TempPathFactory, signer: Signer) -> Iterator[list[PartnerWitness]]:

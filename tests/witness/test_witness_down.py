@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from evidence.notes import Signer
@@ -27,6 +28,8 @@ from tests.witness.partners import cli, make_witness
 from web.app import create_app
 from web.server import serve
 from workflows import witnesses as witnessing
+
+pytestmark = pytest.mark.long(100)  # seconds on 2 cores: started first (tests/conftest.py)
 
 
 @asynccontextmanager
