@@ -16,6 +16,8 @@ what, p50, p95, size, target.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import random
 import sys
 import time
@@ -177,7 +179,7 @@ def build(engine: Engine, projects: int = 300, seed: int = 1, *, big: int | None
         pid = f"bench-{seed}-{n:05d}"
         lead = LEADS[n % len(LEADS)] if n % 3 else LEADS[0]
         if n < big:
-            partners, reports, moves = rng.sample(PARTNER_ORGS, 12), 24, None
+            partners, reports, moves = rng.sample(PARTNER_ORGS, 10), 21, None
             partners[0] = PARTNER_ORGS[0]
         else:
             partners = rng.sample(PARTNER_ORGS, rng.randint(2, 5))
@@ -211,13 +213,28 @@ def main() -> None:
                         help="a fresh database URL (sqlite:///… or postgresql://…)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=20, help="requests per figure")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the store built by an earlier run with the same --db (migrated first)")
     args = parser.parse_args()
-    if args.db.startswith("sqlite:///"):
-        Path(args.db.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    # the signer and the big projects' ids, for --reuse
+    kept = Path("/tmp") / f"coopflow-large-{hashlib.sha256(args.db.encode()).hexdigest()[:8]}.json"
     engine = make_engine(args.db)
-    built = build(engine, projects=args.projects, seed=args.seed, big=args.big)
-    print(f"built {built.projects} projects, {built.events} events, {built.tasks} tasks, "
-          f"{built.checkpoints} checkpoints in {built.seconds:.0f} s ({format_time(datetime.now(UTC))})")
+    if args.reuse:
+        upgrade(engine)
+        saved = json.loads(kept.read_text())
+        built = Built(signer=Signer.parse(saved["signer"]), big=saved["big"], projects=saved["projects"],
+                      events=saved["events"])
+        print(f"reusing {built.projects} projects, {built.events} events")
+    else:
+        if args.db.startswith("sqlite:///"):
+            engine.dispose()
+            Path(args.db.removeprefix("sqlite:///")).unlink(missing_ok=True)
+            engine = make_engine(args.db)
+        built = build(engine, projects=args.projects, seed=args.seed, big=args.big)
+        kept.write_text(json.dumps({"signer": str(built.signer), "big": built.big, "projects": built.projects,
+                                    "events": built.events}))
+        print(f"built {built.projects} projects, {built.events} events, {built.tasks} tasks, "
+              f"{built.checkpoints} checkpoints in {built.seconds:.0f} s ({format_time(datetime.now(UTC))})")
     time_everything(engine, built, repeat=args.repeat)
 
 
