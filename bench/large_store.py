@@ -163,6 +163,11 @@ def _record(engine: Engine, state: ProjectState, events: list[Event], signer: Si
     return made
 
 
+def _with_first(partners: list[str]) -> list[str]:
+    """The bench partner (who logs in) first: the walk's loop-backs are its."""
+    return [PARTNER_ORGS[0], *partners[1:]]
+
+
 def build(engine: Engine, projects: int = 300, seed: int = 1, *, big: int | None = None,
           signer: Signer | None = None, log: bool = True) -> Built:
     """Build ``projects`` projects (``big`` of them with ~2,000 events) in the store of ``engine`` (migrated
@@ -179,12 +184,11 @@ def build(engine: Engine, projects: int = 300, seed: int = 1, *, big: int | None
         pid = f"bench-{seed}-{n:05d}"
         lead = LEADS[n % len(LEADS)] if n % 3 else LEADS[0]
         if n < big:
-            partners, reports, moves = rng.sample(PARTNER_ORGS, 10), 21, None
-            partners[0] = PARTNER_ORGS[0]
+            partners, reports, moves = _with_first(rng.sample(PARTNER_ORGS[1:], 10)), 21, None
         else:
-            partners = rng.sample(PARTNER_ORGS, rng.randint(2, 5))
+            partners = rng.sample(PARTNER_ORGS[1:], rng.randint(2, 5))
             if rng.random() < 0.3:
-                partners[0] = PARTNER_ORGS[0]  # the bench partner is in many projects
+                partners = _with_first(partners)  # the bench partner is in many projects
             reports = rng.randint(2, 12)
             moves = None if rng.random() < 0.75 else rng.randint(1, 80)  # a quarter still running
         started = first + timedelta(hours=n * 5 * 365 * 24 / max(projects, 1))
