@@ -2,7 +2,8 @@
 
 ``Coopflow`` is one object with one method per use case; the methods live in modules by topic:
 ``identity.py`` (who calls), ``projects.py``, ``tasks.py``, ``changes.py`` (changes to a running
-project), ``trail.py`` (the audit trail, incidents, mail), ``documents.py``, ``checkpoints.py`` (signed
+project), ``trail.py`` (the audit trail, incidents, mail), ``lists.py`` (the lists, a page at a time),
+``documents.py``, ``checkpoints.py`` (signed
 checkpoints, proofs, bundles), ``personal.py`` (personal data: sealing, erasure, the person's copy), on the
 shared resources and checks of
 ``base.py``.
@@ -23,6 +24,7 @@ from services.changes import Changes
 from services.checkpoints import Checkpoints
 from services.documents import Documents
 from services.identity import Identity
+from services.lists import Lists
 from services.personal import PersonalData
 from services.projects import Projects
 from services.tasks import Tasks
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["UPDATE_TIMEOUT", "Coopflow", "check_project_id"]
 
 
-class Coopflow(Identity, Projects, Tasks, Changes, Checkpoints, Documents, PersonalData):
+class Coopflow(Identity, Lists, Projects, Tasks, Changes, Checkpoints, Documents, PersonalData):
     """Use cases over one store (engine), one Temporal client and the template registry."""
 
     @classmethod

@@ -44,14 +44,6 @@ class Prepared(NamedTuple):
 
 
 class Tasks(PersonalData):
-    def list_tasks(self, actor: Actor) -> list[dict[str, Any]]:
-        """Open tasks of the actor's organisation (auditors: auditor tasks), overdue first."""
-        tasks = read.open_tasks(self.engine, "auditor" if actor.role == "auditor" else actor.org)
-        if actor.role != "auditor":  # a step any partner may take is in every partner's inbox
-            mine = {p["id"] for p in read.list_projects(self.engine, member=actor.org)}
-            tasks += [t for t in read.open_tasks(self.engine, "any_partner") if t["project_id"] in mine]
-        return sorted(tasks, key=lambda t: (not t["deadline_missed"], t["due_at"]))
-
     async def complete_task(self, actor: Actor, project_id: str, task_id: str, *, data: Any = None,
                             outcome: str | None = None, comment: str | None = None,
                             request_id: str | None = None, via: str | None = "api") -> dict[str, Any]:

@@ -17,24 +17,36 @@ from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
 from web.i18n import PROBLEM_KEYS, problem_key
 from web.pages import KNOWN_PROBLEMS, error_page
+from web.paging import bad_cursor, cursor_links
 from web.render import render, require_session, translator
 from web.security import same
 
 router = APIRouter(include_in_schema=False)
 
 
+PROJECTS_PAGE = 50  # projects on one page of the project list
+TIMELINE_PAGE = 50  # events on one page of a project's timeline
+
+
 @router.get("/projects")
-def projects(request: Request) -> Response:
+def projects(request: Request, cursor: str | None = None) -> Response:
+    """The projects the reader may see, the earliest started first, a page at a time."""
     session = require_session(request)
     coopflow = get_coopflow(request)
-    found = coopflow.list_projects(session[0])
+    try:
+        page = coopflow.projects_page(session[0], cursor=cursor, limit=PROJECTS_PAGE)
+    except DomainError as exc:
+        if not bad_cursor(exc):
+            raise
+        page = coopflow.projects_page(session[0], limit=PROJECTS_PAGE)  # an old link: the first page
     t = translator(request)
     phases = {}
-    for p in found:
+    for p in page.items:
         if p["phase"]:
             template = coopflow.template_of(p)
             phases[p["id"]] = t.pick(template.phase(p["phase"]).title, p["phase"])
-    return render(request, "projects.html", projects=found, phases=phases)
+    return render(request, "projects.html", projects=page.items, phases=phases,
+                  links=cursor_links(request, page, "cursor"))
 
 
 def _new_project_form(request: Request, status: int = 200, **context: Any) -> Response:
@@ -85,25 +97,34 @@ async def start_project(request: Request, _session: SessionDep) -> Response:
 
 
 @router.get("/projects/{project_id}")
-def project_page(request: Request, project_id: str, changed: str = "", problem: str = "") -> Response:
+def project_page(request: Request, project_id: str, changed: str = "", problem: str = "",
+                 cursor: str | None = None) -> Response:
+    """The project: its phases, who owes what (its open tasks: the closed ones are in the timeline), the
+    changes the reader may make, and the timeline, the latest events first, a page at a time (``cursor``)."""
     session = require_session(request)
     coopflow, actor = get_coopflow(request), session[0]
-    try:
-        project = coopflow.show_project(actor, project_id, via=None)  # the page shows no form values
-        events = list(coopflow.list_events(actor, project_id))
+    try:  # the page shows no form values, and of the tasks only the open ones
+        project = coopflow.show_project(actor, project_id, task_status="open", via=None)
+        try:
+            events = coopflow.events_page(actor, project_id, cursor=cursor, limit=TIMELINE_PAGE, newest_first=True)
+        except DomainError as exc:
+            if not bad_cursor(exc):
+                raise
+            events = coopflow.events_page(actor, project_id, limit=TIMELINE_PAGE, newest_first=True)
     except DomainError:
         return error_page(request, 404)
     template = coopflow.template_of(project)
-    open_tasks = [t for t in project["tasks"] if t["status"] == "open"]
+    open_tasks = project["tasks"]
     owing: dict[str, list[dict[str, Any]]] = {}
     for task in open_tasks:
         owing.setdefault(task["assignee"], []).append(task)
     phase_keys = [p.key for p in template.phases]
     current = phase_keys.index(project["phase"]) if project["phase"] in phase_keys else len(phase_keys)
     may_change = project["status"] == "active" and access.may_change(actor, project)
-    return render(request, "project.html", project=project, template=template, owing=owing, events=events,
+    return render(request, "project.html", project=project, template=template, owing=owing, events=events.items,
+                  timeline=cursor_links(request, events, "cursor", "#timeline"),
                   current=current, done_all=project["status"] == "completed", emails=coopflow.user_emails(),
-                  assignees={t["id"]: t["assignee"] for t in project["tasks"]}, may_change=may_change,
+                  assignees=coopflow.task_assignees(actor, project_id, events.items), may_change=may_change,
                   open_tasks=open_tasks, changed=changed, problem=_said(request, problem, session[1]["csrf"]),
                   may_erase=access.may_change(actor, project) and "personal_data" in project,
                   may_audit=True,  # whoever sees a project reads its trail (verifying it is for some)
