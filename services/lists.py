@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -12,7 +13,7 @@ from domain.limits import shown
 from services import access
 from services.base import AppBase, moment
 from store import EventFilter, accounts, lists, read
-from store.paging import DEFAULT_LIMIT, Page, check_limit
+from store.paging import DEFAULT_LIMIT, MAX_LIMIT, Page, check_limit
 
 
 class Lists(AppBase):
@@ -44,15 +45,15 @@ class Lists(AppBase):
         self._project(actor, project_id)
         return lists.task_assignees(self.engine, project_id, (e["task_id"] for e in events if e.get("task_id")))
 
-    def list_tasks(self, actor: Actor) -> list[dict[str, Any]]:
-        """Every open task of the actor's organisation (auditors: auditor tasks), the earliest due first."""
-        found, cursor = [], None
-        while True:
-            page = self.tasks_page(actor, cursor=cursor, limit=500)
-            found += page.items
-            if page.next is None:
-                return found
-            cursor = page.next
+    def list_tasks(self, actor: Actor, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every open task of the actor's organisation (auditors: auditor tasks), the earliest due first (the
+        first ``limit`` only, if given): what the command line lists."""
+        return _every(lambda cursor, n: self.tasks_page(actor, cursor=cursor, limit=n), limit)
+
+    def every_project(self, actor: Actor, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every project the actor may see, the earliest started first, as the API pages them (the first
+        ``limit`` only, if given): what the command line lists."""
+        return _every(lambda cursor, n: self.projects_page(actor, cursor=cursor, limit=n), limit)
 
     def events_page(self, actor: Actor, project_id: str, *, by_email: str | None = None, org: str | None = None,
                     type: str | None = None, since: str | None = None, until: str | None = None,
@@ -71,6 +72,21 @@ class Lists(AppBase):
         whole = read.get_project(self.engine, project_id, with_tasks=True) or project
         return Page(list(access.redacted_events(actor, whole, template, iter(page.items))), page.next,
                     page.previous)
+
+
+def _every(fetch: Callable[[str | None, int], Page[dict[str, Any]]], limit: int | None) -> list[dict[str, Any]]:
+    """The items of every page, or the first ``limit``: pages of MAX_LIMIT followed by their cursors."""
+    if limit is not None and limit < 1:
+        raise InvalidRequest("The limit must be at least 1.", {"limit": "at least 1"})
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while limit is None or len(found) < limit:
+        page = fetch(cursor, MAX_LIMIT if limit is None else min(MAX_LIMIT, limit - len(found)))
+        found += page.items
+        if page.next is None:
+            break
+        cursor = page.next
+    return found
 
 
 def event_filter(engine: Engine, *, by_email: str | None = None, org: str | None = None, type: str | None = None,

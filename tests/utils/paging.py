@@ -21,7 +21,6 @@ from domain import (
     fold,
     next_wake,
     parse_time,
-    project_view,
     summary_view,
     task_view,
 )
@@ -77,9 +76,12 @@ def store_project(engine: Engine, *, lead: str, partners: list[str], minutes: in
                      parameters={"report_count": report_count}, actor=Actor(user=f"u-{lead}", org=lead,
                                                                              role="coordinator")))
     while state.status == "active":
-        move = next_move(project_view(state)["tasks"], partners[0], loops=False)
+        opened = [{k: getattr(t, k) for k in ("id", "step", "assignee", "subject_org", "round", "occurrence", "status")}
+                  for t in state.tasks.values() if t.status == "open"]
+        move = next_move(opened, partners[0], loops=False)
         if move is not None and move[0]["step"] != until_step:
-            run(CompleteTask(task_id=move[0]["id"], actor=_actor(move[0], lead), data=move[1], outcome=move[2]))
+            data = {k: now.date().isoformat() if k in ("submitted_on", "started_on") else v for k, v in move[1].items()}
+            run(CompleteTask(task_id=move[0]["id"], actor=_actor(move[0], lead), data=data, outcome=move[2]))
         elif to_end and move is None and (wake := next_wake(state)) is not None:
             now = max(now, parse_time(wake))
             run(Tick())
