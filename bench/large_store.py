@@ -21,6 +21,7 @@ import json
 import random
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,7 +107,8 @@ def simulate(project_id: str, *, lead: str, partners: list[str], started: dateti
                      partners=partners, parameters={"report_count": report_count}, actor=coordinator))
     done = 0
     while state.status == "active" and (moves is None or done < moves):
-        opened = [{k: getattr(t, k) for k in ("id", "step", "assignee", "subject_org", "round", "occurrence", "status")}
+        opened: list[Mapping[str, Any]] = [
+            {k: getattr(t, k) for k in ("id", "step", "assignee", "subject_org", "round", "occurrence", "status")}
                   for t in state.tasks.values() if t.status == "open"]
         move = next_move(opened, partners[0], loops=rng.random() < 0.3)
         wake = next_wake(state)
@@ -217,6 +219,8 @@ def main() -> None:
                         help="a fresh database URL (sqlite:///… or postgresql://…)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=20, help="requests per figure")
+    parser.add_argument("--lists-only", action="store_true",
+                        help="time the pages and lists only (not the landing page, the checkpoint job, verify --all)")
     parser.add_argument("--reuse", action="store_true",
                         help="time the store built by an earlier run with the same --db (migrated first)")
     args = parser.parse_args()
@@ -239,7 +243,7 @@ def main() -> None:
                                     "events": built.events}))
         print(f"built {built.projects} projects, {built.events} events, {built.tasks} tasks, "
               f"{built.checkpoints} checkpoints in {built.seconds:.0f} s ({format_time(datetime.now(UTC))})")
-    time_everything(engine, built, repeat=args.repeat)
+    time_everything(engine, built, repeat=args.repeat, lists_only=args.lists_only)
 
 
 if __name__ == "__main__":
