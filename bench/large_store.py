@@ -109,7 +109,7 @@ def simulate(project_id: str, *, lead: str, partners: list[str], started: dateti
     while state.status == "active" and (moves is None or done < moves):
         opened: list[Mapping[str, Any]] = [
             {k: getattr(t, k) for k in ("id", "step", "assignee", "subject_org", "round", "occurrence", "status")}
-                  for t in state.tasks.values() if t.status == "open"]
+            for t in state.tasks.values() if t.status == "open"]
         move = next_move(opened, partners[0], loops=rng.random() < 0.3)
         wake = next_wake(state)
         step_at = now + timedelta(hours=rng.randint(2, 120))

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import InvalidRequest, UnsupportedMediaType
 from domain.limits import MAX_COMMENT_CHARS, MAX_KEY_CHARS, MAX_PARTNERS, MAX_TITLE_CHARS, shown
-from store.paging import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT, Page
+from store.paging import DEFAULT_LIMIT
 from web.deps import ApiActor, CoopflowDep
+from web.paging import Cursor, Limit, paged
 
 
 async def json_body(request: Request) -> None:
@@ -70,21 +71,6 @@ async def known_query(request: Request) -> None:
 
 
 router = APIRouter(prefix="/api", dependencies=[Depends(known_query)])
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items on this page (at most {MAX_LIMIT})")]
-Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS, description=(
-    "where this page begins: the cursor the previous page gave (its Link rel=\"next\" header)"))]
-
-
-def paged(request: Request, response: Response, page: Page[Any]) -> list[Any]:
-    """A page of a list as the list it always was, with the next and previous pages' URLs in the ``Link``
-    header (RFC 8288) and the next cursor in ``X-Next-Cursor``."""
-    links = [f'<{request.url.include_query_params(cursor=cursor)}>; rel="{rel}"'
-             for rel, cursor in (("next", page.next), ("prev", page.previous)) if cursor is not None]
-    if links:
-        response.headers["Link"] = ", ".join(links)
-    if page.next is not None:
-        response.headers["X-Next-Cursor"] = page.next
-    return page.items
 OrgId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)]
 KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=MAX_KEY_CHARS,
                                          description="repeat-safe: a repeat gets the first answer")]

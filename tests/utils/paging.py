@@ -4,6 +4,7 @@ store's own write path (no Temporal), so that a test knows every item a list mus
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,8 +77,9 @@ def store_project(engine: Engine, *, lead: str, partners: list[str], minutes: in
                      parameters={"report_count": report_count}, actor=Actor(user=f"u-{lead}", org=lead,
                                                                              role="coordinator")))
     while state.status == "active":
-        opened = [{k: getattr(t, k) for k in ("id", "step", "assignee", "subject_org", "round", "occurrence", "status")}
-                  for t in state.tasks.values() if t.status == "open"]
+        opened: list[Mapping[str, Any]] = [
+            {k: getattr(t, k) for k in ("id", "step", "assignee", "subject_org", "round", "occurrence", "status")}
+            for t in state.tasks.values() if t.status == "open"]
         move = next_move(opened, partners[0], loops=False)
         if move is not None and move[0]["step"] != until_step:
             data = {k: now.date().isoformat() if k in ("submitted_on", "started_on") else v for k, v in move[1].items()}
