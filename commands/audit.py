@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +12,7 @@ import typer
 
 from commands import audit_verify
 from commands.audit_verify import AsOptional, OptionalProject, ProjectArg, read_text_file
-from commands.common import JsonOpt, Runtime, output
+from commands.common import JsonOpt, LimitOpt, Runtime, output
 
 audit_app = typer.Typer(help="Read, verify and export the audit trail.", no_args_is_help=True)
 
@@ -33,12 +34,14 @@ def events(
     until: Annotated[str | None, typer.Option(help="Only events at or before this ISO 8601 moment.")] = None,
     as_: AsOptional = None,
     json_: JsonOpt = False,
+    limit: LimitOpt = None,
 ) -> None:
-    """A project's events in order, from the audit store, optionally filtered."""
+    """A project's events in order, from the audit store, optionally filtered (all of them, or the first
+    ``--limit``)."""
     rt = Runtime()
     app = rt.app_without_temporal()
-    found = list(app.list_events(rt.actor(as_), project_id, by_email=actor, org=org, type=type_,
-                                 since=since, until=until))
+    found = list(itertools.islice(app.list_events(rt.actor(as_), project_id, by_email=actor, org=org, type=type_,
+                                                  since=since, until=until), limit))
     emails = app.user_emails()
     output(json_, found, lambda es: "\n".join(event_line(e, emails) for e in es) or "No events match.")
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout (JSON), nothing else.")]
 AsOpt = Annotated[str, typer.Option("--as", help="E-mail of the user to act as (operator mode).")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1,
+                                               help="At most this many (the first ones); all by default.")]
 OPERATOR = Actor(user="operator", org="operator", role="auditor")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from commands.common import AsOpt, JsonOpt, Runtime, output, parse_json_option, run, task_line
+from commands.common import AsOpt, JsonOpt, LimitOpt, Runtime, output, parse_json_option, run, task_line
 
 project_app = typer.Typer(help="Start, list, show and change projects.", no_args_is_help=True)
 task_app = typer.Typer(help="Complete tasks, ask for more time.", no_args_is_help=True)
@@ -80,20 +80,20 @@ def show(
 
 @project_app.command("list")
 def list_(as_: Annotated[str | None, typer.Option("--as", help="List what this user may see.")] = None,
-          json_: JsonOpt = False) -> None:
-    """The projects you may see (all of them in operator mode)."""
+          json_: JsonOpt = False, limit: LimitOpt = None) -> None:
+    """The projects you may see (all of them in operator mode), the earliest started first."""
     rt = Runtime()
-    projects = rt.app_without_temporal().list_projects(rt.actor(as_))
+    projects = rt.app_without_temporal().every_project(rt.actor(as_), limit)
     output(json_, projects, lambda ps: "\n".join(_project_text(p) for p in ps) or "No projects.")
 
 
-def tasks(as_: AsOpt, json_: JsonOpt = False,
+def tasks(as_: AsOpt, json_: JsonOpt = False, limit: LimitOpt = None,
           holder: Annotated[str | None, typer.Option(help="me: the tasks that user holds (and those of whom they "
                                                           "stand in for today); none: those nobody holds.")] = None
           ) -> None:
-    """The open tasks of that user's organisation, overdue first."""
+    """The open tasks of that user's organisation, the earliest due first (overdue ones are due earliest)."""
     rt = Runtime()
-    found = rt.app_without_temporal().list_tasks(rt.actor(as_), holder=holder)
+    found = rt.app_without_temporal().list_tasks(rt.actor(as_), limit, holder=holder)
     output(json_, found, lambda ts: "\n".join(task_line(t) for t in ts) or "No open tasks.")
 
 

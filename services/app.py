@@ -2,10 +2,11 @@
 
 ``Coopflow`` is one object with one method per use case; the methods live in modules by topic:
 ``identity.py`` (who calls), ``projects.py``, ``tasks.py``, ``changes.py`` (changes to a running
-project), ``trail.py`` (the audit trail, incidents, mail), ``documents.py``, ``checkpoints.py`` (signed
-checkpoints, proofs, bundles), ``personal.py`` (personal data: sealing, erasure, the person's copy),
-``pictures.py`` (what the timeline and the open-work chart draw), ``me.py`` (a person's mail preferences and
-calendar feed), ``people.py`` (who holds a task, substitutes), on the shared resources and checks of
+project), ``trail.py`` (the audit trail, incidents, mail), ``lists.py`` (the lists, a page at a time),
+``documents.py``, ``checkpoints.py`` (signed checkpoints, proofs, bundles), ``personal.py`` (personal data:
+sealing, erasure, the person's copy), ``pictures.py`` (what the timeline and the open-work chart draw),
+``me.py`` (a person's mail preferences and calendar feed), ``people.py`` (who holds a task, substitutes), on
+the shared resources and checks of
 ``base.py``.
 """
 
@@ -24,6 +25,7 @@ from services.changes import Changes
 from services.checkpoints import Checkpoints
 from services.documents import Documents
 from services.identity import Identity
+from services.lists import Lists
 from services.me import Me
 from services.people import People
 from services.personal import PersonalData
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["UPDATE_TIMEOUT", "Coopflow", "check_project_id"]
 
 
-class Coopflow(Identity, Projects, Tasks, Changes, Checkpoints, Documents, PersonalData, Pictures, Me, People):
+class Coopflow(Identity, Lists, Projects, Tasks, Changes, Checkpoints, Documents, PersonalData, Pictures, Me,
+               People):
     """Use cases over one store (engine), one Temporal client and the template registry."""
 
     @classmethod

@@ -31,7 +31,6 @@ from services.sealing import KeyNeeded
 from services.temporal import TemporalUnavailable
 from services.updates import send_update, update_id
 from store import StoreUnavailable, accounts, people, read, web_state
-from store.person_tasks import org_open_tasks
 from workflows import ProjectWorkflow, workflow_id
 
 
@@ -46,18 +45,6 @@ class Prepared(NamedTuple):
 
 
 class Tasks(PersonalData):
-    def list_tasks(self, actor: Actor, holder: str | None = None) -> list[dict[str, Any]]:
-        """Open tasks of the actor's organisation (auditors: auditor tasks), overdue first; ``holder`` "me": those
-        the actor holds (or someone they substitute for today), "none": those nobody holds."""
-        if holder not in (None, "me", "none"):
-            raise InvalidRequest(f"'{shown(holder)}' is not a holder filter: me or none.", {"holder": "me or none"})
-        tasks = holders.named(self.engine, org_open_tasks(self.engine, org=actor.org, role=actor.role), actor)
-        if holder == "me":
-            tasks = [t for t in tasks if holders.holder_of(t) == actor.user or t.get("substitute_for")]
-        elif holder == "none":
-            tasks = [t for t in tasks if t["holder"] is None]
-        return sorted(tasks, key=lambda t: (not t["deadline_missed"], t["due_at"]))
-
     async def complete_task(self, actor: Actor, project_id: str, task_id: str, *, data: Any = None,
                             outcome: str | None = None, comment: str | None = None,
                             request_id: str | None = None, via: str | None = "api") -> dict[str, Any]:

@@ -6,16 +6,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from domain import EVENT_TYPES, Actor, InvalidRequest, format_time
-from domain.checks import check_org_id, check_storable
-from domain.limits import shown
+from domain import Actor, InvalidRequest, format_time
 from evidence.proofs import verify_anchored
 from evidence.signing import kept_checkpoint_problems, signed_by
 from services import access, history_check
-from services.base import AppBase, moment
+from services.base import AppBase
+from services.lists import event_filter
 from services.updates import send_update, update_id
-from store import EventFilter, accounts, iter_events, outbox, read
 from store import incidents as store_incidents
+from store import iter_events, outbox, read
 from store.checkpoints import checkpoints
 from workflows import ProjectWorkflow
 
@@ -45,19 +44,7 @@ class Trail(AppBase):
         """The project's events in seq order, narrowed by the auditor's filters (personal fields left out
         for those who may not read them)."""
         project = self._project(actor, project_id)
-        user = None
-        if org is not None:
-            check_org_id(org, "org")
-        if type is not None and type not in EVENT_TYPES:
-            raise InvalidRequest(f"'{shown(type)}' is not an event type; one of: {', '.join(EVENT_TYPES)}.",
-                                 {"type": "is not an event type"})
-        if by_email is not None:
-            check_storable("actor", by_email, 320, InvalidRequest)
-            # an e-mail that is no user's filters like a user's who did nothing here (no user id is ""): the
-            # answer, an empty list either way, tells a member nothing about which e-mails have accounts
-            user = accounts.user_id_by_email(self.engine, by_email) or ""
-        where = EventFilter(actor_user=user, org=org, type=type, since=moment(since, "since"),
-                            until=moment(until, "until", end=True))
+        where = event_filter(self.engine, by_email=by_email, org=org, type=type, since=since, until=until)
         events = iter_events(self.engine, project_id, where)
         template = self.template_of(project)
         if access.may_verify(actor, project) or not template.has_personal_fields():

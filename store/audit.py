@@ -175,9 +175,8 @@ class EventFilter:
     until: str | None = None
 
 
-def iter_events(engine: Engine, project_id: str, where: EventFilter | None = None, *,
-                batch: int = 1000) -> Iterator[dict[str, Any]]:
-    """The project's events in seq order, read in batches so that long trails stream."""
+def filtered_events(project_id: str, where: EventFilter | None = None) -> Any:
+    """The query of the project's events that ``where`` lets through (unordered)."""
     ev = AuditEvent.__table__  # type: ignore[attr-defined]
     query = select(ev).where(ev.c.project_id == project_id)
     where = where or EventFilter()
@@ -188,6 +187,14 @@ def iter_events(engine: Engine, project_id: str, where: EventFilter | None = Non
         query = query.where(ev.c.at >= where.since)
     if where.until is not None:
         query = query.where(ev.c.at <= where.until)
+    return query
+
+
+def iter_events(engine: Engine, project_id: str, where: EventFilter | None = None, *,
+                batch: int = 1000) -> Iterator[dict[str, Any]]:
+    """The project's events in seq order, read in batches so that long trails stream."""
+    ev = AuditEvent.__table__  # type: ignore[attr-defined]
+    query = filtered_events(project_id, where)
     last = 0
     while True:
         with engine.connect() as conn:

@@ -32,6 +32,9 @@ class User(SQLModel, table=True):
 class Project(SQLModel, table=True):
     """The list read model: one row per project, written with its events."""
 
+    # the lists page on these keys (store/lists.py)
+    __table_args__ = (Index("ix_project_started", "started_at", "id"), Index("ix_project_updated", "updated_at", "id"),
+                      Index("ix_project_lead_started", "lead", "started_at", "id"))
     id: str = Field(primary_key=True)
     title: str
     template_id: str

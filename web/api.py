@@ -8,13 +8,15 @@ import asyncio
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import InvalidRequest, UnsupportedMediaType
 from domain.limits import MAX_COMMENT_CHARS, MAX_KEY_CHARS, MAX_PARTNERS, MAX_TITLE_CHARS, shown
+from store.paging import DEFAULT_LIMIT
 from web.deps import ApiActor, CoopflowDep
+from web.paging import Cursor, Limit, paged
 
 
 async def json_body(request: Request) -> None:
@@ -127,9 +129,11 @@ async def start_project(body: ProjectCreate, actor: ApiActor, coopflow: Coopflow
 
 
 @router.get("/projects", tags=["projects"], responses=errors())
-def list_projects(actor: ApiActor, coopflow: CoopflowDep) -> list[dict[str, Any]]:
-    """The projects the caller may see: those of its organisation (lead or partner); auditors see all."""
-    return coopflow.list_projects(actor)
+def list_projects(request: Request, response: Response, actor: ApiActor, coopflow: CoopflowDep,
+                  limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> list[dict[str, Any]]:
+    """The projects the caller may see: those of its organisation (lead or partner); auditors see all. The
+    earliest started first, a page at a time: the next page's URL is in the ``Link`` header."""
+    return paged(request, response, coopflow.projects_page(actor, cursor=cursor, limit=limit))
 
 
 @router.get("/projects/{project_id}", tags=["projects"], responses=errors(404, 422))
@@ -154,12 +158,14 @@ async def project_tasks(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
 
 
 @router.get("/tasks", tags=["tasks"], responses=errors())
-def list_tasks(actor: ApiActor, coopflow: CoopflowDep,
+def list_tasks(request: Request, response: Response, actor: ApiActor, coopflow: CoopflowDep,
+               limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None,
                holder: Annotated[Literal["me", "none"] | None, Query(
                    description="me: the tasks I hold (and those of whom I substitute for today); none: those "
                                "nobody holds")] = None) -> list[dict[str, Any]]:
-    """The open tasks of the caller's organisation (auditors: auditor tasks), overdue first."""
-    return coopflow.list_tasks(actor, holder=holder)
+    """The open tasks of the caller's organisation (auditors: auditor tasks), the earliest due first (overdue
+    ones are due earliest), a page at a time: the next page's URL is in the ``Link`` header."""
+    return paged(request, response, coopflow.tasks_page(actor, cursor=cursor, limit=limit, holder=holder))
 
 
 @router.post("/projects/{project_id}/tasks/{task_id}/complete", tags=["tasks"], dependencies=[Depends(json_body)],
@@ -214,17 +220,19 @@ async def personal_data(project_id: str, actor: ApiActor, coopflow: CoopflowDep)
 
 
 @router.get("/projects/{project_id}/events", tags=["audit"], responses=errors(404, 422))
-def list_events(project_id: str, actor: ApiActor, coopflow: CoopflowDep,
+def list_events(request: Request, response: Response, project_id: str, actor: ApiActor, coopflow: CoopflowDep,
                 actor_email: Annotated[str | None, Query(
                     alias="actor", max_length=320,
                     description="e-mail of the actor (one that is no user's finds no events)")] = None,
                 org: Annotated[str | None, Query(max_length=100)] = None,
                 type: Annotated[str | None, Query(max_length=100, description="an event type")] = None,
                 since: Annotated[str | None, Query(max_length=64)] = None,
-                until: Annotated[str | None, Query(max_length=64)] = None) -> list[dict[str, Any]]:
-    """The project's events in seq order, from the audit store; filters narrow them."""
-    return list(coopflow.list_events(actor, project_id, by_email=actor_email, org=org, type=type,
-                                     since=since, until=until))
+                until: Annotated[str | None, Query(max_length=64)] = None,
+                limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> list[dict[str, Any]]:
+    """The project's events in seq order, from the audit store; filters narrow them. A page at a time: the
+    next page's URL (same filters) is in the ``Link`` header."""
+    return paged(request, response, coopflow.events_page(actor, project_id, by_email=actor_email, org=org, type=type,
+                                                         since=since, until=until, cursor=cursor, limit=limit))
 
 
 @router.get("/projects/{project_id}/verify", tags=["audit"], responses=errors(404))

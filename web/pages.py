@@ -18,7 +18,8 @@ from services.identity import TooManyAttempts, Unauthorized
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
 from web.middleware import FORM_BODY_BYTES, form_limits, too_large
-from web.render import one_page, remember_language, render, require_session, signed_in, translator
+from web.paging import bad_cursor, cursor_links
+from web.render import remember_language, render, require_session, signed_in, translator
 from web.security import BROWSER_COOKIE, BROWSER_MAX_AGE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE, same
 from web.task_context import asked_reason, may_send, task_context
 
@@ -124,33 +125,43 @@ async def logout(request: Request, session: SessionDep) -> Response:
 OVERVIEW_PAGE = 25  # projects an auditor's landing page verifies at a time
 
 
+INBOX_PAGE = 50  # tasks on one page of the inbox
+
+
 @router.get("/inbox")
-def inbox(request: Request, done: str | None = None, page: int = 1, holder: str | None = None) -> Response:
-    """Open tasks (``holder``: "me", mine; "none", those nobody holds; else all); an auditor lands on the
-    projects to audit with their verification, and its tasks (the projects a page at a time: each is verified
-    from its first event whenever it is shown)."""
+def inbox(request: Request, done: str | None = None, tasks: str | None = None, projects: str | None = None,
+          holder: str | None = None) -> Response:
+    """Open tasks (a page at a time: ``tasks`` is its cursor; ``holder``: "me", mine; "none", those nobody holds;
+    else all); an auditor lands on the projects to audit with their verification, and its tasks (the projects a
+    page at a time, the latest changed first: ``projects`` is that list's cursor)."""
     session = require_session(request)
     actor = session[0]
     done = done if done and TASK_ID.fullmatch(done) else None  # a task's id, never other text from the link
     coopflow = get_coopflow(request)
-    projects = {p["id"]: p for p in coopflow.list_projects(actor)}
     t = translator(request)
-    tasks = []
     holder = holder if holder in ("me", "none") else None  # a known filter, never other text from the link
-    for task in coopflow.list_tasks(actor, holder=holder):
-        project = projects[task["project_id"]]
-        template = coopflow.template_of(project)
-        tasks.append({**task, "project_title": project["title"],
-                      "step_title": t.pick(template.step(task["step"]).title, task["step"])})
+    try:
+        task_page = coopflow.inbox_page(actor, cursor=tasks, limit=INBOX_PAGE, holder=holder)
+    except DomainError as exc:
+        if not bad_cursor(exc):
+            raise
+        task_page = coopflow.inbox_page(actor, limit=INBOX_PAGE, holder=holder)  # an old link: the first page
+    shown_tasks = [{**task, "project_title": project["title"], "step_title": t.pick(
+        coopflow.template_of(project).step(task["step"]).title, task["step"])} for task, project in task_page.items]
+    task_links = cursor_links(request, task_page, "tasks")
     if actor.role == "auditor":
-        latest = sorted(projects.values(), key=lambda p: (p["updated_at"] or "", p["id"]), reverse=True)
-        shown, page, pages = one_page(latest, page, OVERVIEW_PAGE)  # the latest changed first
+        try:
+            page = coopflow.projects_page(actor, cursor=projects, limit=OVERVIEW_PAGE, latest_changed=True)
+        except DomainError as exc:
+            if not bad_cursor(exc):
+                raise
+            page = coopflow.projects_page(actor, limit=OVERVIEW_PAGE, latest_changed=True)
         overview = [{**p, "chain": coopflow.verify(actor, p["id"]), "checkpoint": coopflow.checkpoint_status(
             actor, p["id"]), "plain_personal": coopflow.template_of(p).has_personal_fields() and not personal_state(
-                p)["sealed"]} for p in shown]
-        return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview, page=page,
-                      pages=pages, page_link=lambda n: f"/inbox?page={n}")
-    return render(request, "inbox.html", tasks=tasks, done=done, holder=holder)
+                p)["sealed"]} for p in page.items]
+        return render(request, "audit_overview.html", tasks=shown_tasks, done=done, projects=overview,
+                      links=cursor_links(request, page, "projects"), task_links=task_links)
+    return render(request, "inbox.html", tasks=shown_tasks, done=done, links=task_links, holder=holder)
 
 
 @router.get("/projects/{project_id}/tasks/{task_id}")

@@ -7,7 +7,6 @@ import re
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,10 +17,12 @@ from evidence.signing import SigningKeyMissing
 from services import access
 from services.app import Coopflow
 from services.exports import write_csv, write_jsonl
+from store.paging import Page
 from web.deps import SessionDep, get_coopflow
 from web.event_words import event_details
 from web.pages import KNOWN_PROBLEMS, error_page
-from web.render import one_page, render, require_session, translator
+from web.paging import bad_cursor, cursor_links
+from web.render import render, require_session, translator
 from web.security import same
 
 router = APIRouter(include_in_schema=False)
@@ -32,43 +33,48 @@ PAGE_SIZE = 50  # events on one page of the audit trail
 
 @router.get("/projects/{project_id}/audit")
 def audit_page(request: Request, project_id: str, actor_email: str = "", org: str = "", type: str = "",
-               since: str = "", until: str = "", as_of: str = "", verify: str = "", page: int = 1,
+               since: str = "", until: str = "", as_of: str = "", verify: str = "", cursor: str | None = None,
                signed: str = "") -> Response:
     session = require_session(request)
     coopflow, actor = get_coopflow(request), session[0]
-    try:
-        project = coopflow.show_project(actor, project_id, via=None)
+    try:  # the page names the tasks of the events it shows, and no other
+        project = coopflow.show_project(actor, project_id, task_status="open", via=None)
     except DomainError:
         return error_page(request, 404)
     as_of, until = picked(as_of), picked(until)
     may_verify = access.may_verify(actor, project)
     filters = {"actor_email": actor_email, "org": org, "type": type, "since": since, "until": until}
-    problem, past, events, checked = None, None, [], None
+    problem, past, checked = None, None, None
+    page: Page[dict[str, Any]] = Page([])
     if signed == "elsewhere":  # a known word only: the page never shows what the URL says
         problem = translator(request)("checkpoint_sign_elsewhere")
     try:
-        events = list(coopflow.list_events(actor, project_id, by_email=actor_email or None, org=org or None,
-                                           type=type or None, since=since or None, until=until or None))
+        wanted: dict[str, Any] = {"by_email": actor_email or None, "org": org or None, "type": type or None,
+                                  "since": since or None, "until": until or None}
+        try:
+            page = coopflow.events_page(actor, project_id, **wanted, cursor=cursor, limit=PAGE_SIZE)
+        except DomainError as exc:
+            if not bad_cursor(exc):
+                raise
+            page = coopflow.events_page(actor, project_id, **wanted, limit=PAGE_SIZE)  # an old link: page one
         past = coopflow.show_project(actor, project_id, as_of=as_of, via=None) if as_of else None
         checked = coopflow.verify(actor, project_id) if verify and may_verify else None
     except DomainError as exc:
         problem = _audit_problem(request, exc)
     template = coopflow.template_of(project)
-    people = coopflow.people_names(events)  # the persons a hand-over names
-    shown, page, pages = one_page(events, page, PAGE_SIZE)
+    shown = page.items
+    people = coopflow.people_names(shown)  # the persons a hand-over names
     try:  # the page shows its events' form values: the personal ones opened for this reader (and noted)
         shown = list(coopflow.open_events(actor, project, template, shown, "page"))
     except DomainError as exc:
         problem = _audit_problem(request, exc)
-    query = {k: v for k, v in {**filters, "as_of": as_of}.items() if v}
     return render(request, "audit.html", project=project, template=template,
-                  events=shown, total=len(events), filters=filters,
+                  events=shown, filters=filters,
                   event_types=EVENT_TYPES, as_of=as_of, past=past, checked=checked, problem=problem,
                   may_verify=may_verify, signs=coopflow.signs, signed=signed == "now",
                   orgs=filter_orgs(coopflow, actor, project),
-                  assignees={t["id"]: t["assignee"] for t in project["tasks"]},
-                  emails=coopflow.user_emails(), page=page, pages=pages,
-                  page_link=lambda n: f"/projects/{project_id}/audit?{urlencode({**query, 'page': n})}",
+                  assignees=coopflow.task_assignees(actor, project_id, page.items),
+                  emails=coopflow.user_emails(), links=cursor_links(request, page, "cursor"),
                   checkpoint=coopflow.checkpoint_status(actor, project_id),
                   details=lambda w, e: event_details(w, e, template, people))
 

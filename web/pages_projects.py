@@ -16,6 +16,7 @@ from web import pictures
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
 from web.pages import KNOWN_PROBLEMS, error_page
+from web.paging import bad_cursor, cursor_links
 from web.picture_chart import open_work
 from web.render import render, require_session, translator
 from web.security import same
@@ -24,20 +25,31 @@ from web.words import Words
 router = APIRouter(include_in_schema=False)
 
 
+PROJECTS_PAGE = 50  # projects on one page of the project list
+TIMELINE_PAGE = 50  # events on one page of a project's timeline
+
+
 @router.get("/projects")
-def projects(request: Request) -> Response:
+def projects(request: Request, cursor: str | None = None) -> Response:
+    """The projects the reader may see, the earliest started first, a page at a time."""
     session = require_session(request)
     coopflow = get_coopflow(request)
-    found = coopflow.list_projects(session[0])
+    try:
+        page = coopflow.projects_page(session[0], cursor=cursor, limit=PROJECTS_PAGE)
+    except DomainError as exc:
+        if not bad_cursor(exc):
+            raise
+        page = coopflow.projects_page(session[0], limit=PROJECTS_PAGE)  # an old link: the first page
     t = translator(request)
     phases = {}
-    for p in found:
+    for p in page.items:
         if p["phase"]:
             template = coopflow.template_of(p)
             phases[p["id"]] = t.pick(template.phase(p["phase"]).title, p["phase"])
     chart = open_work(coopflow.open_work_by_org(session[0]), t, Words(t, coopflow.org_names())) \
         if session[0].role == "coordinator" else None
-    return render(request, "projects.html", projects=found, phases=phases, open_work=chart)
+    return render(request, "projects.html", projects=page.items, phases=phases, open_work=chart,
+                  links=cursor_links(request, page, "cursor"))
 
 
 def _new_project_form(request: Request, status: int = 200, **context: Any) -> Response:
@@ -88,8 +100,10 @@ async def start_project(request: Request, _session: SessionDep) -> Response:
 
 
 @router.get("/projects/{project_id}")
-def project_page(request: Request, project_id: str, changed: str = "") -> Response:
-    return _project_response(request, require_session(request)[0], project_id, changed=changed)
+def project_page(request: Request, project_id: str, changed: str = "", cursor: str | None = None) -> Response:
+    """The project: its phases, who owes what (its open tasks: the closed ones are in the timeline), the
+    changes the reader may make, and the timeline, the latest events first, a page at a time (``cursor``)."""
+    return _project_response(request, require_session(request)[0], project_id, changed=changed, cursor=cursor)
 
 
 # the change forms of the project page, by kind, and the fields each has
@@ -101,17 +115,23 @@ _CHANGE_FIELDS = {"due_at": "due_date", "task_id": "task_id", "org": "org", "rea
 
 
 def _project_response(request: Request, actor: Actor, project_id: str, *, changed: str = "", status: int = 200,
-                      refused: dict[str, Any] | None = None, problem: str | None = None) -> Response:
+                      refused: dict[str, Any] | None = None, problem: str | None = None,
+                      cursor: str | None = None) -> Response:
     """The project page; ``refused`` is a refused form of it: its kind, what was typed, and its errors by
     field (``_form`` when no field of it is at fault)."""
     coopflow = get_coopflow(request)
-    try:
-        project = coopflow.show_project(actor, project_id, via=None)  # the page shows no form values
-        events = list(coopflow.list_events(actor, project_id))
+    try:  # the page shows no form values, and of the tasks only the open ones
+        project = coopflow.show_project(actor, project_id, task_status="open", via=None)
+        try:
+            events = coopflow.events_page(actor, project_id, cursor=cursor, limit=TIMELINE_PAGE, newest_first=True)
+        except DomainError as exc:
+            if not bad_cursor(exc):
+                raise
+            events = coopflow.events_page(actor, project_id, limit=TIMELINE_PAGE, newest_first=True)
     except DomainError:
         return error_page(request, 404)
     template = coopflow.template_of(project)
-    open_tasks = [t for t in project["tasks"] if t["status"] == "open"]
+    open_tasks = project["tasks"]
     owing: dict[str, list[dict[str, Any]]] = {}
     for task in open_tasks:
         owing.setdefault(task["assignee"], []).append(task)
@@ -125,9 +145,10 @@ def _project_response(request: Request, actor: Actor, project_id: str, *, change
                      and pd.get("sealed")):  # the page shows no such form (anymore): said at its top
         problem, refused = next(iter(refused["errors"].values())), None  # type: ignore[index]
     return render(request, "project.html", status=status, project=project, template=template, owing=owing,
-                  events=events, current=current, done_all=project["status"] == "completed",
-                  emails=coopflow.user_emails(), assignees={t["id"]: t["assignee"] for t in project["tasks"]},
-                  may_change=may_change, open_tasks=open_tasks, changed=changed, problem=problem,
+                  events=events.items, timeline=cursor_links(request, events, "cursor", "#timeline"),
+                  current=current, done_all=project["status"] == "completed", emails=coopflow.user_emails(),
+                  assignees=coopflow.task_assignees(actor, project_id, events.items), may_change=may_change,
+                  open_tasks=open_tasks, changed=changed, problem=problem,
                   refused=refused or {"kind": None, "typed": {}, "errors": {}},
                   may_erase=may_erase,
                   may_audit=True,  # whoever sees a project reads its trail (verifying it is for some)

@@ -296,6 +296,6 @@ def _change_row(t: Translator, w: Words, template: Template, e: dict[str, Any],
 
 
 def for_page(coopflow: Any, actor: Any, project: dict[str, Any], template: Template, t: Translator) -> dict[str, Any]:
-    """The timeline of the project page (the page's tasks, already read and checked, drawn again)."""
-    facts = coopflow.project_timeline(actor, project["id"], tasks=project["tasks"])
+    """The timeline of the project page (every task of the project: the page itself lists only the open ones)."""
+    facts = coopflow.project_timeline(actor, project["id"])
     return timeline(facts, template, t, Words(t, coopflow.org_names()))

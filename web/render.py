@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode, urlparse
 
 from fastapi import Request
@@ -16,8 +15,6 @@ from domain import Actor, parse_time
 from web.deps import session_actor
 from web.i18n import LANGUAGES, Translator, negotiate
 from web.words import Words
-
-T = TypeVar("T")
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LANG_COOKIE = "coopflow_lang"
@@ -39,14 +36,6 @@ def due_text(t: Translator, due_at: str, now: datetime | None = None) -> tuple[s
     if days == 0:
         return t("due_today"), False
     return (t("due_in_one_day") if days == 1 else t("due_in_days", n=days)), False
-
-
-def one_page(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int, int]:
-    """The items of page ``page`` (clamped to the pages there are), that page and how many there are:
-    what the ``_pages.html`` partial shows."""
-    pages = max(1, -(-len(items) // size))
-    page = min(max(page, 1), pages)
-    return items[(page - 1) * size:page * size], page, pages
 
 
 def render(request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None,
