@@ -17,6 +17,7 @@ from services.updates import send_update, update_id
 from store import EventFilter, accounts, iter_events, outbox, read
 from store import incidents as store_incidents
 from store.checkpoints import checkpoints
+from store.trail_checks import keep_full_check
 from workflows import ProjectWorkflow
 
 
@@ -70,10 +71,17 @@ class Trail(AppBase):
         every checkpoint kept of it."""
         project = self._project(actor, project_id)
         access.check_may_verify(actor, project)
+        return self.verified(project)
+
+    def verified(self, project: dict[str, Any]) -> dict[str, Any]:
+        """``verify`` once the actor may: from the first event, every time; what it finds replaces the kept check
+        (docs/verification.md)."""
+        project_id = project["id"]
         events = list(iter_events(self.engine, project_id))
         result = verify_anchored(events, project)
         # every checkpoint kept, not only the latest: a rewrite signed afresh still differs from the older ones
-        kept, unchecked = signed_by(checkpoints(self.engine, project_id), self.verifier)
+        every = checkpoints(self.engine, project_id)
+        kept, unchecked = signed_by(every, self.verifier)
         result["problems"] += kept_checkpoint_problems(events, kept)
         if unchecked:  # signed by a key this process does not have: said, not counted as the trail's problem
             result["checkpoints_not_checked"] = unchecked
@@ -83,6 +91,7 @@ class Trail(AppBase):
                 f"incident since {incident['since']}: the store refused this event and those after it, which the "
                 f"workflow holds ({incident['reason'][:200]})")})
             result["ok"] = False
+        keep_full_check(self.engine, project_id, events, result["ok"], every[-1]["tree_size"] if every else None)
         return result
 
     async def verify_against_history(self, actor: Actor, project_id: str) -> dict[str, Any]:

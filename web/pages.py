@@ -127,7 +127,7 @@ OVERVIEW_PAGE = 25  # projects an auditor's landing page verifies at a time
 @router.get("/inbox")
 def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
     """Open tasks; an auditor lands on the projects to audit with their verification, and its tasks
-    (the projects a page at a time: each is verified from its first event whenever it is shown)."""
+    (the projects a page at a time: each checked from its kept check on, docs/verification.md)."""
     session = require_session(request)
     actor = session[0]
     done = done if done and TASK_ID.fullmatch(done) else None  # a task's id, never other text from the link
@@ -143,9 +143,8 @@ def inbox(request: Request, done: str | None = None, page: int = 1) -> Response:
     if actor.role == "auditor":
         latest = sorted(projects.values(), key=lambda p: (p["updated_at"] or "", p["id"]), reverse=True)
         shown, page, pages = one_page(latest, page, OVERVIEW_PAGE)  # the latest changed first
-        overview = [{**p, "chain": coopflow.verify(actor, p["id"]), "checkpoint": coopflow.checkpoint_status(
-            actor, p["id"]), "plain_personal": coopflow.template_of(p).has_personal_fields() and not personal_state(
-                p)["sealed"]} for p in shown]
+        overview = [{**p, **coopflow.overview_check(actor, p["id"]), "plain_personal": coopflow.template_of(
+            p).has_personal_fields() and not personal_state(p)["sealed"]} for p in shown]
         return render(request, "audit_overview.html", tasks=tasks, done=done, projects=overview, page=page,
                       pages=pages, page_link=lambda n: f"/inbox?page={n}")
     return render(request, "inbox.html", tasks=tasks, done=done)
