@@ -17,13 +17,15 @@ from domain.merkle import append_leaf, frontier_head, leaf_hash
 from domain.model import ZERO_HASH
 
 _DATA = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode  # canonical_json
+_NOT_TEXT = None
 
 
-def _text(value: object) -> str | None:
-    """A column that holds text or nothing, as canonical JSON; None when it holds anything else."""
-    if value is None:
-        return "null"
-    return encode_basestring(value) if type(value) is str else None
+def _data(text: str) -> str | None:
+    """The ``data`` column read and written again as canonical JSON (``json.loads`` then ``canonical_json``)."""
+    try:
+        return _DATA(json.loads(text))
+    except ValueError:
+        return None
 
 
 def stored_event_hash(seq: object, type_: object, at: object, actor_user: object, actor_org: object,
@@ -33,16 +35,15 @@ def stored_event_hash(seq: object, type_: object, at: object, actor_user: object
     JSON of the body written key by key (the keys are fixed and sorted), each string by the very function
     ``json.dumps`` uses, the ``data`` column read and written again canonically. None when a column is not of
     the kind the store writes (the caller then takes the general path, ``chain_hash`` over the record)."""
-    texts = [_text(v) for v in (at, actor_org, actor_role, phase, step, task_id, type_, prev_hash)]
-    if type(seq) is not int or type(data) is not str or None in texts or not (
-            actor_user is None or type(actor_user) is str):
+    texts = [encode_basestring(v) if v.__class__ is str else "null" if v is None else _NOT_TEXT
+             for v in (at, actor_org, actor_role, phase, step, task_id, type_, prev_hash, actor_user)]
+    if seq.__class__ is not int or data.__class__ is not str or None in texts:
         return None
-    at_, org, role, phase_, step_, task_, kind, prev = texts
-    actor = "null" if actor_user is None else f'{{"org":{org},"role":{role},"user":{encode_basestring(actor_user)}}}'
-    try:
-        data_ = _DATA(json.loads(data))
-    except ValueError:
+    at_, org, role, phase_, step_, task_, kind, prev, user = texts
+    data_ = _data(str(data))
+    if data_ is None:
         return None
+    actor = "null" if actor_user is None else f'{{"org":{org},"role":{role},"user":{user}}}'
     body = (f'{{"actor":{actor},"at":{at_},"data":{data_},"phase":{phase_},"prev_hash":{prev},"seq":{seq},'
             f'"step":{step_},"task_id":{task_},"type":{kind}}}')
     return hashlib.sha256((str(prev_hash) + body).encode("utf-8")).hexdigest()

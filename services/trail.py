@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +14,11 @@ from evidence.signing import kept_checkpoint_problems, signed_by
 from services import access, history_check
 from services.base import AppBase, moment
 from services.updates import send_update, update_id
+from services.verify_all import check_all, now
 from store import EventFilter, accounts, iter_events, outbox, read
 from store import incidents as store_incidents
 from store.checkpoints import checkpoints
-from store.trail_checks import keep_full_check
+from store.trail_checks import keep_checks, keep_full_check
 from workflows import ProjectWorkflow
 
 
@@ -102,6 +103,23 @@ class Trail(AppBase):
         result["problems"] += [p for p in result["history"]["problems"] if p not in result["problems"]]
         result["ok"] = not result["problems"]
         return result
+
+    def verify_all(self, actor: Actor, *, progress: Callable[[int], None] | None = None,
+                   workers: int | None = None) -> dict[str, Any]:
+        """Every project the actor may verify: ``{ok, projects, events, broken: [{project, title, ok, problems…}],
+        partly_compared: []}``. Each trail streamed and checked in full, over the machine's cores; one that is
+        not found whole goes through ``verify``, which says what is wrong (services/verify_all.py)."""
+        projects = self.verifiable_projects(actor)
+        found = check_all(self.engine, projects, now(), workers=workers, progress=progress)
+        keep_checks(self.engine, [r[1] for r in found if r is not None])
+        events, broken = 0, []
+        for project, r in zip(projects, found, strict=True):
+            answer = r[0] if r is not None else self.verified(project)
+            events += answer["count"]
+            if not answer["ok"]:
+                broken.append({"project": project["id"], "title": project["title"], **answer})
+        return {"ok": not broken, "projects": len(projects), "events": events, "broken": broken,
+                "partly_compared": []}
 
     def verifiable_projects(self, actor: Actor) -> list[dict[str, Any]]:
         """The projects whose trail the actor may verify (auditors: all; coordinators: led ones)."""
