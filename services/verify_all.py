@@ -21,6 +21,7 @@ from domain import format_time
 from domain.chain_stream import ChainStream, pack, stored_event_hash
 from domain.merkle import frontier_head
 from evidence.notes import Checkpoint, NoteError, split_note
+from store import incidents as store_incidents
 from store import make_engine
 from store.checkpoints import checkpoints
 from store.trail_checks import stored_rows
@@ -31,6 +32,8 @@ Result = tuple[dict[str, Any], dict[str, Any]] | None  # (the check's answer, th
 def whole(engine: Engine, project: Mapping[str, Any], at: str) -> Result:
     """The streamed check of one trail; None when it is not found whole (the full check then says why)."""
     pid = project["id"]
+    if store_incidents(engine, pid):
+        return None
     kept = checkpoints(engine, pid)
     latest = kept[-1]["tree_size"] if kept else None
     stream = ChainStream(marks={c["tree_size"] for c in kept}, kept_at=latest)
