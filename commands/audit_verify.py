@@ -177,6 +177,11 @@ def _verify_file(file: Path, note: str | None, verifier: Verifier | None) -> dic
 def _verify_all(rt: Runtime, as_: str | None, against_history: bool) -> dict[str, Any]:
     """Every project the actor may verify; with ``against_history`` each is compared with Temporal too."""
     actor = rt.actor(as_)
+    if not against_history:  # streamed, over the machine's cores (services/verify_all.py)
+        app = rt.app_without_temporal()
+        with typer.progressbar(length=len(app.verifiable_projects(actor)), label="Verifying", file=sys.stderr,
+                               show_pos=True) as bar:
+            return app.verify_all(actor, progress=bar.update)
 
     async def go() -> list[dict[str, Any]]:
         app = await rt.app() if against_history else rt.app_without_temporal()

@@ -74,25 +74,39 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
     return root_from_inclusion(leaf, index, size, proof) == head
 
 
+def append_leaf(frontier: list[bytes], size: int, leaf: bytes) -> None:
+    """Add the leaf hash of leaf number ``size`` (0-based) to ``frontier``, the roots of the perfect subtrees of
+    the first ``size`` leaves, the largest first (in place). A tree of n leaves is its perfect subtrees of the
+    powers of two in n, from the largest on the left; a new leaf merges with the subtrees of n's lowest set
+    bits, as a binary counter carries. O(log n) hashes are kept, whatever the size."""
+    node = leaf
+    while size & 1:
+        node = node_hash(frontier.pop(), node)
+        size >>= 1
+    frontier.append(node)
+
+
+def frontier_head(frontier: Sequence[bytes]) -> bytes:
+    """The tree head of the leaves a frontier stands for: its roots folded from the right (RFC 6962's split)."""
+    if not frontier:
+        return hashlib.sha256(b"").digest()
+    head = frontier[-1]
+    for root in reversed(frontier[:-1]):
+        head = node_hash(root, head)
+    return head
+
+
 def heads_at(leaf_hashes: Sequence[bytes], sizes: Sequence[int]) -> dict[int, bytes]:
     """The tree heads of the first ``size`` leaves for each of ``sizes``, in one pass (checking every kept
-    checkpoint of a long trail). A tree of n leaves is its perfect subtrees of the powers of two in n, from
-    the largest on the left: their roots (the frontier) are kept as the leaves go by, and folded from the
-    right at each size asked for (RFC 6962's split, in other words)."""
+    checkpoint of a long trail): the frontier is kept as the leaves go by, and folded at each size asked for."""
     wanted, heads = set(sizes), {}
     if 0 in wanted:
-        heads[0] = hashlib.sha256(b"").digest()
-    frontier: list[tuple[int, bytes]] = []  # (leaves under it, root), the largest first
-    for n, leaf in enumerate(leaf_hashes, 1):
-        node, width = leaf, 1
-        while frontier and frontier[-1][0] == width:
-            node, width = node_hash(frontier.pop()[1], node), width * 2
-        frontier.append((width, node))
-        if n in wanted:
-            head = frontier[-1][1]
-            for _, root in reversed(frontier[:-1]):
-                head = node_hash(root, head)
-            heads[n] = head
+        heads[0] = frontier_head([])
+    frontier: list[bytes] = []
+    for n, leaf in enumerate(leaf_hashes):
+        append_leaf(frontier, n, leaf)
+        if n + 1 in wanted:
+            heads[n + 1] = frontier_head(frontier)
     return heads
 
 

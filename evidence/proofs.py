@@ -9,7 +9,7 @@ import binascii
 import hashlib
 import json
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +29,23 @@ def check_checkpoint(events: Sequence[Mapping[str, Any]], note: str, verifier: V
     """Whether the signed checkpoint holds for this trail: its signature, its origin (the project),
     and the RFC 6962 head over the trail's first ``size`` events. Raises ``NoteError`` for a bad note."""
     checkpoint = open_checkpoint(note, verifier)
+    return checkpoint_against(checkpoint, project_id, len(events),
+                              lambda: trail_head([str(e.get("hash")) for e in events[:checkpoint.size]]))
+
+
+def checkpoint_against(checkpoint: Checkpoint, project_id: str | None, trail_size: int,
+                       head_at_size: Callable[[], bytes]) -> dict[str, Any]:
+    """A checkpoint whose signature held, against a trail of ``trail_size`` events whose tree head at the
+    checkpoint's size ``head_at_size()`` gives (from the events, or from a kept frontier)."""
     result: dict[str, Any] = {"origin": checkpoint.origin, "size": checkpoint.size,
                               "root": checkpoint.root.hex(), "problems": []}
     if project_id is not None and checkpoint.origin.rsplit("/", 1)[-1] != project_id:
         result["problems"].append({"seq": None, "reason": f"the checkpoint is for {checkpoint.origin}, "
                                    f"not for project {project_id}"})
-    elif len(events) < checkpoint.size:
-        result["problems"].append({"seq": len(events) + 1, "reason": f"missing: the checkpoint signed "
-                                   f"{checkpoint.size} events, the trail has {len(events)}"})
-    elif trail_head([str(e.get("hash")) for e in events[:checkpoint.size]]) != checkpoint.root:
+    elif trail_size < checkpoint.size:
+        result["problems"].append({"seq": trail_size + 1, "reason": f"missing: the checkpoint signed "
+                                   f"{checkpoint.size} events, the trail has {trail_size}"})
+    elif head_at_size() != checkpoint.root:
         result["problems"].append({"seq": checkpoint.size, "reason": f"rewritten: the tree head of the first "
                                    f"{checkpoint.size} events differs from the one the checkpoint signed (an event "
                                    f"in seq 1–{checkpoint.size} was changed)"})

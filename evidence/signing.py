@@ -17,6 +17,7 @@ from domain.merkle import consistency_proof, heads_at, trail_leaves, tree_head, 
 from evidence.notes import Checkpoint, NoteError, Signer, Verifier, open_checkpoint
 from store import iter_events
 from store.checkpoints import add_alarm, add_checkpoint, checkpoints
+from store.trail_checks import keep_full_check
 
 KEY_FILE = "signing.key"
 log = structlog.get_logger("coopflow.evidence")
@@ -141,8 +142,10 @@ def checkpoint_trail(engine: Engine, signer: Signer, project_id: str) -> dict[st
                   + (f" at seq {first['seq']}" if first["seq"] is not None else "") + f" ({first['reason']}).")
         add_alarm(engine, project_id=project_id, found_at=format_time(datetime.now(UTC)), size=len(events),
                   reason=reason)
+        keep_full_check(engine, project_id, events, False, None)  # no kept check: every look is a full one
         log.error("a trail does not hold; nothing was signed", project_id=project_id, seq=first["seq"])
         raise TrailBroken(f"Project {project_id}: {reason}", {"problems": problems[:20]})
+    keep_full_check(engine, project_id, events, True, len(leaves))  # a full check: kept (docs/verification.md)
     if last is not None and last["tree_size"] == len(leaves):
         return {"project": project_id, "size": last["tree_size"], "root": last["root_hash"], "note": last["note"],
                 "new": False}

@@ -23,6 +23,7 @@ from evidence.signing import SigningKeyMissing, checkpoint_trail
 from evidence.witnessed import check_witnesses, with_cosignatures
 from services import access
 from services.exports import write_jsonl
+from services.kept_checks import quick_check
 from services.trail import Trail
 from store import iter_events, read
 from store.checkpoints import alarms, checkpoints, latest_checkpoint
@@ -73,19 +74,45 @@ class Checkpoints(Trail):
         return checkpoints(self.engine, project_id)
 
     def checkpoint_status(self, actor: Actor, project_id: str) -> dict[str, Any] | None:
-        """The latest checkpoint checked against the trail in the store now, or None when there is none."""
-        self._project(actor, project_id)
+        """The latest checkpoint checked against the trail in the store now, or None when there is none (its
+        tree head from the kept check's frontier and the events written since, docs/verification.md)."""
+        project = self._project(actor, project_id)
         last = latest_checkpoint(self.engine, project_id)
         if last is None:
             return None
-        events = list(iter_events(self.engine, project_id))
-        try:
-            checked = check_checkpoint(events, last["note"], self.verifier, project_id)
-        except NoteError as error:  # signed by a key this process does not have (COOPFLOW_SIGNING_KEY differs)
-            checked = {"ok": False, "size": last["tree_size"], "problems": [{"seq": None, "reason": error.message}]}
+        checked = self._checked(project, last)[1] or {}
         # the signer's refusals to sign this trail (the latest few): an alarm stays on the page as a record
         return {**checked, "created_at": last["created_at"], "alarms": alarms(self.engine, project_id)[:3],
                 "witnesses": self.witnesses(actor, project_id)}
+
+    def overview_check(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        """The auditor's landing page's check of one project: ``{chain, checkpoint}``, the chain from its kept
+        check (with ``kept``: how far the last full check went, and when), the latest checkpoint against it."""
+        project = self._project(actor, project_id)
+        access.check_may_verify(actor, project)
+        last = latest_checkpoint(self.engine, project_id)
+        chain, checkpoint = self._checked(project, last)
+        return {"chain": chain, "checkpoint": None if last is None else {**(checkpoint or {}),
+                                                                        "created_at": last["created_at"]}}
+
+    def _checked(self, project: dict[str, Any], last: dict[str, Any] | None
+                 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The quick check from the kept one; else the full check (which keeps a new one when the trail holds),
+        and the checkpoint against the events themselves when it does not."""
+        quick = quick_check(self.engine, self.verifier, project, last)
+        if quick is not None:
+            return quick
+        chain = self.verified(project)
+        quick = quick_check(self.engine, self.verifier, project, last) if chain["ok"] else None
+        if quick is not None:
+            return chain, quick[1]
+        if last is None:
+            return chain, None
+        events = list(iter_events(self.engine, project["id"]))
+        try:
+            return chain, check_checkpoint(events, last["note"], self.verifier, project["id"])
+        except NoteError as error:  # signed by a key this process does not have (COOPFLOW_SIGNING_KEY differs)
+            return chain, {"ok": False, "size": last["tree_size"], "problems": [{"seq": None, "reason": error.message}]}
 
     def verify_with_checkpoint(self, actor: Actor, project_id: str, note: str, vkey: str) -> dict[str, Any]:
         """The chain's check, and the trail against a checkpoint kept outside the database."""

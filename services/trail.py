@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,9 +13,11 @@ from services import access, history_check
 from services.base import AppBase
 from services.lists import event_filter
 from services.updates import send_update, update_id
+from services.verify_all import check_all, now, whole
 from store import incidents as store_incidents
 from store import iter_events, outbox, read
 from store.checkpoints import checkpoints
+from store.trail_checks import keep_checks, keep_full_check
 from workflows import ProjectWorkflow
 
 
@@ -57,10 +59,22 @@ class Trail(AppBase):
         every checkpoint kept of it."""
         project = self._project(actor, project_id)
         access.check_may_verify(actor, project)
+        return self.verified(project)
+
+    def verified(self, project: dict[str, Any]) -> dict[str, Any]:
+        """``verify`` once the actor may: from the first event, every time; what it finds replaces the kept check
+        (docs/verification.md)."""
+        project_id = project["id"]
+        every = checkpoints(self.engine, project_id)
+        streamed = whole(self.engine, project, now())  # the trail found whole, fast; else read and explained
+        if streamed is not None:
+            keep_checks(self.engine, [streamed[1]])
+            unchecked = signed_by(every, self.verifier)[1]  # every signature, as below
+            return {**streamed[0], **({"checkpoints_not_checked": unchecked} if unchecked else {})}
         events = list(iter_events(self.engine, project_id))
         result = verify_anchored(events, project)
         # every checkpoint kept, not only the latest: a rewrite signed afresh still differs from the older ones
-        kept, unchecked = signed_by(checkpoints(self.engine, project_id), self.verifier)
+        kept, unchecked = signed_by(every, self.verifier)
         result["problems"] += kept_checkpoint_problems(events, kept)
         if unchecked:  # signed by a key this process does not have: said, not counted as the trail's problem
             result["checkpoints_not_checked"] = unchecked
@@ -70,6 +84,7 @@ class Trail(AppBase):
                 f"incident since {incident['since']}: the store refused this event and those after it, which the "
                 f"workflow holds ({incident['reason'][:200]})")})
             result["ok"] = False
+        keep_full_check(self.engine, project_id, events, result["ok"], every[-1]["tree_size"] if every else None)
         return result
 
     async def verify_against_history(self, actor: Actor, project_id: str) -> dict[str, Any]:
@@ -80,6 +95,23 @@ class Trail(AppBase):
         result["problems"] += [p for p in result["history"]["problems"] if p not in result["problems"]]
         result["ok"] = not result["problems"]
         return result
+
+    def verify_all(self, actor: Actor, *, progress: Callable[[int], None] | None = None,
+                   workers: int | None = None) -> dict[str, Any]:
+        """Every project the actor may verify: ``{ok, projects, events, broken: [{project, title, ok, problems…}],
+        partly_compared: []}``. Each trail streamed and checked in full, over the machine's cores; one that is
+        not found whole goes through ``verify``, which says what is wrong (services/verify_all.py)."""
+        projects = self.verifiable_projects(actor)
+        found = check_all(self.engine, projects, now(), workers=workers, progress=progress)
+        keep_checks(self.engine, [r[1] for r in found if r is not None])
+        events, broken = 0, []
+        for project, r in zip(projects, found, strict=True):
+            answer = r[0] if r is not None else self.verified(project)
+            events += answer["count"]
+            if not answer["ok"]:
+                broken.append({"project": project["id"], "title": project["title"], **answer})
+        return {"ok": not broken, "projects": len(projects), "events": events, "broken": broken,
+                "partly_compared": []}
 
     def verifiable_projects(self, actor: Actor) -> list[dict[str, Any]]:
         """The projects whose trail the actor may verify (auditors: all; coordinators: led ones)."""

@@ -35,8 +35,11 @@ def checkpoints(engine: Engine, project_id: str) -> list[dict[str, Any]]:
 
 
 def latest_checkpoint(engine: Engine, project_id: str) -> dict[str, Any] | None:
-    found = checkpoints(engine, project_id)
-    return found[-1] if found else None
+    """The project's largest checkpoint: one row, by the primary key (project, size) read backwards."""
+    with engine.connect() as conn:
+        row = conn.execute(select(C).where(C.c.project_id == project_id).order_by(C.c.tree_size.desc())
+                           .limit(1)).mappings().first()
+    return dict(row) if row is not None else None
 
 
 def latest_sizes(engine: Engine) -> dict[str, int]:

@@ -216,6 +216,22 @@ class Checkpoint(SQLModel, table=True):
     created_at: str
 
 
+class TrailCheck(SQLModel, table=True):
+    """A project's chain as last verified (docs/verification.md): a cache that is itself checked before it is
+    used, replaced by every full check, extended by the landing page."""
+
+    __tablename__ = "trail_check"
+    project_id: str = Field(primary_key=True)
+    size: int  # events 1..size verified
+    head: str  # the hash of event ``size``
+    frontier: str = Field(sa_column=Column(Text, nullable=False))  # hex roots over the first size - 1 hashes
+    checkpoint_size: int | None = None  # the latest checkpoint's size when kept (≤ size)
+    checkpoint_frontier: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    full_size: int  # how far the last full check (from the first event) went
+    full_at: str  # when it ran
+    checked_at: str  # when the kept check last moved
+
+
 class TrailAlarm(SQLModel, table=True):
     """The signer refused to sign a project's trail: its chain was broken, or it no longer extended the last
     kept checkpoint (append-only: an alarm is a record, not a state to clear)."""

@@ -132,7 +132,8 @@ INBOX_PAGE = 50  # tasks on one page of the inbox
 def inbox(request: Request, done: str | None = None, tasks: str | None = None, projects: str | None = None,
           holder: str | None = None) -> Response:
     """Open tasks (a page at a time: ``tasks`` is its cursor; ``holder``: "me", mine; "none", those nobody holds;
-    else all); an auditor lands on the projects to audit with their verification, and its tasks (the projects a
+    else all); an auditor lands on the projects to audit with their verification (each checked from its kept check on,
+    docs/verification.md), and its tasks (the projects a
     page at a time, the latest changed first: ``projects`` is that list's cursor)."""
     session = require_session(request)
     actor = session[0]
@@ -156,9 +157,8 @@ def inbox(request: Request, done: str | None = None, tasks: str | None = None, p
             if not bad_cursor(exc):
                 raise
             page = coopflow.projects_page(actor, limit=OVERVIEW_PAGE, latest_changed=True)
-        overview = [{**p, "chain": coopflow.verify(actor, p["id"]), "checkpoint": coopflow.checkpoint_status(
-            actor, p["id"]), "plain_personal": coopflow.template_of(p).has_personal_fields() and not personal_state(
-                p)["sealed"]} for p in page.items]
+        overview = [{**p, **coopflow.overview_check(actor, p["id"]), "plain_personal": coopflow.template_of(
+            p).has_personal_fields() and not personal_state(p)["sealed"]} for p in page.items]
         return render(request, "audit_overview.html", tasks=shown_tasks, done=done, projects=overview,
                       links=cursor_links(request, page, "projects"), task_links=task_links)
     return render(request, "inbox.html", tasks=shown_tasks, done=done, links=task_links, holder=holder)
