@@ -124,11 +124,13 @@ async def build_world(app: Coopflow) -> World:
     await play(app, review, loops=False, until_step="review_agreement")
     await play(app, signing, loops=True, until_step="sign_agreement")
     await play(app, signed, loops=True, until_step="countersign_agreement", documents=True)
-    letter = open_task(letters, "letter_of_intent", PARTNERS[0])
-    due = (parse_time(app.show_project(lead, letters)["tasks"][-1]["due_at"]) + timedelta(days=10)).date()
-    await app.request_extension(actor(app, PARTNERS[1]), letters, open_task(letters, "letter_of_intent", PARTNERS[1]),
-                                due_at=f"{due.isoformat()}T23:59:59Z", reason="Our board meets next month")
+    letter, theirs = (open_task(letters, "letter_of_intent", org) for org in PARTNERS[:2])
+    due_at = next(t["due_at"] for t in app.show_project(lead, letters)["tasks"] if t["id"] == theirs)
+    later = (parse_time(due_at) + timedelta(days=10)).date().isoformat()
+    await app.request_extension(actor(app, PARTNERS[1]), letters, theirs, due_at=f"{later}T23:59:59Z",
+                                reason="Our board meets next month")
     events = list(app.list_events(actor(app, "auditor"), signed))
+    assert len(events) > 50, "the audit trail of `signed` spans two pages: the walk sees the pages' menu"
     as_of = (parse_time(events[3]["at"]) + timedelta(milliseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
     expert_day = (await start(app, title="Expert day on return", template="expert-day", parameters={}))["id"]
     referral = (await start(app, title="Return of one person", template="return-referral", parameters={}))["id"]
