@@ -95,7 +95,9 @@ async def start_project(request: Request, _session: SessionDep) -> Response:
         project = await get_coopflow(request).start_project(
             session[0], title=title, partners=partners, template=template, parameters=parameters)
     except DomainError as exc:
-        return await run_in_threadpool(_new_project_form, request, status=422, error=exc.message, values=values)
+        named = next(iter(exc.details), "") if isinstance(exc.details, dict) else ""
+        return await run_in_threadpool(_new_project_form, request, status=422, error=exc.message, values=values,
+                                       error_field=str(named).rsplit(".", 1)[-1])
     return RedirectResponse(f"/projects/{project['id']}", status_code=303)
 
 
