@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         task_view,
     )
     from domain.personal import RETENTION_REASON, retention_ends
+    from workflows.templates import resolve
     from workflows.writes import StoreWrites
 
 PHASE = SearchAttributeKey.for_keyword("CoopflowPhase")
@@ -58,6 +59,14 @@ def workflow_id(project_id: str) -> str:
     return f"project-{project_id}"
 
 
+def _carried_in(state: ProjectState) -> ProjectState:
+    """The state a continued run was handed: the template found by its reference (runs continued since v1.3),
+    the tally counted (runs continued by earlier versions hand every task over, and no tally)."""
+    if state.template is None and state.template_ref is not None:
+        state = state.model_copy(update={"template": resolve(state.id, state.template_ref)})
+    return state if state.tally is not None else state.copy_for_change()
+
+
 def _rejection(error: DomainError) -> ApplicationError:
     return ApplicationError(error.message, error.details, type=error.code, non_retryable=True)
 
@@ -66,7 +75,7 @@ def _rejection(error: DomainError) -> ApplicationError:
 class ProjectWorkflow:
     @workflow.init
     def __init__(self, input: ProjectInput) -> None:
-        self._state = input.state or ProjectState()
+        self._state = _carried_in(input.state) if input.state is not None else ProjectState()
         self._history_limit = input.history_limit
         self._write_timeout = input.write_timeout
         self._events: list[Event] = []  # this run's events; the store keeps them all
@@ -105,7 +114,10 @@ class ProjectWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._writes.flush()
         if self._state.status == "active":
-            workflow.continue_as_new(ProjectInput(state=self._state.compacted(), history_limit=self._history_limit,
+            # since v1.3 a continued run carries its open tasks, a tally and the template's reference (it
+            # stays small however many tasks close); earlier runs carried every task and the template
+            carried = self._state.carried() if workflow.patched("carry-open-tasks") else self._state.compacted()
+            workflow.continue_as_new(ProjectInput(state=carried, history_limit=self._history_limit,
                                                   write_timeout=self._write_timeout, answered=self._answered))
         await self._keep_personal_data()
         return self._state.status
