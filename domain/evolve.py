@@ -94,6 +94,7 @@ def _completed(s: ProjectState, e: Event) -> None:
 
 
 def _superseded(s: ProjectState, e: Event) -> None:
+    _closed(s, e, "superseded")
     _replace_task(s, e, status="superseded", closed_at=e.at)
 
 

@@ -61,8 +61,7 @@ class Decision:
         return self.tally.done.get(step, 0) >= floor or self._open_current(step)
 
     def _open_current(self, step: str) -> bool:
-        floor = self.state.rounds.get(step, 1)
-        return any(t.step == step and t.status == "open" and t.round >= floor for t in self.state.tasks.values())
+        return self.tally.open_from(step, self.state.rounds.get(step, 1))
 
     def is_done(self, step: str) -> bool:
         """The step's current round has tasks and none of them is open (a slot's open task is always its latest),

@@ -50,19 +50,32 @@ class Tally(BaseModel):
     occurrences: dict[str, int] = {}  # per step: the highest occurrence a task of it opened for
     done: dict[str, int] = {}  # per step: the highest round of a completed or waived task
     completed_by: dict[str, dict[str, int]] = {}  # per step, per organisation: the highest round it completed
+    open: dict[str, dict[int, int]] = {}  # per step, per round: how many of its tasks are open
 
     def copied(self) -> Tally:
         """A copy whose dicts the fold may change (``completed_by``'s inner dicts are replaced, never changed)."""
         return self.model_copy(update={"rounds": dict(self.rounds), "occurrences": dict(self.occurrences),
-                                       "done": dict(self.done), "completed_by": dict(self.completed_by)})
+                                       "done": dict(self.done), "completed_by": dict(self.completed_by),
+                                       "open": dict(self.open)})
+
+    def open_from(self, step: str, floor: int) -> bool:
+        """Whether a task of ``step`` in round ``floor`` or later is open."""
+        return any(count > 0 for round_, count in self.open.get(step, {}).items() if round_ >= floor)
 
     def count_opened(self, step: str, round_: int, occurrence: int | None) -> None:
         self.opened += 1
+        by_round = self.open.get(step, {})
+        self.open[step] = {**by_round, round_: by_round.get(round_, 0) + 1}
         self.rounds[step] = max(self.rounds.get(step, 0), round_)
         if occurrence is not None:
             self.occurrences[step] = max(self.occurrences.get(step, 0), occurrence)
 
     def count_closed(self, step: str, round_: int, status: str, org: str) -> None:
+        if status == "open":
+            return
+        by_round = {**self.open.get(step, {})}
+        by_round[round_] -= 1
+        self.open[step] = {r: n for r, n in by_round.items() if n}
         if status not in ("completed", "waived"):
             return  # a superseded task counts for nothing
         self.done[step] = max(self.done.get(step, 0), round_)
