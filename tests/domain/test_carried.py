@@ -4,8 +4,8 @@ that holds every task (``domain/tally.py``), whatever happens, and what it carri
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
