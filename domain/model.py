@@ -191,7 +191,8 @@ class StartProject(BaseModel):
     kind: Literal["start_project"] = "start_project"
     project_id: str
     title: str
-    template: Template
+    template: Template | None = None  # None when sent by reference: the worker resolves ``template_ref``
+    template_ref: TemplateRef | None = None
     lead: str
     partners: list[str]
     parameters: dict[str, Any] = {}

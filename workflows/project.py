@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         task_view,
     )
     from domain.personal import RETENTION_REASON, retention_ends
-    from workflows.templates import resolve
+    from workflows.templates import TemplateNotInstalled, resolve
     from workflows.writes import StoreWrites
 
 PHASE = SearchAttributeKey.for_keyword("CoopflowPhase")
@@ -67,6 +67,17 @@ def _carried_in(state: ProjectState) -> ProjectState:
     return state if state.tally is not None else state.copy_for_change()
 
 
+def _resolved(start: StartProject) -> StartProject:
+    """The start with its template: sent by reference (since v1.3), found in the worker's registry; a template
+    the worker does not have ends the start with a clear error (nothing has happened yet)."""
+    if start.template is not None or start.template_ref is None:
+        return start
+    try:
+        return start.model_copy(update={"template": resolve(start.project_id, start.template_ref)})
+    except TemplateNotInstalled as error:
+        raise ApplicationError(str(error), type="invalid_request", non_retryable=True) from None
+
+
 def _rejection(error: DomainError) -> ApplicationError:
     return ApplicationError(error.message, error.details, type=error.code, non_retryable=True)
 
@@ -92,7 +103,7 @@ class ProjectWorkflow:
     async def run(self, input: ProjectInput) -> str:
         if input.start is not None and self._state.status == "new":
             try:
-                self._apply(decide(self._state, input.start, workflow.now()))
+                self._apply(decide(self._state, _resolved(input.start), workflow.now()))
             except DomainError as error:
                 raise _rejection(error) from None
         await self._writes.flush()
@@ -301,5 +312,9 @@ class ProjectWorkflow:
                  for t in touched}
         self._writes.add(events, summary_view(self._state), tasks)
         if (self._state.phase, self._state.status) != before:
-            workflow.upsert_search_attributes([
-                PHASE.value_set(self._state.phase or ""), STATUS.value_set(self._state.status)])
+            wanted = [PHASE.value_set(self._state.phase or ""), STATUS.value_set(self._state.status)]
+            held = workflow.info().typed_search_attributes
+            # since v1.3 values the workflow holds already (those its start set) are not written again: an
+            # upsert costs the server about 5 ms
+            if any(held.get(u.key) != u.value for u in wanted) or not workflow.patched("upsert-only-changes"):
+                workflow.upsert_search_attributes(wanted)
