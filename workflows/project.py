@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         task_view,
     )
     from domain.personal import RETENTION_REASON, retention_ends
-    from workflows.templates import TemplateNotInstalled, resolve
+    from workflows.templates import by_reference, carried_in, resolved
     from workflows.writes import StoreWrites
 
 PHASE = SearchAttributeKey.for_keyword("CoopflowPhase")
@@ -59,25 +59,6 @@ def workflow_id(project_id: str) -> str:
     return f"project-{project_id}"
 
 
-def _carried_in(state: ProjectState) -> ProjectState:
-    """The state a continued run was handed: the template found by its reference (runs continued since v1.3),
-    the tally counted (runs continued by earlier versions hand every task over, and no tally)."""
-    if state.template is None and state.template_ref is not None:
-        state = state.model_copy(update={"template": resolve(state.id, state.template_ref)})
-    return state if state.tally is not None else state.copy_for_change()
-
-
-def _resolved(start: StartProject) -> StartProject:
-    """The start with its template: sent by reference (since v1.3), found in the worker's registry; a template
-    the worker does not have ends the start with a clear error (nothing has happened yet)."""
-    if start.template is not None or start.template_ref is None:
-        return start
-    try:
-        return start.model_copy(update={"template": resolve(start.project_id, start.template_ref)})
-    except TemplateNotInstalled as error:
-        raise ApplicationError(str(error), type="invalid_request", non_retryable=True) from None
-
-
 def _rejection(error: DomainError) -> ApplicationError:
     return ApplicationError(error.message, error.details, type=error.code, non_retryable=True)
 
@@ -86,11 +67,15 @@ def _rejection(error: DomainError) -> ApplicationError:
 class ProjectWorkflow:
     @workflow.init
     def __init__(self, input: ProjectInput) -> None:
-        self._state = _carried_in(input.state) if input.state is not None else ProjectState()
+        self._state = carried_in(input.state) if input.state is not None else ProjectState()
         self._history_limit = input.history_limit
         self._write_timeout = input.write_timeout
         self._events: list[Event] = []  # this run's events; the store keeps them all
-        self._writes = StoreWrites(self._state.seq, input.write_timeout)
+        # a run whose input names its template by reference was begun by v1.3 or later: it behaves as every
+        # earlier patch says without asking ``workflow.patched``, which costs the server a search-attribute
+        # upsert per patch and run (about 5 ms each); histories of earlier runs never hold such an input
+        self._by_reference = by_reference(input.start if input.start is not None else input.state)
+        self._writes = StoreWrites(self._state.seq, input.write_timeout, by_activity=self._by_reference or None)
         self._wake_at: str | None = None
         self._wake_only_earlier = False
         self._validated: tuple[Any, int, Any, list[Event]] | None = None
@@ -103,13 +88,13 @@ class ProjectWorkflow:
     async def run(self, input: ProjectInput) -> str:
         if input.start is not None and self._state.status == "new":
             try:
-                self._apply(decide(self._state, _resolved(input.start), workflow.now()))
+                self._apply(decide(self._state, resolved(input.start), workflow.now()))
             except DomainError as error:
                 raise _rejection(error) from None
         await self._writes.flush()
         # Since v1.1 the deadline timer is restarted only for an earlier deadline, not for every
         # completion; a timer that fires with nothing due just ticks with no events.
-        self._wake_only_earlier = workflow.patched("wake-only-earlier")
+        self._wake_only_earlier = self._by_reference or workflow.patched("wake-only-earlier")
         while self._state.status == "active" and not self._should_continue_as_new():
             self._wake_at = self._next_wake()
             timeout = None
@@ -127,7 +112,8 @@ class ProjectWorkflow:
         if self._state.status == "active":
             # since v1.3 a continued run carries its open tasks, a tally and the template's reference (it
             # stays small however many tasks close); earlier runs carried every task and the template
-            carried = self._state.carried() if workflow.patched("carry-open-tasks") else self._state.compacted()
+            carried = (self._state.carried() if self._by_reference or workflow.patched("carry-open-tasks")
+                       else self._state.compacted())
             workflow.continue_as_new(ProjectInput(state=carried, history_limit=self._history_limit,
                                                   write_timeout=self._write_timeout, answered=self._answered))
         await self._keep_personal_data()
@@ -314,7 +300,6 @@ class ProjectWorkflow:
         if (self._state.phase, self._state.status) != before:
             wanted = [PHASE.value_set(self._state.phase or ""), STATUS.value_set(self._state.status)]
             held = workflow.info().typed_search_attributes
-            # since v1.3 values the workflow holds already (those its start set) are not written again: an
-            # upsert costs the server about 5 ms
-            if any(held.get(u.key) != u.value for u in wanted) or not workflow.patched("upsert-only-changes"):
+            # since v1.3 values the workflow holds already (those its start set) are not written again
+            if not self._by_reference or any(held.get(u.key) != u.value for u in wanted):
                 workflow.upsert_search_attributes(wanted)

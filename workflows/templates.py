@@ -14,7 +14,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from domain import Template
+from temporalio.exceptions import ApplicationError
+
+from domain import ProjectState, StartProject, Template
 from domain.tally import TemplateRef, template_digest
 
 Source = Callable[[str, TemplateRef], Template | None]  # (project id, reference) -> the template, if it has it
@@ -75,3 +77,27 @@ def resolve(project_id: str, ref: TemplateRef) -> Template:
         f"Project {project_id} is pinned to template {ref.id} version {ref.version} with digest {ref.digest}, "
         f"which this worker cannot find ({said}). Install that exact template (the same file the project "
         "started with) in the worker's template folders; the project waits meanwhile.")
+
+
+def by_reference(given: StartProject | ProjectState | None) -> bool:
+    """A start or a continued run's state that names its template by reference (since v1.3)."""
+    return given is not None and given.template is None and given.template_ref is not None
+
+
+def carried_in(state: ProjectState) -> ProjectState:
+    """The state a continued run was handed: the template found by its reference (runs continued since v1.3),
+    the tally counted (runs continued by earlier versions hand every task over, and no tally)."""
+    if state.template is None and state.template_ref is not None:
+        state = state.model_copy(update={"template": resolve(state.id, state.template_ref)})
+    return state if state.tally is not None else state.copy_for_change()
+
+
+def resolved(start: StartProject) -> StartProject:
+    """The start with its template: sent by reference (since v1.3), found in the worker's registry; a template
+    the worker does not have ends the start with a clear error (nothing has happened yet)."""
+    if start.template is not None or start.template_ref is None:
+        return start
+    try:
+        return start.model_copy(update={"template": resolve(start.project_id, start.template_ref)})
+    except TemplateNotInstalled as error:
+        raise ApplicationError(str(error), type="invalid_request", non_retryable=True) from None
