@@ -97,10 +97,9 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
-def add_template_sources(engine: Engine, templates: TemplateRegistry | None) -> None:
-    """Where this worker's workflows find a template by its reference (``workflows/templates.py``): the
-    store's pinned copy of the project's template, and the template folders."""
-    pinned = PinnedTemplates(engine)
+def add_template_sources(engine: Engine | None, templates: TemplateRegistry | None) -> None:
+    """Where this worker's workflows (or a replayer's) find a template by its reference
+    (``workflows/templates.py``): the store's pinned copy of the project's template, and the template folders."""
     registry = templates or TemplateRegistry()
 
     def installed(project_id: str, ref: TemplateRef) -> Template | None:
@@ -109,7 +108,9 @@ def add_template_sources(engine: Engine, templates: TemplateRegistry | None) -> 
         except InvalidRequest:
             return None
 
-    add_source(f"the store ({id(engine)})", lambda project_id, ref: pinned.of(project_id))
+    if engine is not None:
+        pinned = PinnedTemplates(engine)
+        add_source(f"the store ({id(engine)})", lambda project_id, ref: pinned.of(project_id))
     add_source(f"the template folders ({id(registry)})", installed)
 
 
