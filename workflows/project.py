@@ -272,7 +272,7 @@ class ProjectWorkflow:
     # -- reads ------------------------------------------------------------------------------
     @workflow.query
     def get_state(self) -> dict[str, Any]:
-        """The state this run holds (after continue-as-new, closed tasks' data lives in the store only)."""
+        """The state this run holds (after continue-as-new, tasks closed in earlier runs are in the store only)."""
         return project_view(self._state)
 
     @workflow.query
