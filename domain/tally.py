@@ -7,8 +7,8 @@ Every rule that once read closed tasks reads the tally instead (``domain/progres
 
 - the next task's id: how many tasks were ever opened;
 - a loop-back's next round, an ``extend``'s next occurrence: the highest round and occurrence opened;
-- whether a step has tasks in its current round that are done (completed or waived): the highest
-  round in which one of its tasks was completed or waived;
+- whether a step has tasks in its current round, and whether they are all done: the highest round in
+  which one of its tasks was completed or waived, and how many of its tasks are open, per round;
 - whether a review has anything to review: the highest round in which each organisation completed
   a task of the reviewed step.
 
