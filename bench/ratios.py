@@ -59,21 +59,23 @@ def cpu_of(pids: list[int]) -> float:
 
 
 async def start_costs(env: Any, engine: Any, base_url: str, tokens: dict[str, str], pids: list[int],
-                      count: int) -> tuple[float, float]:
-    """The CPU (ms) that the server, web and worker (``pids``) spend on one project's start over HTTP, and that
-    the server and a bare worker spend on a bare workflow's start with its first update and write."""
+                      count: int) -> tuple[float, float, float, float]:
+    """The CPU (ms) that the server, web and worker (``pids``, the server's first) spend on one project's start
+    over HTTP, and that the server and a bare worker spend on a bare workflow's start with its first update and
+    write; then the server's share of each."""
     host, port = base_url.removeprefix("http://").split(":")
     client = LeanClient(host, int(port))
-    before = cpu_of(pids)
+    before, server_before = cpu_of(pids), cpu_of(pids[:1])
     for _ in range(count):
         status, started = await client.request("POST", "/api/projects", tokens[LEAD], {
             "title": "bench", "partners": PARTNERS, "parameters": {"report_count": 1}})
         assert status == 201, started
-    ours = (cpu_of(pids) - before) / count * 1000
+    ours, ours_server = (cpu_of(pids) - before) / count * 1000, (cpu_of(pids[:1]) - server_before) / count * 1000
     await client.close()
     before = cpu_of(pids[:1])
     run = await run_baseline(env, engine, count, 1, 1, separate=True)
-    return ours, (cpu_of(pids[:1]) - before + run["worker_cpu"]) / count * 1000
+    bare_server = (cpu_of(pids[:1]) - before) / count * 1000
+    return ours, bare_server + run["worker_cpu"] / count * 1000, ours_server, bare_server
 
 
 def verdict(name: str, ratio: float) -> str:
@@ -87,7 +89,8 @@ async def main() -> None:
     parser.add_argument("--completions", type=int, default=400, help="HTTP completions per side and round")
     parser.add_argument("--concurrency", type=int, default=5, help="HTTP clients at a time")
     parser.add_argument("--projects", type=int, default=30, help="whole lifecycles per round for the engine ratio")
-    parser.add_argument("--rounds", type=int, default=2, help="each side runs this many times, in turn")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="each side runs this many times, in turn (0: only the starts)")
     parser.add_argument("--starts", type=int, default=40, help="project starts timed for their CPU")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,12 +129,18 @@ async def main() -> None:
                     engine_bare.add(await run_baseline(env, engine, args.projects, 20, per_project, separate=True))
                 print(f"starts: {args.starts} projects over HTTP, and as many bare workflows …", file=sys.stderr)
                 starts = await start_costs(env, engine, base_url, tokens, [*server, web.pid, worker.pid],
-                                           args.starts)
+                                           args.starts)  # one server process: the dev server
         finally:
             web.send_signal(signal.SIGTERM)
             web.wait(30)
             await env.shutdown()
 
+    print()
+    print(f"{'CPU per start (ms)':24}{starts[0]:12.1f}{starts[1]:12.1f}   {starts[0] / starts[1]:5.2f}×  (a project's "
+          "start over HTTP, all processes; a bare workflow's start, first update and write)")
+    print(f"{'  … of it the server':24}{starts[2]:12.1f}{starts[3]:12.1f}   {starts[2] / starts[3]:5.2f}×")
+    if not args.rounds:
+        return
     ours_cpu = (cpu["server"] + cpu["web"] + cpu["worker"]) / http.completions * 1000
     bare_cpu = (cpu["bare server"] + cpu["bare worker"]) / bare.completions * 1000
     print()
@@ -142,8 +151,6 @@ async def main() -> None:
         print(f"{'HTTP ' + name + ' (ms)':24}{pct(http.latencies, q):12.1f}{pct(bare.latencies, q):12.1f}   "
               + verdict(name, pct(http.latencies, q) / pct(bare.latencies, q)))
     print(f"{'CPU per completion (ms)':24}{ours_cpu:12.1f}{bare_cpu:12.1f}   " + verdict("cpu", ours_cpu / bare_cpu))
-    print(f"{'CPU per start (ms)':24}{starts[0]:12.1f}{starts[1]:12.1f}   {starts[0] / starts[1]:5.2f}×  (a project's "
-          "start over HTTP, all processes; a bare workflow's start, first update and write)")
     n, b = http.completions, bare.completions
     print(f"  coopflow: server {cpu['server'] / n * 1000:.1f} + web {cpu['web'] / n * 1000:.1f} + worker "
           f"{cpu['worker'] / n * 1000:.1f} ms; baseline: server {cpu['bare server'] / b * 1000:.1f} + worker "
