@@ -31,11 +31,16 @@ from activities.checkpoints import CheckpointActivities
 from activities.digests import DigestActivities
 from activities.sender import MailSender, Smtp
 from activities.witnesses import WitnessActivities
+from domain import InvalidRequest, Template
+from domain.tally import TemplateRef
 from evidence.notes import Signer
 from store.documents import DocumentStorage
+from store.pinned import PinnedTemplates
+from templates import TemplateRegistry
 from workflows import ProjectWorkflow
 from workflows.checkpoints import CheckpointWorkflow
 from workflows.digests import DigestWorkflow
+from workflows.templates import add_source
 from workflows.witnesses import WitnessWorkflow
 
 log = structlog.get_logger("coopflow.worker")
@@ -94,19 +99,39 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
+def add_template_sources(engine: Engine | None, templates: TemplateRegistry | None) -> None:
+    """Where this worker's workflows (or a replayer's) find a template by its reference
+    (``workflows/templates.py``): the store's pinned copy of the project's template, and the template folders."""
+    registry = templates or TemplateRegistry()
+
+    def installed(project_id: str, ref: TemplateRef) -> Template | None:
+        try:
+            return registry.get(ref.id, ref.version)
+        except InvalidRequest:
+            return None
+
+    if engine is not None:
+        pinned = PinnedTemplates(engine)
+        add_source(f"the store ({id(engine)})", lambda project_id, ref: pinned.of(project_id))
+    add_source(f"the template folders ({id(registry)})", installed)
+
+
 def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurrent: int = 100,
                  faults: str = "", sticky_timeout: float = 3.0, public_url: str = "http://127.0.0.1:8000",
                  signer: Signer | Callable[[], Signer] | None = None,
-                 documents: DocumentStorage | None = None, max_cached_workflows: int = 1000) -> Worker:
+                 documents: DocumentStorage | None = None, templates: TemplateRegistry | None = None,
+                 max_cached_workflows: int = 1000) -> Worker:
     """A worker for every coopflow workflow and activity on ``task_queue``.
 
     ``faults`` (``COOPFLOW_FAULTS``) makes it crash on purpose, see ``faults.py``;
     ``sticky_timeout`` is how long a workflow waits for this worker before another takes it;
     ``signer`` signs checkpoints (the deployment's key; without one, a key of this worker alone: tests);
     ``documents`` is where an erased project's sealed documents are removed from;
+    ``templates`` the deployment's template folders (built-in ones only: None).
     ``max_cached_workflows`` 0 keeps no workflow in this worker's cache, and so none on its sticky queue (a test
     that stops a worker on the time-skipping server, whose clock does not move while a workflow task waits there).
     """
+    add_template_sources(engine, templates)
     key = signer() if callable(signer) else signer or Signer.generate("coopflow/local")
     interceptors: list[Interceptor] = [LoggingInterceptor()]
     crash = None
@@ -133,11 +158,11 @@ def build_worker(client: Client, engine: Engine, task_queue: str, *, max_concurr
 async def run_worker(client: Client, engine: Engine, task_queue: str, stop: asyncio.Event, *,
                      faults: str = "", sticky_timeout: float = 3.0, public_url: str = "http://127.0.0.1:8000",
                      smtp: Smtp | None = None, signer: Signer | Callable[[], Signer] | None = None,
-                     documents: DocumentStorage | None = None) -> None:
+                     documents: DocumentStorage | None = None, templates: TemplateRegistry | None = None) -> None:
     """Run until ``stop`` is set, then finish what is in flight and return; with ``smtp``, the mail
     sender runs beside it."""
     worker = build_worker(client, engine, task_queue, faults=faults, sticky_timeout=sticky_timeout,
-                          public_url=public_url, signer=signer, documents=documents)
+                          public_url=public_url, signer=signer, documents=documents, templates=templates)
     log.info("worker started", task_queue=task_queue)
     async with worker:
         if smtp is not None:

@@ -17,6 +17,7 @@ from services.seed import DEMO_PASSWORD
 from settings import get_settings
 from store import make_engine
 from store.documents import FolderStorage
+from templates import TemplateRegistry
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -87,7 +88,8 @@ def dev(
         await asyncio.gather(run_worker(client, rt.engine, settings.task_queue, stop, faults=settings.faults,
                                         sticky_timeout=settings.sticky_timeout, public_url=settings.public_url,
                                         smtp=settings.smtp(), signer=settings.signer,
-                                        documents=FolderStorage(settings.documents_path)), serve(
+                                        documents=FolderStorage(settings.documents_path),
+                                        templates=coopflow.templates), serve(
             web, "127.0.0.1", port, stop, ready=lambda: _welcome(json_, store, server, users, env, port)))
 
     try:
@@ -172,7 +174,8 @@ def worker(json_: JsonOpt = False) -> None:
         await run_worker(client, engine, rt.settings.task_queue, stop, faults=rt.settings.faults,
                          sticky_timeout=rt.settings.sticky_timeout, public_url=rt.settings.public_url,
                          smtp=rt.settings.smtp(), signer=rt.settings.signer,
-                         documents=FolderStorage(rt.settings.documents_path))
+                         documents=FolderStorage(rt.settings.documents_path),
+                         templates=TemplateRegistry(*rt.settings.template_dirs))
         if watch is not None and watch.done():
             watch.result()  # a store that answered with a permanent refusal (no schema): said as an error
         elif watch is not None:

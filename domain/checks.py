@@ -92,6 +92,9 @@ def check_partners(lead: str, partners: list[str]) -> None:
 
 def check_task(state: ProjectState, task_id: str) -> TaskState:
     task = state.tasks.get(task_id)
+    if task is None and state.tally is not None and re.fullmatch(r"t[1-9][0-9]{0,8}", task_id) \
+            and int(task_id[1:]) <= state.tally.opened:  # closed in an earlier run: the store holds it
+        raise TaskClosed(f"Task {task_id} is closed and can no longer be changed.")
     if task is None:
         raise NotFound(f"Project {state.id} has no task '{task_id}'.")
     return task

@@ -61,6 +61,8 @@ def decide(state: ProjectState, command: Command, now: datetime) -> list[Event]:
 def _start(state: ProjectState, c: StartProject, now: datetime) -> list[Event]:
     if state.status != "new":
         raise InvalidRequest(f"Project {state.id} has already been started.")
+    if c.template is None:
+        raise InvalidRequest("A project starts from a template.", {"template": "is required"})
     if c.actor.role != "coordinator" or c.actor.org != c.lead:
         raise InvalidRequest("Only a coordinator of the lead organisation can start a project.")
     if not c.title.strip():

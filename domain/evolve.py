@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.model import Event, ProjectState, Scheduled, TaskState
 from domain.personal import erased, sealed_values
+from domain.tally import Tally
 from domain.template import Template
 
 
@@ -33,6 +34,12 @@ def apply_in_place(s: ProjectState, e: Event) -> None:
     s.seq, s.head, s.updated_at = e.seq, e.hash, e.at
 
 
+def _tally(s: ProjectState) -> Tally:
+    if s.tally is None:
+        s.tally = Tally.of_tasks(s.tasks.values())
+    return s.tally
+
+
 def _started(s: ProjectState, e: Event) -> None:
     d = e.data
     s.id, s.title, s.lead = d["project_id"], d["title"], d["lead"]
@@ -49,6 +56,7 @@ def _phase_started(s: ProjectState, e: Event) -> None:
 def _opened(s: ProjectState, e: Event) -> None:
     d = e.data
     assert e.task_id and e.phase and e.step
+    _tally(s).count_opened(e.step, d["round"], d.get("occurrence"))  # counted before the task is in
     s.tasks[e.task_id] = TaskState(
         id=e.task_id, phase=e.phase, step=e.step, kind=d["kind"], assignee=d["assignee"],
         subject_org=d.get("subject_org"), round=d["round"], occurrence=d.get("occurrence"),
@@ -68,8 +76,15 @@ def _replace_task(s: ProjectState, e: Event, **changes: Any) -> None:
     s.tasks[e.task_id] = s.tasks[e.task_id].model_copy(update=changes)
 
 
+def _closed(s: ProjectState, e: Event, status: str) -> None:
+    assert e.task_id
+    task = s.tasks[e.task_id]
+    _tally(s).count_closed(task.step, task.round, status, task.slot_org())
+
+
 def _completed(s: ProjectState, e: Event) -> None:
     form = e.data.get("form", {})
+    _closed(s, e, "completed")
     _replace_task(s, e, status="completed", closed_at=e.at, actor=e.actor, data=form,
                   outcome=e.data.get("outcome"), comment=e.data.get("comment"),
                   request_id=e.data.get("request_id"))
@@ -79,10 +94,12 @@ def _completed(s: ProjectState, e: Event) -> None:
 
 
 def _superseded(s: ProjectState, e: Event) -> None:
+    _closed(s, e, "superseded")
     _replace_task(s, e, status="superseded", closed_at=e.at)
 
 
 def _waived(s: ProjectState, e: Event) -> None:
+    _closed(s, e, "waived")
     _replace_task(s, e, status="waived", closed_at=e.at)
 
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.tally import Tally, TemplateRef, template_digest
 from domain.template import Template
 
 Role = Literal["coordinator", "partner", "auditor"]
@@ -111,7 +112,9 @@ class ProjectState(BaseModel):
 
     id: str = ""
     title: str = ""
-    template: Template | None = None
+    template: Template | None = None  # None in a continued run's input: the worker resolves ``template_ref``
+    template_ref: TemplateRef | None = None
+    tally: Tally | None = None  # None: not counted yet (a new project, or a run continued by an earlier version)
     lead: str = ""
     partners: list[str] = []
     parameters: dict[str, Any] = {}
@@ -142,18 +145,55 @@ class ProjectState(BaseModel):
                  for k, t in self.tasks.items()}
         return self.model_copy(update={"tasks": tasks})
 
+    def carried(self) -> ProjectState:
+        """What a continued run needs (``domain/tally.py``): the open tasks, the few closed ones a rule still
+        reads, the tally and the template's reference; not the closed tasks (the store keeps them), nor the
+        template (the worker has it). It stays small however many tasks the project closes."""
+        assert self.template is not None
+        state = self.copy_for_change()
+        kept = _kept_closed(state)
+        return state.model_copy(update={
+            "tasks": {k: t for k, t in state.tasks.items() if t.status == "open" or k in kept},
+            "template": None, "template_ref": self.reference()})
+
+    def reference(self) -> TemplateRef:
+        """The pinned template's id, version and digest."""
+        if self.template_ref is None:
+            assert self.template is not None
+            digest = template_digest(self.template.model_dump(mode="json"))
+            self.template_ref = TemplateRef(id=self.template.id, version=self.template.version, digest=digest)
+        return self.template_ref
+
     def copy_for_change(self) -> ProjectState:
         return self.model_copy(update={
             "partners": list(self.partners), "parameters": dict(self.parameters),
             "tasks": dict(self.tasks), "rounds": dict(self.rounds), "scheduled": list(self.scheduled),
+            "tally": self.tally.copied() if self.tally is not None else Tally.of_tasks(self.tasks.values()),
         })
+
+
+def _kept_closed(state: ProjectState) -> set[str]:
+    """The closed tasks a rule still reads (``Decision.current``): those of the current round of a step whose
+    completion names a later step's assignees, and the reports (of any step) whose review is still open."""
+    assert state.template is not None
+    template = state.template
+    naming = template.naming_sources()
+    reviewed = set()
+    for task in state.tasks.values():
+        source = template.step(task.step).after_each if task.status == "open" else None
+        if source is not None:
+            reviewed.add((source, task.subject_org, task.occurrence))
+    return {k for k, t in state.tasks.items()
+            if t.status in ("completed", "waived") and t.round >= state.rounds.get(t.step, 1)
+            and (t.step in naming or (t.step, t.slot_org(), t.occurrence) in reviewed)}
 
 
 class StartProject(BaseModel):
     kind: Literal["start_project"] = "start_project"
     project_id: str
     title: str
-    template: Template
+    template: Template | None = None  # None when sent by reference: the worker resolves ``template_ref``
+    template_ref: TemplateRef | None = None
     lead: str
     partners: list[str]
     parameters: dict[str, Any] = {}

@@ -8,6 +8,7 @@ from typing import Any
 from domain.durations import Duration, parse_duration
 from domain.evolve import apply_in_place
 from domain.model import Actor, Event, ProjectState, TaskState, chain_hash, format_time, parse_time
+from domain.tally import Tally
 from domain.template import EXTENSION_STEP, Outcome, Phase, Step, Template
 from domain.template_checks import descendants
 
@@ -39,7 +40,8 @@ class Decision:
 
     # -- reading the state -------------------------------------------------------------
     def current(self, step: str) -> list[TaskState]:
-        """The tasks of the step's current round, the latest per slot, superseded ones left out."""
+        """The tasks of the step's current round, the latest per slot, superseded ones left out: of the closed
+        ones, those a continued run keeps (``ProjectState.carried``), for the rules that read them."""
         floor = self.state.rounds.get(step, 1)
         latest: dict[tuple[Any, ...], TaskState] = {}
         for t in self.state.tasks.values():
@@ -47,12 +49,26 @@ class Decision:
                 latest[(t.slot_org(), t.subject_org, t.occurrence)] = t
         return list(latest.values())
 
+    @property
+    def tally(self) -> Tally:
+        assert self.state.tally is not None  # copy_for_change counts it
+        return self.state.tally
+
+    def has_current(self, step: str) -> bool:
+        """Whether the step has tasks in its current round (open, or completed or waived): ``current`` but for
+        the closed tasks, which a continued run no longer holds (``domain/tally.py``)."""
+        floor = self.state.rounds.get(step, 1)
+        return self.tally.done.get(step, 0) >= floor or self._open_current(step)
+
+    def _open_current(self, step: str) -> bool:
+        return self.tally.open_from(step, self.state.rounds.get(step, 1))
+
     def is_done(self, step: str) -> bool:
-        tasks = self.current(step)
-        if not tasks and self._nothing_to_do(self.template.step(step)):
-            return True
-        return (bool(tasks) and all(t.status != "open" for t in tasks)
-                and not any(x.step == step for x in self.state.scheduled))
+        """The step's current round has tasks and none of them is open (a slot's open task is always its latest),
+        and no occurrence of it is still to come; or it has nothing to do."""
+        if not self.has_current(step):
+            return self._nothing_to_do(self.template.step(step))
+        return not self._open_current(step) and not any(x.step == step for x in self.state.scheduled)
 
     def _nothing_to_do(self, step: Step) -> bool:
         """A named step whose source named no one (it was waived, or they left), or a review (``after_each``)
@@ -66,8 +82,9 @@ class Decision:
         if source is None:
             return False
         members = {self.state.lead, *self.state.partners}
+        floor = self.state.rounds.get(source.key, 1)
         return self.is_done(source.key) and not any(
-            t.status == "completed" and t.slot_org() in members for t in self.current(source.key))
+            org in members and round_ >= floor for org, round_ in self.tally.completed_by.get(source.key, {}).items())
 
     def named_entries(self, step: Step) -> list[tuple[int, dict[str, str]]]:
         """Whom a named step goes to: the numbered entries of the field it is named in, in the source step's
@@ -91,7 +108,7 @@ class Decision:
         item_due = (more.get("item") or {}).get("due")
         if item_due and parse_time(f"{item_due}T23:59:59Z") > self.now:  # its own due date, while still ahead
             due = parse_time(f"{item_due}T23:59:59Z")
-        self.emit("StepOpened", phase=s.phase, step=step.key, task_id=f"t{len(s.tasks) + 1}", data={
+        self.emit("StepOpened", phase=s.phase, step=step.key, task_id=f"t{self.tally.opened + 1}", data={
             "kind": step.kind, "assignee": assignee, "subject_org": subject_org,
             "round": round_ if round_ is not None else s.rounds.get(step.key, 1),
             "occurrence": occurrence, "due_at": format_time(due), **more})
@@ -134,7 +151,7 @@ class Decision:
         """Open every step whose predecessors are done; end the phase when all steps are."""
         while self.state.status == "active":
             phase = self.phase()
-            ready = [st for st in phase.steps if st.after_each is None and not self.current(st.key)
+            ready = [st for st in phase.steps if st.after_each is None and not self.has_current(st.key)
                      and all(self.is_done(dep) for dep in st.after)
                      and (st.named_in is None or self.named_entries(st))]
             for step in ready:
@@ -202,8 +219,7 @@ class Decision:
             assert outcome is not None and outcome.step is not None
             self.loop_back(outcome.name, {task.step})
             step = self.template.step(outcome.step)
-            last = max((t.occurrence or 0) for t in self.state.tasks.values() if t.step == step.key)
-            self.open_step(step, occurrence=last + 1)
+            self.open_step(step, occurrence=self.tally.occurrences.get(step.key, 0) + 1)
         self.advance()
 
     def follow_extension(self, decision: TaskState, outcome: Outcome | None) -> None:
@@ -215,8 +231,7 @@ class Decision:
                 "from": asking.due_at, "due_at": decision.requested_due, "decision": decision.id})
 
     def loop_back(self, outcome: str, steps: set[str]) -> None:
-        rounds = {k: max([t.round for t in self.state.tasks.values() if t.step == k], default=0) + 1
-                  for k in sorted(steps)}
+        rounds = {k: self.tally.rounds.get(k, 0) + 1 for k in sorted(steps)}
         self.emit("LoopedBack", phase=self.state.phase, data={"outcome": outcome, "rounds": rounds})
 
     def reopen_subject(self, review: TaskState) -> None:

@@ -26,6 +26,7 @@ from services.temporal import call_until
 from store import accounts, read, web_state
 from workflows import ProjectInput, ProjectWorkflow, workflow_id
 from workflows.project import LEAD, PHASE, STATUS
+from workflows.templates import remember
 
 
 class Projects(AppBase):
@@ -42,14 +43,16 @@ class Projects(AppBase):
         if isinstance(prepared, dict):
             return prepared  # the first answer
         command = prepared
+        assert command.template is not None
+        first_phase = command.template.phases[0].key
         attributes = TypedSearchAttributes([
-            SearchAttributePair(PHASE, command.template.phases[0].key),
+            SearchAttributePair(PHASE, first_phase),
             SearchAttributePair(STATUS, "active"), SearchAttributePair(LEAD, actor.org)])
         deadline = asyncio.get_running_loop().time() + self.update_timeout
 
         async def call(rpc_timeout: timedelta) -> dict[str, Any]:
             start = WithStartWorkflowOperation(
-                ProjectWorkflow.run, ProjectInput(start=command, history_limit=history_limit,
+                ProjectWorkflow.run, ProjectInput(start=by_reference(command), history_limit=history_limit,
                                                   write_timeout=self.write_timeout),
                 id=workflow_id(command.project_id), task_queue=self.task_queue, search_attributes=attributes,
                 task_timeout=timedelta(seconds=self.workflow_task_timeout),
@@ -114,3 +117,10 @@ class Projects(AppBase):
     def partner_candidates(self, actor: Actor) -> list[dict[str, str]]:
         """Organisations a project led by the actor's organisation may invite (not itself, not auditors)."""
         return [o.model_dump() for o in accounts.partner_candidates(self.engine, lead=actor.org)]
+
+
+def by_reference(command: StartProject) -> StartProject:
+    """The start as Temporal gets it: the template's id, version and digest, not its 18 KB (the worker has the
+    template; one in this process finds it here)."""
+    assert command.template is not None
+    return command.model_copy(update={"template": None, "template_ref": remember(command.template)})

@@ -8,21 +8,19 @@ two projects pinned to two texts of one id and version each get their own.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from domain import Template, canonical_json
+from domain import Template
+from domain.tally import template_digest
 from store.audit import iter_events
 
+__all__ = ["PinnedTemplates", "template_digest"]
+
 KEPT_PROJECTS = 20_000  # projects whose digest is remembered (40 bytes each); the templates themselves are few
-
-
-def template_digest(template: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(template).encode()).hexdigest()
 
 
 class PinnedTemplates:

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         task_view,
     )
     from domain.personal import RETENTION_REASON, retention_ends
+    from workflows.templates import by_reference, carried_in, resolved
     from workflows.writes import StoreWrites
 
 PHASE = SearchAttributeKey.for_keyword("CoopflowPhase")
@@ -68,11 +69,15 @@ def _rejection(error: DomainError) -> ApplicationError:
 class ProjectWorkflow:
     @workflow.init
     def __init__(self, input: ProjectInput) -> None:
-        self._state = input.state or ProjectState()
+        self._state = carried_in(input.state) if input.state is not None else ProjectState()
         self._history_limit = input.history_limit
         self._write_timeout = input.write_timeout
         self._events: list[Event] = []  # this run's events; the store keeps them all
-        self._writes = StoreWrites(self._state.seq, input.write_timeout)
+        # a run whose input names its template by reference was begun by v1.3 or later: it behaves as every
+        # earlier patch says without asking ``workflow.patched``, which costs the server a search-attribute
+        # upsert per patch and run (about 5 ms each); histories of earlier runs never hold such an input
+        self._by_reference = by_reference(input.start if input.start is not None else input.state)
+        self._writes = StoreWrites(self._state.seq, input.write_timeout, by_activity=self._by_reference or None)
         self._wake_at: str | None = None
         self._wake_only_earlier = False
         self._validated: tuple[Any, int, Any, list[Event]] | None = None
@@ -85,13 +90,13 @@ class ProjectWorkflow:
     async def run(self, input: ProjectInput) -> str:
         if input.start is not None and self._state.status == "new":
             try:
-                self._apply(decide(self._state, input.start, workflow.now()))
+                self._apply(decide(self._state, resolved(input.start), workflow.now()))
             except DomainError as error:
                 raise _rejection(error) from None
         await self._writes.flush()
         # Since v1.1 the deadline timer is restarted only for an earlier deadline, not for every
         # completion; a timer that fires with nothing due just ticks with no events.
-        self._wake_only_earlier = workflow.patched("wake-only-earlier")
+        self._wake_only_earlier = self._by_reference or workflow.patched("wake-only-earlier")
         while self._state.status == "active" and not self._should_continue_as_new():
             self._wake_at = self._next_wake()
             timeout = None
@@ -107,7 +112,11 @@ class ProjectWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._writes.flush()
         if self._state.status == "active":
-            workflow.continue_as_new(ProjectInput(state=self._state.compacted(), history_limit=self._history_limit,
+            # since v1.3 a continued run carries its open tasks, a tally and the template's reference (it
+            # stays small however many tasks close); earlier runs carried every task and the template
+            carried = (self._state.carried() if self._by_reference or workflow.patched("carry-open-tasks")
+                       else self._state.compacted())
+            workflow.continue_as_new(ProjectInput(state=carried, history_limit=self._history_limit,
                                                   write_timeout=self._write_timeout, answered=self._answered))
         await self._keep_personal_data()
         return self._state.status
@@ -276,7 +285,7 @@ class ProjectWorkflow:
     # -- reads ------------------------------------------------------------------------------
     @workflow.query
     def get_state(self) -> dict[str, Any]:
-        """The state this run holds (after continue-as-new, closed tasks' data lives in the store only)."""
+        """The state this run holds (after continue-as-new, tasks closed in earlier runs are in the store only)."""
         return project_view(self._state)
 
     @workflow.query
@@ -302,5 +311,8 @@ class ProjectWorkflow:
                  for t in touched}
         self._writes.add(events, summary_view(self._state), tasks)
         if (self._state.phase, self._state.status) != before:
-            workflow.upsert_search_attributes([
-                PHASE.value_set(self._state.phase or ""), STATUS.value_set(self._state.status)])
+            wanted = [PHASE.value_set(self._state.phase or ""), STATUS.value_set(self._state.status)]
+            held = workflow.info().typed_search_attributes
+            # since v1.3 values the workflow holds already (those its start set) are not written again
+            if not self._by_reference or any(held.get(u.key) != u.value for u in wanted):
+                workflow.upsert_search_attributes(wanted)

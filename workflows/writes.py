@@ -11,7 +11,8 @@ update returns once the write is done, so its caller reads its own write.
 
 A local activity answers sooner but writes before its workflow task commits: a retried task
 then decides the same command at another ``workflow.now()`` and the two versions conflict for
-good. Runs begun before v1.2 keep their local activity (``workflow.patched``).
+good. Runs begun before v1.2 keep their local activity (``workflow.patched``); runs begun since v1.3
+(their input names the template by reference) write by activity without asking.
 
 A write the store refuses for good (a different event already at a seq, data the database
 cannot take) is not retried for ever: the activity records an incident, and the workflow keeps
@@ -53,13 +54,13 @@ class Unwritten(NamedTuple):
 class StoreWrites:
     """The events a workflow has decided that the store does not hold yet, and their writing."""
 
-    def __init__(self, written: int, timeout: float) -> None:
+    def __init__(self, written: int, timeout: float, by_activity: bool | None = None) -> None:
         self.written = written  # the last seq the store holds
         self.incident: dict[str, Any] | None = None
         self._timeout = timedelta(seconds=timeout)
         self._unwritten: list[Unwritten] = []
         self._lock = asyncio.Lock()
-        self._by_activity: bool | None = None  # decided at the first write: see flush
+        self._by_activity = by_activity  # None: decided at the first write, see flush
         self._attempts = 0
         self._retry_requested = False
 

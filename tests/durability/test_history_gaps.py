@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.client import WorkflowExecution as Run
 from temporalio.service import RPCError, RPCStatusCode
 
+from services import projects
 from services.app import Coopflow
 from tests.durability.conftest import Workers
 from tests.utils.app import actor, play, start
@@ -122,6 +123,7 @@ async def test_a_closed_legacy_run_before_a_new_running_one_is_said_not_compared
     auditor = actor(caller, "auditor")
     with monkeypatch.context() as old_code:
         old_code.setattr(workflow, "patched", writes_through_a_local_activity(workflow.patched))
+        old_code.setattr(projects, "by_reference", lambda command: command)  # code before v1.3 sent the template
         async with workers.in_process():
             pid = (await start(caller, history_limit=40))["id"]
             await play(caller, pid, until_step="letter_of_intent")

@@ -16,14 +16,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from domain.personal import is_sealed
-from worker import workflow_runner
+from worker import add_template_sources, workflow_runner
 from workflows import ProjectInput, ProjectWorkflow, workflow_id
+from workflows.templates import resolve
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 
 
 def replayer() -> Replayer:
-    """The workflows as the workers run them: the production runner (worker.workflow_runner)."""
+    """The workflows as the workers run them: the production runner (worker.workflow_runner), finding templates
+    by reference among the built-in ones, as a worker does."""
+    add_template_sources(None, None)
     return Replayer(workflows=[ProjectWorkflow], data_converter=pydantic_data_converter,
                     workflow_runner=workflow_runner())
 
@@ -107,8 +110,13 @@ def personal_values_in_clear(path: Path) -> tuple[bool, list[str]]:
     carried = ProjectInput.model_validate(
         _payload(history["events"][0]["workflowExecutionStartedEventAttributes"]["input"]))
     project = carried.start if carried.start is not None else carried.state
-    assert project is not None and project.template is not None
-    personal = {f.name for phase in project.template.phases for step in phase.steps for f in step.form
+    assert project is not None
+    template = project.template
+    if template is None:  # named by reference (since v1.3): the built-in template of that digest
+        assert project.template_ref is not None
+        add_template_sources(None, None)
+        template = resolve(getattr(project, "project_id", None) or getattr(project, "id", ""), project.template_ref)
+    personal = {f.name for phase in template.phases for step in phase.steps for f in step.form
                 if f.personal and f.type != "file"}
     leaks = []
     for node in _walk([*_payloads(history)]):

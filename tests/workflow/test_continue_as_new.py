@@ -20,15 +20,13 @@ async def test_continue_as_new_keeps_state_and_chain(app: Coopflow):
     assert state["phase"] == "pilot" and before["incident"] is None
     assert {k: state[k] for k in before if k not in ("tasks", "incident")} == {
         k: v for k, v in before.items() if k not in ("tasks", "incident")}
-    # a continued run carries tasks closed in earlier runs without their form data (the store keeps it)
+    # a continued run carries its open tasks (and the few closed ones a rule still reads), not the others:
+    # the store keeps those
     stored = {t["id"]: t for t in before["tasks"]}
-    assert [t["id"] for t in state["tasks"]] == list(stored)
-    compacted = 0
-    for task in state["tasks"]:
-        full = stored[task["id"]]
-        assert task in (full, {**full, "data": {}}) and (task == full or task["status"] != "open")
-        compacted += task != full
-    assert compacted > 5
+    carried = {t["id"]: t for t in state["tasks"]}
+    assert {k for k, t in stored.items() if t["status"] == "open"} <= carried.keys() <= stored.keys()
+    assert all(carried[k] == stored[k] for k in carried)
+    assert len(carried) < len(stored) - 5
 
     await play(app, pid, loops=True)
     events = list(app.list_events(actor(app, "auditor"), pid))
