@@ -28,9 +28,15 @@ async def test_the_landing_page_says_how_far_the_last_full_check_went(live: Live
                         ("sr", f"potpuno provereno do događaja {full['count']}")]:
         async with httpx.AsyncClient(base_url=live.url) as client:
             await http_login(client, demo_email("audit-office"), lang)
-            page = (await client.get("/inbox")).text
-            row = re.search(rf'<tr data-project="{pid}".*?</tr>', page, re.S)
-            assert row is not None, "the newest project is on the first page"
+            url: str | None = "/inbox"
+            row = None
+            while row is None and url:  # the latest changed first: other tests' projects may be "later"
+                page = (await client.get(url)).text  # (those of the time-skipping server change in its future)
+                row = re.search(rf'<tr data-project="{pid}".*?</tr>', page, re.S)
+                projects = page.split('id="pages-projects"', 1)[1] if 'id="pages-projects"' in page else ""
+                following = re.search(r'<a href="([^"]+)" rel="next">', projects)
+                url = following.group(1).replace("&amp;", "&") if following else None
+            assert row is not None, "the project is on a page of the landing page"
             assert f'data-verified-upto="{full["count"]}"' in row.group(0)
             assert words in row.group(0) and f"; {newer} " in row.group(0), row.group(0)
     assert app.verify(auditor, pid)["ok"]

@@ -6,7 +6,6 @@ coordinator's erasure during the wait ends the workflow at once, and the retenti
 from __future__ import annotations
 
 import asyncio
-import functools
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +14,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from domain import format_time, parse_time
 from services.app import Coopflow
@@ -129,17 +127,14 @@ async def test_an_ended_case_is_erased_by_the_system_when_its_retention_ends(
 
 
 async def test_a_worker_replaced_during_the_wait_still_erases_once(
-        skipping_env: WorkflowEnvironment, sqlite_engine: Engine, key_encryption_keys: KeyEncryptionKeys,
-        monkeypatch: pytest.MonkeyPatch):
+        skipping_env: WorkflowEnvironment, sqlite_engine: Engine, key_encryption_keys: KeyEncryptionKeys):
     task_queue = f"tq-{uuid.uuid4()}"
     app = Coopflow(engine=sqlite_engine, client=skipping_env.client, task_queue=task_queue,
                    key_encryption_keys=key_encryption_keys)  # one application layer throughout
     # The time-skipping server never moves a workflow task off a stopped worker's sticky queue (a real one
     # does; ResetStickyTaskQueue is unimplemented there): the first worker caches no workflow, so none is
     # bound to it. It is otherwise the production worker.
-    with monkeypatch.context() as patch:
-        patch.setattr("worker.Worker", functools.partial(Worker, max_cached_workflows=0))
-        first = build_worker(skipping_env.client, sqlite_engine, task_queue)
+    first = build_worker(skipping_env.client, sqlite_engine, task_queue, max_cached_workflows=0)
     async with first:
         pid = await ended_case(app, "completed")
         await skipping_env.sleep(timedelta(days=200))
