@@ -13,6 +13,21 @@ from tests.utils.app import actor, play, start
 from tests.web.conftest import Live, http_login
 
 
+async def landing_row(client: httpx.AsyncClient, pid: str) -> re.Match[str] | None:
+    """The project's row on the auditor's landing page, following its Next links: the latest changed come
+    first, and other tests' projects may be later (those of the time-skipping server change in its future)."""
+    url: str | None = "/inbox"
+    while url:
+        page = (await client.get(url)).text
+        row = re.search(rf'<tr data-project="{pid}".*?</tr>', page, re.S)
+        if row is not None:
+            return row
+        projects = page.split('id="pages-projects"', 1)[1] if 'id="pages-projects"' in page else ""
+        following = re.search(r'<a href="([^"]+)" rel="next">', projects)
+        url = following.group(1).replace("&amp;", "&") if following else None
+    return None
+
+
 async def test_the_landing_page_says_how_far_the_last_full_check_went(live: Live):
     app = live.coopflow
     auditor = actor(app, "auditor")
@@ -28,19 +43,12 @@ async def test_the_landing_page_says_how_far_the_last_full_check_went(live: Live
                         ("sr", f"potpuno provereno do događaja {full['count']}")]:
         async with httpx.AsyncClient(base_url=live.url) as client:
             await http_login(client, demo_email("audit-office"), lang)
-            url: str | None = "/inbox"
-            row = None
-            while row is None and url:  # the latest changed first: other tests' projects may be "later"
-                page = (await client.get(url)).text  # (those of the time-skipping server change in its future)
-                row = re.search(rf'<tr data-project="{pid}".*?</tr>', page, re.S)
-                projects = page.split('id="pages-projects"', 1)[1] if 'id="pages-projects"' in page else ""
-                following = re.search(r'<a href="([^"]+)" rel="next">', projects)
-                url = following.group(1).replace("&amp;", "&") if following else None
+            row = await landing_row(client, pid)
             assert row is not None, "the project is on a page of the landing page"
             assert f'data-verified-upto="{full["count"]}"' in row.group(0)
             assert words in row.group(0) and f"; {newer} " in row.group(0), row.group(0)
     assert app.verify(auditor, pid)["ok"]
     async with httpx.AsyncClient(base_url=live.url) as client:
         await http_login(client, demo_email("audit-office"), "en")
-        row = re.search(rf'<tr data-project="{pid}".*?</tr>', (await client.get("/inbox")).text, re.S)
+        row = await landing_row(client, pid)
         assert row is not None and "checked in full: " in row.group(0) and "newer" not in row.group(0)
