@@ -21,7 +21,6 @@ import json
 import random
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +32,6 @@ from sqlalchemy.engine import Engine
 
 from domain import (
     Actor,
-    CompleteTask,
     Event,
     ProjectState,
     StartProject,
@@ -52,12 +50,11 @@ from evidence.signing import origin
 from store import accounts, make_engine, record_batch, upgrade
 from store.checkpoints import add_checkpoint
 from templates import TemplateRegistry
-from tests.utils.scenario import next_move
+from tests.utils.scenario import AUDIT_ORG, walk_move
 
 LEADS = ["stadt-dortmund", "stadt-wien", "stadt-graz", "stadt-essen", "stadt-bochum", "stadt-linz"]
 PARTNER_ORGS = ["caritas-rs", "horizon-civitas-mk", "different-and-equal-al",
                 *[f"partner-{i:02d}" for i in range(1, 40)]]
-AUDIT_ORG = "audit-office"
 PASSWORD = "coopflow-bench"
 BATCH = 200  # events per record_batch: a workflow flushes a few at a time; the store does not care
 
@@ -77,14 +74,6 @@ class Built:
     checkpoints: int = 0
     big: list[str] = field(default_factory=list)  # the ids of the ~2,000-event projects
     seconds: float = 0.0
-
-
-def _actor(task: dict[str, Any], lead: str) -> Actor:
-    if task["assignee"] == "auditor":
-        return Actor(user=f"u-{AUDIT_ORG}", org=AUDIT_ORG, role="auditor")
-    if task["assignee"] == lead:
-        return Actor(user=f"u-{lead}", org=lead, role="coordinator")
-    return Actor(user=f"u-{task['assignee']}", org=task["assignee"], role="partner")
 
 
 def simulate(project_id: str, *, lead: str, partners: list[str], started: datetime, report_count: int,
@@ -107,22 +96,17 @@ def simulate(project_id: str, *, lead: str, partners: list[str], started: dateti
                      partners=partners, parameters={"report_count": report_count}, actor=coordinator))
     done = 0
     while state.status == "active" and (moves is None or done < moves):
-        opened: list[Mapping[str, Any]] = [
-            {k: getattr(t, k) for k in ("id", "step", "assignee", "subject_org", "round", "occurrence", "status")}
-            for t in state.tasks.values() if t.status == "open"]
-        move = next_move(opened, partners[0], loops=rng.random() < 0.3)
-        wake = next_wake(state)
         step_at = now + timedelta(hours=rng.randint(2, 120))
+        move = walk_move(state, partners[0], lead=lead, on=step_at.date(), loops=rng.random() < 0.3)
+        wake = next_wake(state)
         if wake is not None and (move is None or parse_time(wake) <= step_at):
             now = max(now, parse_time(wake))
             run(Tick())
             continue
         if move is None:
             break
-        task, data, outcome = move
         now = step_at
-        data = {k: now.date().isoformat() if k in ("submitted_on", "started_on") else v for k, v in data.items()}
-        run(CompleteTask(task_id=task["id"], actor=_actor(dict(task), lead), data=data, outcome=outcome))
+        run(move)
         done += 1
     return state, events
 

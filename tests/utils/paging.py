@@ -4,7 +4,6 @@ store's own write path (no Temporal), so that a test knows every item a list mus
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +12,6 @@ from sqlalchemy.engine import Engine
 
 from domain import (
     Actor,
-    CompleteTask,
     Event,
     ProjectState,
     StartProject,
@@ -27,7 +25,7 @@ from domain import (
 )
 from store import accounts, record_batch
 from templates import TemplateRegistry
-from tests.utils.scenario import next_move
+from tests.utils.scenario import walk_move
 
 PASSWORD = "paging-test-password"
 
@@ -47,13 +45,6 @@ def new_org(engine: Engine, role: str) -> Org:
     user, token = accounts.add_user(engine, email=f"{org}@paging.example", org_id=org, role=role, name="Paging",
                                     password=PASSWORD)
     return Org(org, user.email, token, Actor(user=user.id, org=org, role=role))
-
-
-def _actor(task: Any, lead: str) -> Actor:
-    if task["assignee"] == "auditor":
-        return Actor(user="u-audit", org="audit-office", role="auditor")
-    role = "coordinator" if task["assignee"] == lead else "partner"
-    return Actor(user=f"u-{task['assignee']}", org=task["assignee"], role=role)
 
 
 def store_project(engine: Engine, *, lead: str, partners: list[str], minutes: int = 0,
@@ -77,13 +68,9 @@ def store_project(engine: Engine, *, lead: str, partners: list[str], minutes: in
                      parameters={"report_count": report_count}, actor=Actor(user=f"u-{lead}", org=lead,
                                                                              role="coordinator")))
     while state.status == "active":
-        opened: list[Mapping[str, Any]] = [
-            {k: getattr(t, k) for k in ("id", "step", "assignee", "subject_org", "round", "occurrence", "status")}
-            for t in state.tasks.values() if t.status == "open"]
-        move = next_move(opened, partners[0], loops=False)
-        if move is not None and move[0]["step"] != until_step:
-            data = {k: now.date().isoformat() if k in ("submitted_on", "started_on") else v for k, v in move[1].items()}
-            run(CompleteTask(task_id=move[0]["id"], actor=_actor(move[0], lead), data=data, outcome=move[2]))
+        move = walk_move(state, partners[0], lead=lead, on=now.date(), loops=False)
+        if move is not None and state.tasks[move.task_id].step != until_step:
+            run(move)
         elif to_end and move is None and (wake := next_wake(state)) is not None:
             now = max(now, parse_time(wake))
             run(Tick())

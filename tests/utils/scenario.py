@@ -8,7 +8,10 @@ the agreement, a report sent back, extend, audit findings); ``loops=False`` goes
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
+
+from domain import Actor, CompleteTask, ProjectState
 
 SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "concept_note": {"summary": "Return counselling and reintegration pilot", "objectives": "Safe returns",
@@ -60,3 +63,23 @@ def next_move(tasks: list[Mapping[str, Any]], first_partner: str, loops: bool = 
         return None
     task = min(open_tasks, key=lambda t: int(t["id"].lstrip("t")))
     return task, dict(SAMPLE_DATA[task["step"]]), choose_outcome(task, first_partner, loops)
+
+
+AUDIT_ORG = "audit-office"  # the demo auditors' organisation
+DATED = ("submitted_on", "started_on")  # dates of the sample data that must not be later than the day itself
+
+
+def walk_move(state: ProjectState, first_partner: str, *, lead: str, on: date, loops: bool = True
+              ) -> CompleteTask | None:
+    """The walk's next completion in a project folded in memory: by a user of the organisation that owes the
+    task (``u-<org>``), its sample dates set to ``on``; None when nothing is open."""
+    opened = [{k: getattr(t, k) for k in ("id", "step", "assignee", "subject_org", "round", "occurrence", "status")}
+              for t in state.tasks.values() if t.status == "open"]
+    move = next_move(opened, first_partner, loops)
+    if move is None:
+        return None
+    task, data, outcome = move
+    org = AUDIT_ORG if task["assignee"] == "auditor" else task["assignee"]
+    role = "auditor" if task["assignee"] == "auditor" else "coordinator" if org == lead else "partner"
+    return CompleteTask(task_id=task["id"], actor=Actor(user=f"u-{org}", org=org, role=role), outcome=outcome,
+                        data={k: on.isoformat() if k in DATED else v for k, v in data.items()})
