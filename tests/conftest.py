@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from evidence.notes import Signer
 from services.app import Coopflow
 from services.codec import new_key
-from services.devstack import FAST_TRANSFERS
+from services.devstack import FAST_TRANSFERS, MailSink
 from services.sealing import KeyEncryptionKeys, load_keks
 from services.seed import seed_demo
 from store import make_engine, upgrade
@@ -165,3 +165,12 @@ def demo_languages(request: pytest.FixtureRequest) -> Iterator[None]:
         with engine.begin() as conn:
             conn.execute(text("UPDATE user SET lang = :lang WHERE email = :email"),
                          [{"email": demo_email(org), "lang": lang} for org, _, _, _, lang in DEMO_ORGS])
+
+
+@pytest.fixture
+def sink() -> Iterator[MailSink]:
+    """A real SMTP server on a free port of this machine, keeping every mail it receives."""
+    found = MailSink()
+    found.start()
+    yield found
+    found.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
 import pytest
@@ -21,14 +21,6 @@ BODY = ("Caritas Srbija has completed the task „Letter of intent“ in the pro
         "„Return and reintegration 2026–2028 — a long title that goes on and on without a single break“, "
         "and the next step, the review by Horizon, is now open for you.\n\n"
         f"Open it: {LINK}\n\n" + "=" * 240 + "\n")
-
-
-@pytest.fixture
-def sink() -> Iterator[MailSink]:
-    received = MailSink()
-    received.start()
-    yield received
-    received.stop()
 
 
 @pytest.fixture

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from playwright.async_api import Page, expect
 
 from activities.sender import MailSender, Smtp
@@ -22,14 +21,6 @@ from tests.utils.scenario import SAMPLE_DATA
 from tests.web.conftest import Live, Profiles
 
 CARITAS = PARTNERS[0]
-
-
-@pytest.fixture
-def sink() -> Iterator[MailSink]:
-    found = MailSink()
-    found.start()
-    yield found
-    found.stop()
 
 
 async def log_in(browser: Profiles, live: Live, email: str) -> Page:

@@ -8,10 +8,8 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
@@ -21,14 +19,6 @@ from services.devstack import MailSink
 from store.outbox import list_mail
 from tests.utils.app import actor, play, start
 from worker import build_worker
-
-
-@pytest.fixture
-def sink() -> Iterator[MailSink]:
-    found = MailSink()
-    found.start()
-    yield found
-    found.stop()
 
 
 async def deliver(engine: Engine, sink: MailSink, project_id: str) -> None:
