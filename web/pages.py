@@ -290,14 +290,3 @@ def _task_response(request: Request, actor: Any, project_id: str, task_id: str, 
                   ask=ask or {"errors": {}}, request_id=secrets.token_urlsafe(16),
                   holder_choices=coopflow.holder_choices(actor, project, task), held_saved=held_saved)
 
-
-@router.get("/projects/{project_id}/documents/{sha256}")
-def download(request: Request, project_id: str, sha256: str) -> Response:
-    """A project's document for its members and auditors, as an attachment (not found for anyone else)."""
-    from web.api import document_response
-
-    session = require_session(request)
-    try:
-        return document_response(*get_coopflow(request).document(session[0], project_id, sha256, via="page"))
-    except DomainError:
-        return error_page(request, 404)

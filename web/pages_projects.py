@@ -141,6 +141,7 @@ def _project_response(request: Request, actor: Actor, project_id: str, *, change
     current = phase_keys.index(project["phase"]) if project["phase"] in phase_keys else len(phase_keys)
     may_change = project["status"] == "active" and access.may_change(actor, project)
     may_erase = access.may_change(actor, project) and "personal_data" in project
+    t = translator(request)
     pd = project.get("personal_data") or {}
     kind = (refused or {}).get("kind")
     if kind and not (may_change if kind in CHANGE_FORMS else may_erase and pd.get("status") == "kept"
@@ -154,7 +155,8 @@ def _project_response(request: Request, actor: Actor, project_id: str, *, change
                   refused=refused or {"kind": None, "typed": {}, "errors": {}},
                   may_erase=may_erase,
                   may_audit=True,  # whoever sees a project reads its trail (verifying it is for some)
-                  picture=pictures.for_page(coopflow, actor, project, template, translator(request)),
+                  picture=pictures.timeline(coopflow.project_timeline(actor, project_id), template, t,
+                                            Words(t, coopflow.org_names())),
                   witnessed=coopflow.witnesses(actor, project_id)["orgs"],
                   candidates=[o for o in coopflow.partner_candidates(actor)
                               if o["id"] not in project["partners"]] if may_change else [])
@@ -255,3 +257,15 @@ def personal_data(request: Request, project_id: str) -> Response:
     return Response(json.dumps(found, ensure_ascii=False, indent=1), media_type="application/json", headers={
         "Content-Disposition": f'attachment; filename="personal-data-{project_id}.json"',
         "Cache-Control": "private, no-store"})
+
+
+@router.get("/projects/{project_id}/documents/{sha256}")
+def download(request: Request, project_id: str, sha256: str) -> Response:
+    """A project's document for its members and auditors, as an attachment (not found for anyone else)."""
+    from web.api import document_response
+
+    session = require_session(request)
+    try:
+        return document_response(*get_coopflow(request).document(session[0], project_id, sha256, via="page"))
+    except DomainError:
+        return error_page(request, 404)

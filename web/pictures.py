@@ -294,8 +294,3 @@ def _change_row(t: Translator, w: Words, template: Template, e: dict[str, Any],
         concerns += " → " + w.org(e["data"].get("to"))
     return {"when": day(t, e["at"]), "change": t("pic_change_" + e["type"]), "concerns": concerns}
 
-
-def for_page(coopflow: Any, actor: Any, project: dict[str, Any], template: Template, t: Translator) -> dict[str, Any]:
-    """The timeline of the project page (every task of the project: the page itself lists only the open ones)."""
-    facts = coopflow.project_timeline(actor, project["id"])
-    return timeline(facts, template, t, Words(t, coopflow.org_names()))
