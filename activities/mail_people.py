@@ -18,17 +18,13 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from domain import Event
+from domain import Event, holder_of
 from store.outbox import Person
 from store.people import names_in, substitutes_of
 
 # the mails about one task, which its holder (and their substitute) gets instead of the whole organisation
 HELD_MAILS = frozenset({"task_opened", "reminder", "overdue", "deadline_extended", "task_superseded", "task_handed"})
 PERSON = "user:"  # the key of a person's name among the names a mail may use (organisations' are their ids)
-
-
-def holder_of(task: dict[str, Any] | None) -> str | None:
-    return ((task or {}).get("holder") or {}).get("user_id")
 
 
 def held_recipients(to: list[Person], task: dict[str, Any] | None, at: str,

@@ -40,7 +40,7 @@ from domain.model import (
 )
 from domain.template import Template
 from domain.template_checks import parse_template
-from domain.views import project_view, summary_view, task_view
+from domain.views import holder_of, project_view, summary_view, task_view
 
 __all__ = [
     "EVENT_TYPES",
@@ -78,6 +78,7 @@ __all__ = [
     "evolve",
     "fold",
     "format_time",
+    "holder_of",
     "next_wake",
     "parse_duration",
     "parse_template",

@@ -72,3 +72,9 @@ def personal_data_view(state: ProjectState) -> dict[str, Any]:
         return {"status": "erased", **state.erasure, "sealed": True}
     ends = retention_ends(state)
     return {"status": "kept", "sealed": state.sealed, **({"erase_at": ends} if ends else {})}
+
+
+def holder_of(task: dict[str, Any] | None) -> str | None:
+    """The user id of the person who holds a task view (views written before holders have none)."""
+    held: str | None = ((task or {}).get("holder") or {}).get("user_id")
+    return held

@@ -27,6 +27,7 @@ from domain import (
     error_from_code,
     fold,
     format_time,
+    holder_of,
     parse_time,
     project_view,
 )
@@ -234,7 +235,7 @@ def personal_state(project: dict[str, Any]) -> dict[str, Any]:
 def task_state(view: dict[str, Any]) -> TaskState:
     """A task's state as its stored view shows it (without its data: the checks never need it)."""
     fields = {k: view[k] for k in TaskState.model_fields if k in view and k != "data"}
-    return TaskState.model_validate({**fields, "held_by": holders.holder_of(view)})
+    return TaskState.model_validate({**fields, "held_by": holder_of(view)})
 
 
 def check_project_id(project_id: str) -> None:

@@ -8,18 +8,13 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from domain import Actor
+from domain import Actor, holder_of
 from store import people
 
 
 def today() -> str:
     """The day substitutes are decided by when a person acts (UTC)."""
     return datetime.now(UTC).date().isoformat()
-
-
-def holder_of(task: dict[str, Any]) -> str | None:
-    """The user id of the person who holds the task (views written before holders have none)."""
-    return (task.get("holder") or {}).get("user_id")
 
 
 def named(engine: Engine, tasks: list[dict[str, Any]], actor: Actor | None = None) -> list[dict[str, Any]]:

@@ -13,11 +13,11 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from domain import Actor, HoldTask, InvalidRequest, NotFound, TaskClosed, format_time
+from domain import Actor, HoldTask, InvalidRequest, NotFound, TaskClosed, format_time, holder_of
 from domain.limits import shown
 from services import access
 from services.base import TASK_ID, AppBase, check_project_id
-from services.holders import holder_of, today
+from services.holders import today
 from services.updates import send_update, update_id
 from store import accounts, people, read, web_state
 from store.models import User

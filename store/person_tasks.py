@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from domain import holder_of
 from store import read
 from store.accounts import list_orgs
 from store.pinned import PinnedTemplates
@@ -26,7 +27,7 @@ def open_tasks_of_person(engine: Engine, *, user_id: str, org: str, role: str) -
     (auditors: the auditors' tasks). What their daily digest and their calendar feed list; the tasks a colleague
     holds are left out here, and nowhere else."""
     return [t for t in org_open_tasks(engine, org=org, role=role)
-            if (t.get("holder") or {}).get("user_id") in (None, user_id)]
+            if holder_of(t) in (None, user_id)]
 
 
 def with_titles(engine: Engine, tasks: list[dict[str, Any]], *, lang: str,
