@@ -30,7 +30,7 @@ def bad_cursor(error: DomainError) -> bool:
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items on this page (at most {MAX_LIMIT})")]
-Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS, description=(
+Cursor = Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR_CHARS, description=(
     "where this page begins: the cursor the previous page gave (its Link rel=\"next\" header)"))]
 
 
