@@ -95,7 +95,8 @@ async def test_a_trails_events_page_by_page_with_their_filters(api: httpx.AsyncC
 
 @pytest.mark.parametrize(("query", "field"), [
     ("cursor=not-a-cursor", "cursor"), ("cursor=WyJhIiwxXQ", "cursor"),  # an events cursor: [a, 1]
-    ("cursor=" + "A" * 1001, "cursor"), ("cursor=", "cursor"), ("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit")])
+    ("cursor=" + "A" * 1001, "cursor"), ("cursor=", "cursor"), ("limit=0", "limit"), ("limit=501", "limit"),
+    ("limit=ten", "limit")])
 async def test_a_bad_cursor_or_limit_is_refused_naming_it(api: httpx.AsyncClient, engine: Engine, query: str,
                                                          field: str):
     lead = new_org(engine, "coordinator")
