@@ -17,7 +17,6 @@ from domain.merkle import append_leaf, frontier_head, leaf_hash
 from domain.model import ZERO_HASH
 
 _DATA = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode  # canonical_json
-_NOT_TEXT = None
 
 
 def _data(text: str) -> str | None:
@@ -30,23 +29,38 @@ def _data(text: str) -> str | None:
 
 def stored_event_hash(seq: object, type_: object, at: object, actor_user: object, actor_org: object,
                       actor_role: object, phase: object, step: object, task_id: object, data: object,
-                      prev_hash: object) -> str | None:
+                      prev_hash: object, hash_: object = None) -> str | None:
     """``chain_hash`` of a stored event, from its columns, as ``store.event_record`` shows it: the canonical
     JSON of the body written key by key (the keys are fixed and sorted), each string by the very function
-    ``json.dumps`` uses, the ``data`` column read and written again canonically. None when a column is not of
-    the kind the store writes (the caller then takes the general path, ``chain_hash`` over the record)."""
-    texts = [encode_basestring(v) if v.__class__ is str else "null" if v is None else _NOT_TEXT
-             for v in (at, actor_org, actor_role, phase, step, task_id, type_, prev_hash, actor_user)]
-    if seq.__class__ is not int or data.__class__ is not str or None in texts:
+    ``json.dumps`` uses. The ``data`` column is taken as it is stored (the store writes it canonically) when
+    that gives ``hash_``, the hash stored beside it; otherwise it is read and written again canonically, as
+    the full check does. None when a column is not of the kind the store writes (the caller then takes the
+    general path, ``chain_hash`` over the record).
+
+    Taking the stored text is safe: a text that gives the stored hash is the canonical text of the data that
+    was hashed (SHA-256), so it reads as that data; any other text is re-encoded and checked like any event."""
+    if seq.__class__ is not int or data.__class__ is not str or prev_hash.__class__ is not str:
         return None
-    at_, org, role, phase_, step_, task_, kind, prev, user = texts
+    q = encode_basestring
+    try:
+        kind, at_, prev = q(type_), q(at), q(prev_hash)  # type: ignore[arg-type]
+        phase_ = "null" if phase is None else q(phase)  # type: ignore[arg-type]
+        step_ = "null" if step is None else q(step)  # type: ignore[arg-type]
+        task_ = "null" if task_id is None else q(task_id)  # type: ignore[arg-type]
+        actor = "null" if actor_user is None else (
+            f'{{"org":{"null" if actor_org is None else q(actor_org)},'  # type: ignore[arg-type]
+            f'"role":{"null" if actor_role is None else q(actor_role)},"user":{q(actor_user)}}}')  # type: ignore[arg-type]
+    except TypeError:  # a column that is not text
+        return None
+    head = f'{prev_hash}{{"actor":{actor},"at":{at_},"data":'
+    tail = f',"phase":{phase_},"prev_hash":{prev},"seq":{seq},"step":{step_},"task_id":{task_},"type":{kind}}}'
+    own = hashlib.sha256(f"{head}{data}{tail}".encode()).hexdigest()
+    if own == hash_:
+        return own
     data_ = _data(str(data))
     if data_ is None:
         return None
-    actor = "null" if actor_user is None else f'{{"org":{org},"role":{role},"user":{user}}}'
-    body = (f'{{"actor":{actor},"at":{at_},"data":{data_},"phase":{phase_},"prev_hash":{prev},"seq":{seq},'
-            f'"step":{step_},"task_id":{task_},"type":{kind}}}')
-    return hashlib.sha256((str(prev_hash) + body).encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{head}{data_}{tail}".encode()).hexdigest()
 
 
 @dataclass

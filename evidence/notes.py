@@ -141,10 +141,13 @@ class Signer:
         return f"{text}\n— {self.name} {_b64(self.verifier.id + signature)}\n"
 
 
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")  # control characters other than newline
+
+
 def check_text(text: str) -> None:
     if not text.endswith("\n"):
         raise NoteError("A note's text must end with a newline.")
-    if any(ord(c) < 0x20 and c != "\n" for c in text):
+    if _CONTROL.search(text):
         raise NoteError("A note must not contain control characters other than newline.")
 
 

@@ -63,7 +63,7 @@ def quick_check(engine: Engine, verifier: Verifier, project: Mapping[str, Any],
     wanted = signed.size if signed is not None and signed.size > size else None
     stream = resumed(size, head, before, kept_at=wanted, marks={wanted} if wanted else set())
     for row in stored_rows(engine, pid, after=size):
-        if not stream.add(row[0], row[10], row[11], stored_event_hash(*row[:11])):
+        if not stream.add(row[0], row[10], row[11], stored_event_hash(*row[:12])):
             return None
     if (stream.size, stream.head) != (project["seq"], project["head"]) or store_incidents(engine, pid):
         return None

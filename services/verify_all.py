@@ -38,7 +38,7 @@ def whole(engine: Engine, project: Mapping[str, Any], at: str) -> Result:
     latest = kept[-1]["tree_size"] if kept else None
     stream = ChainStream(marks={c["tree_size"] for c in kept}, kept_at=latest)
     for row in stored_rows(engine, pid):
-        if not stream.add(row[0], row[10], row[11], stored_event_hash(*row[:11])):
+        if not stream.add(row[0], row[10], row[11], stored_event_hash(*row[:12])):
             return None
     if not stream.size or (stream.size, stream.head) != (project["seq"], project["head"]):
         return None

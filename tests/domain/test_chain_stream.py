@@ -118,6 +118,12 @@ def test_the_stored_event_hash_is_chain_hash_over_the_record(seq, type_, at, use
     record = event_record(row)
     expected = chain_hash(str(prev), {k: v for k, v in record.items() if k != "hash"})
     assert stored_event_hash(seq, type_, at, user, org, role, phase, step, task_id, text, prev) == expected
+    # given the stored hash: the stored text taken as it is when canonical, read again when not (spaced,
+    # escaped, keys out of order) -- the same answer either way
+    assert stored_event_hash(seq, type_, at, user, org, role, phase, step, task_id, text, prev, expected) == expected
+    # a text that says something else never gives the stored hash, canonical or not
+    other = json.dumps([data], ensure_ascii=spaced, separators=(", ", ": ") if spaced else (",", ":"))
+    assert stored_event_hash(seq, type_, at, user, org, role, phase, step, task_id, other, prev, expected) != expected
 
 
 def test_columns_of_another_kind_take_the_general_path():
