@@ -63,11 +63,12 @@ async def web_process(env: dict[str, str], port: int) -> subprocess.Popen[str]:
 async def run_http(base: str, tokens: dict[str, str], completions: int, c: int) -> dict:
     latencies: list[float] = []
     projects: list[str] = []
+    reads = 0
     remaining = completions
     host, port = base.removeprefix("http://").split(":")
 
     async def project(client: LeanClient) -> None:
-        nonlocal remaining
+        nonlocal remaining, reads
         status, started = await client.request("POST", "/api/projects", tokens[LEAD], {
             "title": "bench", "partners": PARTNERS, "parameters": {"report_count": 1}})
         assert status == 201, started
@@ -84,6 +85,7 @@ async def run_http(base: str, tokens: dict[str, str], completions: int, c: int) 
                 assert status == 200, answer
             status, tasks = await client.request("GET", f"/api/projects/{pid}/tasks?status=open", tokens[LEAD])
             assert status == 200, tasks
+            reads += 1
 
     async def lane() -> None:
         client = LeanClient(host, int(port))
@@ -96,7 +98,7 @@ async def run_http(base: str, tokens: dict[str, str], completions: int, c: int) 
     began = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(c)))
     return {"elapsed": time.perf_counter() - began, "completions": len(latencies), "latencies": latencies,
-            "project_ids": projects}
+            "project_ids": projects, "reads": reads}
 
 
 def clients_and_settings(env: WorkflowEnvironment, engine: Engine, folder: str, task_queue: str

@@ -20,8 +20,11 @@ def today() -> str:
 def named(engine: Engine, tasks: list[dict[str, Any]], actor: Actor | None = None) -> list[dict[str, Any]]:
     """The tasks with their holders named; for ``actor``, an open task held by someone they substitute for
     today carries ``substitute_for`` (that person, named) too."""
+    held_by = {h for t in tasks if (h := holder_of(t))}
+    if not held_by:  # nobody holds any of them: nothing to read
+        return [{**task, "holder": None} for task in tasks]
     absent = set(people.standing_in_for(engine, actor.user, today())) if actor is not None else set()
-    names = people.names_of(engine, {h for t in tasks if (h := holder_of(t))})
+    names = people.names_of(engine, held_by)
     shown = []
     for task in tasks:
         held = holder_of(task)
