@@ -8,13 +8,14 @@ import json
 import zipfile
 from typing import IO, Any
 
-from domain import Actor, Forbidden, NotFound
+from domain import Actor, Forbidden, NotFound, canonical_json
 from domain.merkle import inclusion_proof, trail_leaves
 from evidence.notes import NoteError, Verifier, open_checkpoint
 from evidence.proofs import (
     BUNDLE_DOCUMENTS,
     BUNDLE_EVENTS,
     BUNDLE_PROJECT,
+    BUNDLE_TEMPLATE,
     check_checkpoint,
     document_manifest,
     referenced_documents,
@@ -175,7 +176,8 @@ class Checkpoints(Trail):
 
     def export_bundle(self, actor: Actor, project_id: str, out: IO[bytes]) -> dict[str, int]:
         """A zip of the trail (``events.jsonl``), every document it names (``documents/<sha256>``, with their
-        names in ``documents.json``), the kept checkpoints (``checkpoints/<size>.note``) and ``project.json``."""
+        names in ``documents.json``), the kept checkpoints (``checkpoints/<size>.note``), ``project.json`` and, for a
+        trail whose first event names its template by digest, ``template.json`` (that template's canonical JSON)."""
         project = self._project(actor, project_id)
         # as the trail's other exports: personal fields left out for those who may not read them (their
         # events then no longer match their hashes), and only the documents of what is left
@@ -188,6 +190,8 @@ class Checkpoints(Trail):
                 text.detach()  # the zip member closes with its own context
             bundle.writestr(BUNDLE_PROJECT, json.dumps({k: project[k] for k in (
                 "id", "title", "template", "lead", "partners", "status")}, ensure_ascii=False, indent=1))
+            if events and "template_ref" in events[0]["data"]:  # the text its digest names: the bundle is whole
+                bundle.writestr(BUNDLE_TEMPLATE, canonical_json(self.template_of(project).model_dump(mode="json")))
             present = set()
             for sha256 in sorted({doc["sha256"] for _, _, doc in referenced_documents(events)}):
                 content = self.documents.open(sha256)
