@@ -6,6 +6,7 @@ every recorded start decides its first events again with the very hashes its run
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import shutil
@@ -81,10 +82,11 @@ async def test_a_project_started_the_old_way_still_shows_checks_and_mails(app: C
     template = app.templates.latest("cooperation")
     command = StartProject(project_id=pid, title="Started the old way", template=template, lead=LEAD,
                            partners=PARTNERS, parameters={"report_count": 1}, actor=lead)
-    await app.client.execute_update_with_start_workflow(
+    await asyncio.wait_for(app.client.execute_update_with_start_workflow(  # a write that cannot be done: fails
         ProjectWorkflow.sync, start_workflow_operation=WithStartWorkflowOperation(
             ProjectWorkflow.run, ProjectInput(start=command, write_timeout=app.write_timeout), id=workflow_id(pid),
-            task_queue=app.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING), id=f"start-{pid}")
+            task_queue=app.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING), id=f"start-{pid}"),
+        timeout=60)
     auditor = actor(app, "auditor")
     first = next(iter(app.list_events(auditor, pid)))
     assert first["data"]["template"] == template.model_dump(mode="json") and "template_ref" not in first["data"]
