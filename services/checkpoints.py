@@ -23,11 +23,13 @@ from evidence.proofs import (
 from evidence.signing import SigningKeyMissing, checkpoint_trail
 from evidence.witnessed import check_witnesses, with_cosignatures
 from services import access
+from services.base import personal_state
 from services.exports import write_jsonl
 from services.kept_checks import quick_check
 from services.trail import Trail
 from store import iter_events, read
 from store.checkpoints import alarms, checkpoints, latest_checkpoint
+from store.pinned import PinnedTextError
 from store.witnesses import cosignatures, project_orgs, statuses, witnesses
 
 
@@ -87,14 +89,20 @@ class Checkpoints(Trail):
                 "witnesses": self.witnesses(actor, project_id)}
 
     def overview_check(self, actor: Actor, project_id: str) -> dict[str, Any]:
-        """The auditor's landing page's check of one project: ``{chain, checkpoint}``, the chain from its kept
-        check (with ``kept``: how far the last full check went, and when), the latest checkpoint against it."""
+        """The auditor's landing page's check of one project: ``{chain, checkpoint, plain_personal}``, the chain from
+        its kept check (with ``kept``: how far the last full check went, and when), the latest checkpoint against
+        it, and whether it is a case whose personal data is kept in clear."""
         project = self._project(actor, project_id)
         access.check_may_verify(actor, project)
         last = latest_checkpoint(self.engine, project_id)
         chain, checkpoint = self._checked(project, last)
+        try:  # a case with personal data kept in clear (started before sealing)
+            plain = self.template_of(project).has_personal_fields() and not personal_state(project)["sealed"]
+        except PinnedTextError:  # its template's text is missing or altered: the full check names it, at seq 1
+            plain = False
         return {"chain": chain, "checkpoint": None if last is None else {**(checkpoint or {}),
-                                                                        "created_at": last["created_at"]}}
+                                                                        "created_at": last["created_at"]},
+                "plain_personal": plain}
 
     def _checked(self, project: dict[str, Any], last: dict[str, Any] | None
                  ) -> tuple[dict[str, Any], dict[str, Any] | None]:

@@ -134,6 +134,8 @@ async def test_the_full_check_says_when_the_template_text_is_missing_or_altered(
     with triggers_off(app.engine, "template_text") as conn:
         conn.execute(text("DELETE FROM template_text WHERE digest = :d"), {"d": digest})
     assert reasons() == [(1, f"{named} is missing from the store")]
+    overview = app.overview_check(auditor, pid)  # the auditor's landing page shows it, and does not fail
+    assert overview["chain"]["ok"] is False and overview["plain_personal"] is False
     with app.engine.begin() as conn:  # put back as it was: the trail holds again
         conn.execute(text("INSERT INTO template_text (digest, template_id, version, body, created_at) "
                           "VALUES (:d, :i, :v, :b, '2027-01-01T00:00:00.000000Z')"),
