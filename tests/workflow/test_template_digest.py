@@ -24,6 +24,7 @@ from domain import Event, ProjectState, StartProject, decide, parse_time, starte
 from domain.tally import template_digest
 from evidence.proofs import verify_bundle
 from services.app import Coopflow
+from store.pinned import PinnedTemplates
 from store.template_texts import stored_text
 from templates import TemplateRegistry
 from templates.loader import BUILTIN_DIR
@@ -134,6 +135,7 @@ async def test_the_full_check_says_when_the_template_text_is_missing_or_altered(
     with triggers_off(app.engine, "template_text") as conn:
         conn.execute(text("DELETE FROM template_text WHERE digest = :d"), {"d": digest})
     assert reasons() == [(1, f"{named} is missing from the store")]
+    app._pinned = PinnedTemplates(app.engine)  # as a web process that has not read that template yet
     overview = app.overview_check(auditor, pid)  # the auditor's landing page shows it, and does not fail
     assert overview["chain"]["ok"] is False and overview["plain_personal"] is False
     with app.engine.begin() as conn:  # put back as it was: the trail holds again
