@@ -112,7 +112,9 @@ def add_template_sources(engine: Engine | None, templates: TemplateRegistry | No
 
     if engine is not None:
         pinned = PinnedTemplates(engine)
-        add_source(f"the store ({id(engine)})", lambda project_id, ref: pinned.of(project_id))
+        # a text kept by its digest (any project's), else the project's own first event
+        add_source(f"the store ({id(engine)})",
+                   lambda project_id, ref: pinned.by_digest(project_id, ref) or pinned.of(project_id))
     add_source(f"the template folders ({id(registry)})", installed)
 
 

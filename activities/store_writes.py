@@ -19,11 +19,14 @@ from activities.checkpoints import closing_checkpoint
 from activities.contracts import RECORD_EVENTS, STORE_REFUSED, RecordEvents
 from activities.mail import mails_for
 from domain import Template, format_time
+from domain.tally import TemplateRef
 from evidence.notes import Signer
 from store import ChainConflict, is_unavailable, record_batch, record_incident, refusal
 from store.documents import DocumentStorage
 from store.personal import erase_in, sealed_documents
 from store.pinned import PinnedTemplates
+from store.template_texts import PinnedTextError, keep_text
+from workflows.templates import TemplateNotInstalled, resolve
 
 log = structlog.get_logger("coopflow.activities")
 ENDINGS = ("ProjectEnded", "ProjectCancelled")
@@ -44,14 +47,16 @@ class StoreWrites:
         self._templates = PinnedTemplates(engine)  # each project's template as it pinned it
         self._write_latency: MetricHistogramTimedelta | None = None  # made by the first write, then kept
 
-    def _mails(self, batch: RecordEvents, conn: Connection) -> list[dict[str, Any]]:
-        """The mails the batch's events cause, composed with the write's connection."""
-        return mails_for(batch, conn, template=self._template(batch), public_url=self._public_url)
-
-    def _template(self, batch: RecordEvents) -> Template:
-        """The template as the project pinned it; a first batch carries it (not yet in the store)."""
+    def _template(self, batch: RecordEvents) -> tuple[Template, bool]:
+        """The template as the project pinned it, and whether its text is to be kept by digest now: a first batch
+        whose first event names it by digest (its text is not in the store yet) finds it in the worker's own
+        registry (``workflows/templates.py``), never in the activity's input; an older first batch carries it."""
+        project_id = batch.project["id"]
         first = batch.events[0].data if batch.events and batch.events[0].seq == 1 else None
-        return self._templates.of(batch.project["id"], first)
+        if first is not None and "template_ref" in first and "template" not in first:
+            ref = TemplateRef.model_validate(first["template_ref"])
+            return self._templates.keep(project_id, ref.digest, resolve(project_id, ref)), True
+        return self._templates.of(project_id, first), False
 
     def _latency(self) -> MetricHistogramTimedelta:
         """How long a batch's store write took, through the SDK's meter (served with its metrics)."""
@@ -104,20 +109,24 @@ class StoreWrites:
 
         def in_transaction(conn: Connection) -> list[dict[str, Any]]:
             self._crash("write.stop")
+            template, keep = self._template(batch)
+            if keep:  # the text the first event names by digest, in the transaction that writes that event
+                keep_text(conn, template, format_time(datetime.now(UTC)))
             if erasure:  # the keys go in the very transaction that records their erasure
                 self._crash("erase.event_written")
                 erase_in(conn, batch.project["id"])
                 self._crash("erase.keys_destroyed")
-            return self._mails(batch, conn)
+            return mails_for(batch, conn, template=template, public_url=self._public_url)
 
         try:
             written = record_batch(self._engine, project=batch.project, events=batch.events, tasks=batch.tasks,
                                    resolves_incident=batch.resolves_incident, mails=in_transaction)
         except Exception as error:
-            if is_unavailable(error) or isinstance(error, CancelledError):
+            # a template this worker cannot find (yet): tried again until it is installed, as the workflow waits
+            if is_unavailable(error) or isinstance(error, CancelledError | TemplateNotInstalled):
                 raise
             # every member of the project reads the reason: what kind of refusal, never the data refused
-            reason = str(error) if isinstance(error, ChainConflict) else refusal(error)
+            reason = str(error) if isinstance(error, ChainConflict | PinnedTextError) else refusal(error)
             project_id, seq = batch.project["id"], batch.events[0].seq if batch.events else 0
             log.error("the store refused a project's events; the project waits for an operator",
                       project_id=project_id, seq=seq, reason=reason)

@@ -16,7 +16,7 @@ from domain.errors import (
     TemplateError,
     error_from_code,
 )
-from domain.evolve import EVENT_TYPES, evolve, fold
+from domain.evolve import EVENT_TYPES, evolve, fold, started_state
 from domain.forms import validate_form
 from domain.model import (
     ZERO_HASH,
@@ -84,6 +84,7 @@ __all__ = [
     "parse_template",
     "parse_time",
     "project_view",
+    "started_state",
     "summary_view",
     "task_view",
     "validate_form",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from typing import Any
 
 from domain.changes import decide_change, decide_erasure, decide_extension
 from domain.checks import (
@@ -37,6 +38,7 @@ from domain.model import (
     parse_time,
 )
 from domain.progress import Decision
+from domain.tally import template_digest
 
 
 def decide(state: ProjectState, command: Command, now: datetime) -> list[Event]:
@@ -70,10 +72,16 @@ def _start(state: ProjectState, c: StartProject, now: datetime) -> list[Event]:
     check_storable("title", c.title, MAX_TITLE_CHARS, InvalidRequest)
     check_partners(c.lead, c.partners)
     parameters = check_parameters(c.template, c.parameters)
-    d = Decision(state, now, c.actor)
+    text = c.template.model_dump(mode="json")
+    if c.digest_in_first_event:  # the template by reference: its text is kept once, by digest, in the store
+        pinned: dict[str, Any] = {"template_ref": {"id": c.template.id, "version": c.template.version,
+                                                   "digest": template_digest(text)}}
+        d = Decision(state.model_copy(update={"template": c.template}), now, c.actor)
+    else:  # as before: the whole template in the first event
+        pinned, d = {"template": text}, Decision(state, now, c.actor)
     d.emit("ProjectStarted", data={
         "project_id": c.project_id, "title": c.title.strip(), "lead": c.lead, "partners": c.partners,
-        "parameters": parameters, "template": c.template.model_dump(mode="json"),
+        "parameters": parameters, **pinned,
         # since sealing: whether its personal values are sealed (left out as before when they are not)
         **({"sealed": True} if c.sealed and c.template.has_personal_fields() else {})})
     first = c.template.phases[0].key

@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.model import Event, ProjectState, Scheduled, TaskState
 from domain.personal import erased, sealed_values
-from domain.tally import Tally
+from domain.tally import Tally, TemplateRef
 from domain.template import Template
 
 
@@ -19,11 +19,19 @@ def evolve(state: ProjectState, event: Event) -> ProjectState:
 
 
 def fold(events: Iterable[Event], state: ProjectState | None = None) -> ProjectState:
-    """Fold ``events`` onto ``state`` (or onto a new project)."""
+    """Fold ``events`` onto ``state`` (or onto a new project). A trail whose first event names its template by
+    digest (``template_ref``) is folded onto ``started_state(template)``: the pinned template, found by the caller
+    (the store's copy, the worker's registry)."""
     new = state.copy_for_change() if state is not None else ProjectState()
     for event in events:
         apply_in_place(new, event)
     return new
+
+
+def started_state(template: Template | None) -> ProjectState:
+    """A new project that knows its template before its first event: what a trail that names its template by
+    digest is folded onto (an older trail's first event holds the template, and sets it again)."""
+    return ProjectState(template=template)
 
 
 def apply_in_place(s: ProjectState, e: Event) -> None:
@@ -44,7 +52,14 @@ def _started(s: ProjectState, e: Event) -> None:
     d = e.data
     s.id, s.title, s.lead = d["project_id"], d["title"], d["lead"]
     s.partners, s.parameters = list(d["partners"]), dict(d["parameters"])
-    s.template = Template.model_validate(d["template"])
+    if "template" in d:  # the whole template in the first event (projects started before digests)
+        s.template = Template.model_validate(d["template"])
+    else:  # by id, version and digest: the template is the one the fold began with (``started_state``)
+        s.template_ref = TemplateRef.model_validate(d["template_ref"])
+        held = s.template
+        if held is not None and (held.id, held.version) != (s.template_ref.id, s.template_ref.version):
+            raise ValueError(f"Project {s.id} started with template {s.template_ref.id} version "
+                             f"{s.template_ref.version}, not with {held.id} version {held.version}.")
     s.status, s.started_at = "active", e.at
     s.sealed = bool(d.get("sealed"))
 

@@ -199,6 +199,9 @@ class StartProject(BaseModel):
     parameters: dict[str, Any] = {}
     actor: Actor
     sealed: bool = False  # its personal fields' values come sealed (set by the application layer)
+    # its first event names the template by id, version and digest (``template_ref``, the text kept once in the
+    # store) instead of holding the whole template; False in the inputs of runs begun before (they replay so)
+    digest_in_first_event: bool = False
 
 
 class CompleteTask(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.model import ProjectState, TaskState
 from domain.personal import retention_ends
-from domain.template import FormField
+from domain.template import FormField, Template
 
 
 def _number(value: Decimal) -> int | float:
@@ -27,9 +27,19 @@ def form_view(field: FormField) -> dict[str, Any]:
     return out
 
 
+def template_of(state: ProjectState) -> Template:
+    """The state's template; a state folded from a trail whose first event names its template by digest has it
+    only when the fold began with it (``domain.evolve.started_state``)."""
+    if state.template is None:
+        ref = state.template_ref
+        named = f"template {ref.id} version {ref.version} (digest {ref.digest})" if ref else "its template"
+        raise ValueError(f"Project {state.id or '?'}: {named} is not at hand: fold its events onto "
+                         "started_state(the pinned template).")
+    return state.template
+
+
 def task_view(state: ProjectState, task: TaskState) -> dict[str, Any]:
-    assert state.template is not None
-    step = state.template.step(task.step)
+    step = template_of(state).step(task.step)
     return {
         "id": task.id, "project_id": state.id, "phase": task.phase, "step": task.step,
         "kind": task.kind, "assignee": task.assignee, "subject_org": task.subject_org,
@@ -42,7 +52,7 @@ def task_view(state: ProjectState, task: TaskState) -> dict[str, Any]:
         **({"on_behalf_of": task.on_behalf_of} if task.on_behalf_of else {}),
         **({"subject_task": task.subject_task, "requested_due": task.requested_due} if task.subject_task else {}),
         **({"item": task.item} if task.item else {}),
-        **({"erased_fields": list(task.erased_fields)} if state.template.has_personal_fields() else {}),
+        **({"erased_fields": list(task.erased_fields)} if template_of(state).has_personal_fields() else {}),
         "outcomes": [o.name for o in step.outcomes], "form": [form_view(f) for f in step.form],
     }
 
@@ -53,14 +63,14 @@ def project_view(state: ProjectState) -> dict[str, Any]:
 
 def summary_view(state: ProjectState) -> dict[str, Any]:
     """The project without its tasks (what the project list shows)."""
-    assert state.template is not None
+    template = template_of(state)
     return {
         "id": state.id, "title": state.title,
-        "template": {"id": state.template.id, "version": state.template.version},
+        "template": {"id": template.id, "version": template.version},
         "lead": state.lead, "partners": state.partners, "status": state.status, "phase": state.phase,
         "parameters": state.parameters, "started_at": state.started_at, "updated_at": state.updated_at,
         "seq": state.seq, "head": state.head,
-        **({"personal_data": personal_data_view(state)} if state.template.has_personal_fields() else {}),
+        **({"personal_data": personal_data_view(state)} if template.has_personal_fields() else {}),
     }
 
 

@@ -16,12 +16,14 @@ from typing import Any
 from domain import InvalidRequest, chain_hash, verify_chain
 from domain.documents import DOCUMENT_KEYS, SHA256
 from domain.merkle import leaf_hash, root_from_inclusion
+from domain.tally import template_digest
 from evidence.notes import Checkpoint, Verifier, open_checkpoint
 from evidence.signing import trail_head
 
 BUNDLE_EVENTS = "events.jsonl"
 BUNDLE_PROJECT = "project.json"
 BUNDLE_DOCUMENTS = "documents.json"  # each document file's names, as the events give them
+BUNDLE_TEMPLATE = "template.json"  # the template a first event names by digest (``template_ref``)
 
 
 def check_checkpoint(events: Sequence[Mapping[str, Any]], note: str, verifier: Verifier,
@@ -125,6 +127,20 @@ def _check_manifest(listed: Any, events: Sequence[Mapping[str, Any]]) -> list[di
     return problems
 
 
+def _check_template(bundle: zipfile.ZipFile, names: set[str], events: Sequence[Mapping[str, Any]]
+                    ) -> list[dict[str, Any]]:
+    """The template a trail's first event names by digest: in the bundle, and hashing to that digest."""
+    ref = (events[0].get("data") or {}).get("template_ref") if events else None
+    if not isinstance(ref, dict):
+        return []
+    named = f"the template this project started with ({ref.get('id')} version {ref.get('version')})"
+    if BUNDLE_TEMPLATE not in names:
+        return [{"seq": 1, "reason": f"template missing: {named} is not in the bundle ({BUNDLE_TEMPLATE})"}]
+    if template_digest(json.loads(bundle.read(BUNDLE_TEMPLATE))) != ref.get("digest"):
+        return [{"seq": 1, "reason": f"template changed: {BUNDLE_TEMPLATE} does not hash to {ref.get('digest')}"}]
+    return []
+
+
 def verify_bundle(path: Any, *, verifier: Verifier | None = None, note: str | None = None) -> dict[str, Any]:
     """The chain of a bundle's events, every document they name (present, unchanged), and with a
     verifier key the bundle's checkpoints (and ``note``) against its events."""
@@ -150,6 +166,7 @@ def verify_bundle(path: Any, *, verifier: Verifier | None = None, note: str | No
                                                f"does not match its sha256 {doc['sha256']}"})
             if BUNDLE_DOCUMENTS in names:
                 result["problems"] += _check_manifest(json.loads(bundle.read(BUNDLE_DOCUMENTS)), events)
+            result["problems"] += _check_template(bundle, names, events)
             notes = [bundle.read(n).decode("utf-8") for n in sorted(names) if n.startswith("checkpoints/")]
     except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequest(f"{path} is not a readable coopflow bundle ({exc}).") from None

@@ -30,6 +30,7 @@ from domain import (
     holder_of,
     parse_time,
     project_view,
+    started_state,
 )
 from domain.limits import shown
 from evidence.notes import Signer, Verifier
@@ -183,7 +184,10 @@ class AppBase:
             events = [Event.model_validate(e) for e in iter_events(self.engine, project_id, EventFilter(until=until))]
             if not events:
                 raise NotFound(f"Project '{project_id}' did not exist yet at {as_of}.", {"as_of": as_of})
-            project = {**project_view(fold(events)), "as_of": until}
+            first = events[0].data
+            # a trail that names its template by digest is folded onto the pinned template (the store's text)
+            begun = None if "template" in first else started_state(self._pinned.of(project_id, first))
+            project = {**project_view(fold(events, begun)), "as_of": until}
             template = self.template_of(project)
         shown = access.redacted_project(actor, project, template)
         if template.has_personal_fields():

@@ -8,13 +8,14 @@ import json
 import zipfile
 from typing import IO, Any
 
-from domain import Actor, Forbidden, NotFound
+from domain import Actor, Forbidden, NotFound, canonical_json
 from domain.merkle import inclusion_proof, trail_leaves
 from evidence.notes import NoteError, Verifier, open_checkpoint
 from evidence.proofs import (
     BUNDLE_DOCUMENTS,
     BUNDLE_EVENTS,
     BUNDLE_PROJECT,
+    BUNDLE_TEMPLATE,
     check_checkpoint,
     document_manifest,
     referenced_documents,
@@ -22,11 +23,13 @@ from evidence.proofs import (
 from evidence.signing import SigningKeyMissing, checkpoint_trail
 from evidence.witnessed import check_witnesses, with_cosignatures
 from services import access
+from services.base import personal_state
 from services.exports import write_jsonl
 from services.kept_checks import quick_check
 from services.trail import Trail
 from store import iter_events, read
 from store.checkpoints import alarms, checkpoints, latest_checkpoint
+from store.pinned import PinnedTextError
 from store.witnesses import cosignatures, project_orgs, statuses, witnesses
 
 
@@ -86,14 +89,20 @@ class Checkpoints(Trail):
                 "witnesses": self.witnesses(actor, project_id)}
 
     def overview_check(self, actor: Actor, project_id: str) -> dict[str, Any]:
-        """The auditor's landing page's check of one project: ``{chain, checkpoint}``, the chain from its kept
-        check (with ``kept``: how far the last full check went, and when), the latest checkpoint against it."""
+        """The auditor's landing page's check of one project: ``{chain, checkpoint, plain_personal}``, the chain from
+        its kept check (with ``kept``: how far the last full check went, and when), the latest checkpoint against
+        it, and whether it is a case whose personal data is kept in clear."""
         project = self._project(actor, project_id)
         access.check_may_verify(actor, project)
         last = latest_checkpoint(self.engine, project_id)
         chain, checkpoint = self._checked(project, last)
+        try:  # a case with personal data kept in clear (started before sealing)
+            plain = self.template_of(project).has_personal_fields() and not personal_state(project)["sealed"]
+        except PinnedTextError:  # its template's text is missing or altered: the full check names it, at seq 1
+            plain = False
         return {"chain": chain, "checkpoint": None if last is None else {**(checkpoint or {}),
-                                                                        "created_at": last["created_at"]}}
+                                                                        "created_at": last["created_at"]},
+                "plain_personal": plain}
 
     def _checked(self, project: dict[str, Any], last: dict[str, Any] | None
                  ) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -175,7 +184,8 @@ class Checkpoints(Trail):
 
     def export_bundle(self, actor: Actor, project_id: str, out: IO[bytes]) -> dict[str, int]:
         """A zip of the trail (``events.jsonl``), every document it names (``documents/<sha256>``, with their
-        names in ``documents.json``), the kept checkpoints (``checkpoints/<size>.note``) and ``project.json``."""
+        names in ``documents.json``), the kept checkpoints (``checkpoints/<size>.note``), ``project.json`` and, for a
+        trail whose first event names its template by digest, ``template.json`` (that template's canonical JSON)."""
         project = self._project(actor, project_id)
         # as the trail's other exports: personal fields left out for those who may not read them (their
         # events then no longer match their hashes), and only the documents of what is left
@@ -188,6 +198,8 @@ class Checkpoints(Trail):
                 text.detach()  # the zip member closes with its own context
             bundle.writestr(BUNDLE_PROJECT, json.dumps({k: project[k] for k in (
                 "id", "title", "template", "lead", "partners", "status")}, ensure_ascii=False, indent=1))
+            if events and "template_ref" in events[0]["data"]:  # the text its digest names: the bundle is whole
+                bundle.writestr(BUNDLE_TEMPLATE, canonical_json(self.template_of(project).model_dump(mode="json")))
             present = set()
             for sha256 in sorted({doc["sha256"] for _, _, doc in referenced_documents(events)}):
                 content = self.documents.open(sha256)

@@ -25,7 +25,7 @@ from services.base import AppBase, update_error
 from services.temporal import call_until
 from store import accounts, read, web_state
 from workflows import ProjectInput, ProjectWorkflow, workflow_id
-from workflows.project import LEAD, PHASE, STATUS
+from workflows.inputs import LEAD, PHASE, STATUS
 from workflows.templates import remember
 
 
@@ -121,6 +121,9 @@ class Projects(AppBase):
 
 def by_reference(command: StartProject) -> StartProject:
     """The start as Temporal gets it: the template's id, version and digest, not its 18 KB (the worker has the
-    template; one in this process finds it here)."""
+    template; one in this process finds it here); and since v1.4 its first event names the template by digest
+    too (the store keeps the text once). The choice travels in the workflow's input, so a replayed history
+    decides as its run did, without a ``workflow.patched`` (a run begun by reference asks none)."""
     assert command.template is not None
-    return command.model_copy(update={"template": None, "template_ref": remember(command.template)})
+    return command.model_copy(update={"template": None, "template_ref": remember(command.template),
+                                      "digest_in_first_event": True})

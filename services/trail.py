@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain import Actor, InvalidRequest, format_time
+from domain.tally import template_digest
 from evidence.proofs import verify_anchored
 from evidence.signing import kept_checkpoint_problems, signed_by
 from services import access, history_check
@@ -17,6 +18,7 @@ from services.verify_all import check_all, now, whole
 from store import incidents as store_incidents
 from store import iter_events, outbox, read
 from store.checkpoints import checkpoints
+from store.template_texts import first_event_problem
 from store.trail_checks import keep_checks, keep_full_check
 from workflows import ProjectWorkflow
 
@@ -78,6 +80,9 @@ class Trail(AppBase):
         result["problems"] += kept_checkpoint_problems(events, kept)
         if unchecked:  # signed by a key this process does not have: said, not counted as the trail's problem
             result["checkpoints_not_checked"] = unchecked
+        pinned = first_event_problem(self.engine, events[0]["data"]) if events else None
+        if pinned is not None:  # the template text the first event names by digest: missing, or altered
+            result["problems"].append({"seq": 1, "reason": pinned})
         result["ok"] = not result["problems"]
         for incident in store_incidents(self.engine, project_id):
             result["problems"].append({"seq": incident["seq"], "reason": (
@@ -86,6 +91,14 @@ class Trail(AppBase):
             result["ok"] = False
         keep_full_check(self.engine, project_id, events, result["ok"], every[-1]["tree_size"] if every else None)
         return result
+
+    def pinned_template(self, actor: Actor, project_id: str) -> dict[str, Any]:
+        """The template the project started with (for whoever may see the project): its id, version, digest (the
+        SHA-256 of its canonical JSON, as a first event names it) and the template itself. A text the store
+        keeps by digest is given only once it hashes to it."""
+        template = self.template_of(self._project(actor, project_id))
+        text = template.model_dump(mode="json")
+        return {"id": template.id, "version": template.version, "digest": template_digest(text), "template": text}
 
     async def verify_against_history(self, actor: Actor, project_id: str) -> dict[str, Any]:
         """Compare the trail with the workflow's own events and the updates in its history."""

@@ -4,7 +4,8 @@ compared with the tree heads taken on the way; the projects shared out over the 
 
 A trail this finds whole gets the same answer the full check gives (its chain holds, it ends where the project
 recorded, every kept checkpoint's note is the row that keeps it and its head is the trail's at that size, no
-incident is open), and its kept check is replaced. Any other trail goes through the full check (``verify``), so
+incident is open, the template text its first event names by digest is in the store and hashes to it), and its
+kept check is replaced. Any other trail goes through the full check (``verify``), so
 that what is wrong is said exactly as ``audit verify PROJECT`` says it."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from evidence.notes import Checkpoint, NoteError, split_note
 from store import incidents as store_incidents
 from store import make_engine
 from store.checkpoints import checkpoints
+from store.template_texts import first_event_problem
 from store.trail_checks import stored_rows
 
 Result = tuple[dict[str, Any], dict[str, Any]] | None  # (the check's answer, the check to keep), or: full check
@@ -37,11 +39,15 @@ def whole(engine: Engine, project: Mapping[str, Any], at: str) -> Result:
     kept = checkpoints(engine, pid)
     latest = kept[-1]["tree_size"] if kept else None
     stream = ChainStream(marks={c["tree_size"] for c in kept}, kept_at=latest)
+    first = None
     for row in stored_rows(engine, pid):
         if not stream.add(row[0], row[10], row[11], stored_event_hash(*row[:12])):
             return None
+        first = row[9] if row[0] == 1 else first
     if not stream.size or (stream.size, stream.head) != (project["seq"], project["head"]):
         return None
+    if first is not None and first_event_problem(engine, first) is not None:
+        return None  # the template text it names by digest is missing or altered
     for c in kept:
         try:
             signed = Checkpoint.parse(split_note(c["note"])[0])

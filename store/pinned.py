@@ -1,4 +1,6 @@
-"""Each project's template exactly as the project pinned it: the copy its first event recorded.
+"""Each project's template exactly as the project pinned it: the copy its first event recorded, or, for a project
+whose first event names its template by id, version and digest (``template_ref``), the text the store keeps by that
+digest (``store/template_texts.py``), used only once it hashes to the digest.
 
 A template file edited in place (the same id and version) must change nothing for projects that started
 with the earlier text: the workflow decides with its own copy, and so do the checks, the redaction and the
@@ -15,10 +17,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from domain import Template
-from domain.tally import template_digest
+from domain.tally import TemplateRef, template_digest
 from store.audit import iter_events
+from store.template_texts import PinnedTextError, checked_template, stored_text
 
-__all__ = ["PinnedTemplates", "template_digest"]
+__all__ = ["PinnedTemplates", "PinnedTextError", "template_digest"]
 
 KEPT_PROJECTS = 20_000  # projects whose digest is remembered (40 bytes each); the templates themselves are few
 
@@ -33,18 +36,43 @@ class PinnedTemplates:
         self._lock = threading.Lock()
 
     def of(self, project_id: str, first_event: dict[str, Any] | None = None) -> Template:
-        """The project's pinned template; ``first_event`` (its data) when the caller holds it already."""
+        """The project's pinned template; ``first_event`` (its data) when the caller holds it already. A text
+        the store keeps by digest that is missing or does not hash to it raises ``PinnedTextError``."""
         with self._lock:
             digest = self._digests.get(project_id)
             if digest is not None:
                 self._digests.move_to_end(project_id)
                 return self._templates[digest]
         data = first_event if first_event is not None else next(iter_events(self._engine, project_id, batch=1))["data"]
-        digest = template_digest(data["template"])
+        if "template" in data:  # the whole template in the first event (projects started before digests)
+            digest = template_digest(data["template"])
+            with self._lock:
+                known = self._templates.get(digest)
+            template = known or Template.model_validate(data["template"])
+        else:
+            digest = data["template_ref"]["digest"]
+            with self._lock:
+                known = self._templates.get(digest)
+            template = known or checked_template(self._engine, project_id, data["template_ref"])
+        return self.keep(project_id, digest, template)
+
+    def by_digest(self, project_id: str, ref: TemplateRef) -> Template | None:
+        """The template the store keeps by ``ref``'s digest (checked), or None when it keeps no such text."""
         with self._lock:
-            if digest not in self._templates:
-                self._templates[digest] = Template.model_validate(data["template"])
+            known = self._templates.get(ref.digest)
+        if known is not None:
+            return known
+        if stored_text(self._engine, ref.digest) is None:
+            return None
+        template = checked_template(self._engine, project_id, ref.model_dump())
+        with self._lock:
+            return self._templates.setdefault(ref.digest, template)
+
+    def keep(self, project_id: str, digest: str, template: Template) -> Template:
+        """Remember ``template`` (whose digest the caller checked) as the project's pinned one."""
+        with self._lock:
+            template = self._templates.setdefault(digest, template)
             self._digests[project_id] = digest
             if len(self._digests) > KEPT_PROJECTS:
                 self._digests.popitem(last=False)
-            return self._templates[digest]
+            return template

@@ -235,6 +235,14 @@ def list_events(request: Request, response: Response, project_id: str, actor: Ap
                                                          since=since, until=until, cursor=cursor, limit=limit))
 
 
+@router.get("/projects/{project_id}/template", tags=["audit"], responses=errors(404))
+def pinned_template(project_id: str, actor: ApiActor, coopflow: CoopflowDep) -> dict[str, Any]:
+    """The template the project started with, exactly (same visibility as the project): ``id``, ``version``,
+    ``digest`` (SHA-256 of its canonical JSON: the ``template_ref.digest`` of the first event, or the digest of an
+    older first event's ``template``) and ``template``."""
+    return coopflow.pinned_template(actor, project_id)
+
+
 @router.get("/projects/{project_id}/verify", tags=["audit"], responses=errors(404))
 def verify(project_id: str, actor: ApiActor, coopflow: CoopflowDep) -> dict[str, Any]:
     """The hash chain recomputed: ok, count, head and each problem with its seq."""

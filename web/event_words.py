@@ -12,7 +12,7 @@ from web.words import Words
 
 # data keys the page leaves out: the event column says them already (the reason), the template is the
 # project's own (its title is on the page), and a request id only tells retries apart
-_SKIPPED = frozenset({"reason", "template", "request_id", "project_id"})
+_SKIPPED = frozenset({"reason", "template", "template_ref", "request_id", "project_id"})
 _ORGS = frozenset({"assignee", "subject_org", "lead", "org", "to"})
 _PERSONS = frozenset({"holder", "on_behalf_of_user"})  # user ids: shown by the person's name
 _MOMENTS = frozenset({"due_at", "requested_due", "opens_at"})

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 
 from domain import DomainError, InvalidData
-from services.base import TASK_ID, personal_state
+from services.base import TASK_ID
 from services.identity import TooManyAttempts, Unauthorized
 from web.deps import SessionDep, get_coopflow
 from web.errors import STATUS
@@ -157,8 +157,7 @@ def inbox(request: Request, done: str | None = None, tasks: str | None = None, p
             if not bad_cursor(exc):
                 raise
             page = coopflow.projects_page(actor, limit=OVERVIEW_PAGE, latest_changed=True)
-        overview = [{**p, **coopflow.overview_check(actor, p["id"]), "plain_personal": coopflow.template_of(
-            p).has_personal_fields() and not personal_state(p)["sealed"]} for p in page.items]
+        overview = [{**p, **coopflow.overview_check(actor, p["id"])} for p in page.items]
         return render(request, "audit_overview.html", tasks=shown_tasks, done=done, projects=overview,
                       links=cursor_links(request, page, "projects"), task_links=task_links)
     return render(request, "inbox.html", tasks=shown_tasks, done=done, links=task_links, holder=holder)

@@ -6,12 +6,9 @@ It decides with the pure domain, folds the events into its state and hands them 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -24,41 +21,22 @@ with workflow.unsafe.imports_passed_through():
         HoldTask,
         ProjectState,
         RequestExtension,
-        StartProject,
         Tick,
         decide,
         fold,
         next_wake,
         parse_time,
         project_view,
+        started_state,
         summary_view,
         task_view,
     )
     from domain.personal import RETENTION_REASON, retention_ends
+    from workflows.inputs import ANSWERED_KEPT, KEYED_UPDATE, PHASE, STATUS, ProjectInput
     from workflows.templates import by_reference, carried_in, resolved
     from workflows.writes import StoreWrites
 
-PHASE = SearchAttributeKey.for_keyword("CoopflowPhase")
-STATUS = SearchAttributeKey.for_keyword("CoopflowStatus")
-LEAD = SearchAttributeKey.for_keyword("CoopflowLead")
-SEARCH_ATTRIBUTES = (PHASE, STATUS, LEAD)
-KEYED_UPDATE = re.compile(r"[a-z]+-[0-9a-f]{40}")  # services/updates.py: an update id made from an Idempotency-Key
 UserCommand = CompleteTask | ChangeProject | RequestExtension | ErasePersonalData | HoldTask  # what updates decide
-ANSWERED_KEPT = 500  # keyed changes remembered across continue-as-new (a key is repeated within minutes)
-
-
-class ProjectInput(BaseModel):
-    """Either the command that starts a project, or the state carried over by continue-as-new."""
-
-    start: StartProject | None = None
-    state: ProjectState | None = None
-    history_limit: int | None = None  # continue-as-new after this many history events (tests)
-    write_timeout: float = 10.0  # seconds one attempt of a store write may take before it is tried again
-    answered: list[str] = []  # the ids of the last keyed changes answered, carried over continue-as-new
-
-
-def workflow_id(project_id: str) -> str:
-    return f"project-{project_id}"
 
 
 def _rejection(error: DomainError) -> ApplicationError:
@@ -89,8 +67,11 @@ class ProjectWorkflow:
     @workflow.run
     async def run(self, input: ProjectInput) -> str:
         if input.start is not None and self._state.status == "new":
+            start = resolved(input.start)
+            if start.digest_in_first_event:  # its first event names the template by digest: the state holds it
+                self._state = started_state(start.template)
             try:
-                self._apply(decide(self._state, resolved(input.start), workflow.now()))
+                self._apply(decide(self._state, start, workflow.now()))
             except DomainError as error:
                 raise _rejection(error) from None
         await self._writes.flush()

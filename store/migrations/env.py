@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from store import models  # noqa: F401  (registers the tables)
+from store import models, template_texts  # noqa: F401  (registers the tables)
 from store.db import make_engine
 
 config = context.config

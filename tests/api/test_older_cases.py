@@ -35,8 +35,8 @@ from tests.utils.app import actor
 from tests.web.conftest import http_login
 from worker import workflow_runner
 from workflows import ProjectInput, ProjectWorkflow, workflow_id
-from workflows.project import LEAD as LEAD_ATTRIBUTE
-from workflows.project import PHASE, STATUS
+from workflows.inputs import LEAD as LEAD_ATTRIBUTE
+from workflows.inputs import PHASE, STATUS
 
 LEAD, CARITAS, HORIZON, DIFFERENT = "stadt-dortmund", "caritas-rs", "horizon-civitas-mk", "different-and-equal-al"
 NAME, BORN, NEEDS = "Ljiljana Petrović-Krasniqi", "1991-04-02", "Dialysis three times a week"

@@ -9,19 +9,19 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-SQLITE_TRIGGERS = ("audit_event_no_update", "audit_event_no_delete")
-
 
 @contextmanager
-def triggers_off(engine: Engine) -> Iterator[Connection]:
+def triggers_off(engine: Engine, table: str = "audit_event") -> Iterator[Connection]:
+    """A transaction in which the append-only ``table`` may be changed."""
+    triggers = (f"{table}_no_update", f"{table}_no_delete")
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SET LOCAL session_replication_role = replica"))
             yield conn
             return
         saved = [conn.execute(text("SELECT sql FROM sqlite_master WHERE type='trigger' AND name=:n"),
-                              {"n": name}).scalar_one() for name in SQLITE_TRIGGERS]
-        for name in SQLITE_TRIGGERS:
+                              {"n": name}).scalar_one() for name in triggers]
+        for name in triggers:
             conn.execute(text(f"DROP TRIGGER {name}"))
         yield conn
         for sql in saved:

@@ -10,7 +10,8 @@ writes ``<scenario>-v<n>-run<i>.json`` (a version in the corpus is never written
 ``lifecycle`` (dev server; ``lifecycle-v1`` wrote through a local activity, ``lifecycle-v1.2`` through
 a regular one, ``lifecycle-v2`` runs template v2 with reminders, a change and a request for more time,
 ``lifecycle-v3`` template v3 with a document in every file field, ``lifecycle-v4`` a start and continued
-runs that name the template by reference and carry only open tasks and a tally), ``timers`` (time-skipping server:
+runs that name the template by reference and carry only open tasks and a tally, ``lifecycle-v5`` a first event
+that names its template by digest: tests/workflow/test_template_digest.py), ``timers`` (time-skipping server:
 reminders, missed deadlines, escalations and a scheduled report, each when its durable timer fires),
 ``retention`` (time-skipping server: an ended case's personal data erased by the system when its
 retention timer fires) and ``incident`` (dev server: a write the store refuses, a failed activity, an

@@ -29,8 +29,10 @@ async def test_a_start_carries_the_template_by_reference(app: Coopflow):
     (carried,) = await app.client.data_converter.decode(started, [ProjectInput])
     first = next(iter(app.list_events(actor(app, "auditor"), pid)))
     assert carried.start is not None and carried.start.template is None
+    assert carried.start.template_ref == TemplateRef(**first["data"]["template_ref"])  # the first event's, too
     assert carried.start.template_ref == TemplateRef(id="cooperation", version=project["template"]["version"],
-                                                     digest=template_digest(first["data"]["template"]))
+                                                     digest=template_digest(app.templates.latest("cooperation")
+                                                                            .model_dump(mode="json")))
     assert sum(len(p.data) for p in started) < 4_000  # the template alone is about 18 KB
     upserted = {name for e in history.events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
                 for name in e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields}
