@@ -19,7 +19,7 @@ from activities.contracts import RecordEvents
 from activities.store_writes import StoreWrites
 from domain import Event, ProjectState, StartProject, Template, decide, fold, started_state, summary_view, task_view
 from domain.tally import template_digest
-from store import iter_events
+from store import incidents, iter_events
 from store.pinned import PinnedTemplates, PinnedTextError
 from store.template_texts import first_event_problem, stored_text
 from templates import TemplateRegistry
@@ -84,10 +84,16 @@ def test_a_failed_first_write_keeps_neither_events_nor_text(engine: Engine, monk
         raise RuntimeError("the mails could not be composed")
 
     monkeypatch.setattr(activities.store_writes, "mails_for", broken)  # after the text, in the transaction
-    with pytest.raises(ApplicationError):
-        ActivityEnvironment().run(StoreWrites(engine).record_events, batch)
-    assert list(iter_events(engine, batch.project["id"])) == []
-    assert text_row(engine, events[0].data["template_ref"]["digest"]) is None, "written with the events, or not"
+    pid = batch.project["id"]
+    try:
+        with pytest.raises(ApplicationError):
+            ActivityEnvironment().run(StoreWrites(engine).record_events, batch)
+        assert list(iter_events(engine, pid)) == []
+        assert text_row(engine, events[0].data["template_ref"]["digest"]) is None, "written with the events, or not"
+        assert [i["project_id"] for i in incidents(engine, pid)] == [pid], "the refusal is an incident"
+    finally:  # other tests of this store list every open incident: this one is theirs to not see
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM incident WHERE project_id = :p"), {"p": pid})
 
 
 def test_an_altered_or_missing_text_is_never_used(engine: Engine):
