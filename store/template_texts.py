@@ -79,13 +79,19 @@ def problem(body: str | None, ref: dict[str, Any]) -> str | None:
     named = f"the template this project started with ({ref['id']} version {ref['version']}, digest {ref['digest']})"
     if body is None:
         return f"{named} is missing from the store"
-    try:
-        digest = template_digest(json.loads(body))
-    except ValueError:
-        digest = None
-    if digest != ref["digest"]:
+    if _digest_of(body) != ref["digest"]:
         return f"{named} has been altered in the store: its text no longer hashes to that digest"
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _digest_of(body: str) -> str | None:
+    """The digest of a kept text exactly as stored (None: not JSON). Texts are few and each is hashed once per
+    process, not once per project (``audit verify --all`` asks for every project whose first event names one)."""
+    try:
+        return template_digest(json.loads(body))
+    except ValueError:
+        return None
 
 
 def first_event_problem(engine: Engine, first_data: str | dict[str, Any]) -> str | None:
