@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from bench.large_store_timing import cpu_used
 from evidence.notes import Checkpoint, Signer
 from evidence.signing import origin
 from store import make_engine, upgrade
@@ -72,22 +73,16 @@ def verify_all(url: str, signer: Signer, code: Path) -> dict[str, Any]:
     """`coopflow audit verify --all --json` in a process of its own (``code``'s CLI): wall time, peak memory."""
     env = {**os.environ, "COOPFLOW_DATABASE_URL": url, "COOPFLOW_SIGNING_KEY": str(signer),
            "COOPFLOW_DATA_DIR": "/tmp/coopflow-verify-scale-data", "PYTHONPATH": str(code)}
-    began, cpu = time.perf_counter(), _children_cpu()
+    began, cpu = time.perf_counter(), cpu_used(own=False)
     done = subprocess.run([sys.executable, "-c", "import sys, cli; sys.argv = ['coopflow', 'audit', 'verify', "
                            "'--all', '--json']; cli.main()"], cwd=code, env=env, capture_output=True, text=True)
-    seconds, cpu = time.perf_counter() - began, _children_cpu() - cpu
+    seconds, cpu = time.perf_counter() - began, cpu_used(own=False) - cpu
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest of the processes, MB
     summary = json.loads(done.stdout) if done.stdout.strip().startswith("{") else {"error": done.stderr[-500:]}
     return {"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak, "ok": summary.get("ok"),
             "events": summary.get("events"), "projects": summary.get("projects"),
             "progress_on_stderr": "Verifying" in done.stderr,
             **({"error": summary["error"]} if "error" in summary else {})}
-
-
-def _children_cpu() -> float:
-    """CPU seconds of the processes this one ran and waited for (with theirs): steady on a busy machine."""
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return used.ru_utime + used.ru_stime
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ two projects pinned to two texts of one id and version each get their own.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Engine
 from domain import Template
 from domain.tally import TemplateRef, template_digest
 from store.audit import iter_events
-from store.template_texts import PinnedTextError, checked_template, stored_text
+from store.template_texts import PinnedTextError, checked_template, stored_text, template_from
 
 __all__ = ["PinnedTemplates", "PinnedTextError", "template_digest"]
 
@@ -46,15 +47,13 @@ class PinnedTemplates:
         data = first_event if first_event is not None else next(iter_events(self._engine, project_id, batch=1))["data"]
         if "template" in data:  # the whole template in the first event (projects started before digests)
             digest = template_digest(data["template"])
-            with self._lock:
-                known = self._templates.get(digest)
-            template = known or Template.model_validate(data["template"])
+            load = functools.partial(Template.model_validate, data["template"])
         else:
             digest = data["template_ref"]["digest"]
-            with self._lock:
-                known = self._templates.get(digest)
-            template = known or checked_template(self._engine, project_id, data["template_ref"])
-        return self.keep(project_id, digest, template)
+            load = functools.partial(checked_template, self._engine, project_id, data["template_ref"])
+        with self._lock:
+            known = self._templates.get(digest)
+        return self.keep(project_id, digest, known or load())
 
     def by_digest(self, project_id: str, ref: TemplateRef) -> Template | None:
         """The template the store keeps by ``ref``'s digest (checked), or None when it keeps no such text."""
@@ -62,9 +61,10 @@ class PinnedTemplates:
             known = self._templates.get(ref.digest)
         if known is not None:
             return known
-        if stored_text(self._engine, ref.digest) is None:
+        body = stored_text(self._engine, ref.digest)
+        if body is None:
             return None
-        template = checked_template(self._engine, project_id, ref.model_dump())
+        template = template_from(project_id, body, ref.model_dump())
         with self._lock:
             return self._templates.setdefault(ref.digest, template)
 

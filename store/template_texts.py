@@ -67,7 +67,11 @@ def stored_text(engine: Engine, digest: str) -> str | None:
 def checked_template(engine: Engine, project_id: str, ref: dict[str, Any]) -> Template:
     """The template a first event names by ``ref``, from its kept text once that hashes to the digest; else
     ``PinnedTextError`` naming the project and the digest (a text that was altered is never used)."""
-    body = stored_text(engine, ref["digest"])
+    return template_from(project_id, stored_text(engine, ref["digest"]), ref)
+
+
+def template_from(project_id: str, body: str | None, ref: dict[str, Any]) -> Template:
+    """``checked_template`` of a kept text already read (``body``; None: the store has none)."""
     trouble = problem(body, ref)
     if trouble is not None or body is None:
         raise PinnedTextError(f"Project {project_id}: {trouble}")
