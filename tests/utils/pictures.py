@@ -5,7 +5,7 @@ still open (some of it overdue) at ``now``; written to the store as the worker w
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,15 @@ from tests.utils.domain import COORDINATOR, LEAD, Project
 from tests.utils.scenario import next_move
 
 DELAYS = (3, 6, 2, 17, 4, 9, 1, 5, 19, 3, 7, 2)  # days before each next completion: 17 and 19 make it late
+# the coordinator's changes, each once, the first that applies: after how many completions, which change, its
+# fields (from an open partner task), and whether it needs one
+CHANGES: tuple[tuple[int, str, Callable[[Any], dict[str, Any]], bool], ...] = (
+    (3, "add_partner", lambda t: {"org": "different-and-equal-al", "reason": "A third country joins"}, False),
+    (6, "extend_deadline", lambda t: {"task_id": t["id"], "reason": "Board meeting postponed",
+                                      "due_at": format_time(parse_time(t["due_at"]) + timedelta(days=10))}, True),
+    (9, "withdraw_partner", lambda t: {"org": "horizon-civitas-mk", "reason": "Funding of the partner ended"}, False),
+    (11, "waive", lambda t: {"task_id": t["id"], "reason": "Covered by the joint report"}, True),
+)
 
 
 def realistic_project(now: datetime, *, days: int = 200, reports: int = 4,
@@ -39,25 +48,12 @@ def realistic_project(now: datetime, *, days: int = 200, reports: int = 4,
             continue
         task, data, outcome = move
         partner_task = next((t for t in p.open() if t["kind"] != "decision" and t["assignee"] != LEAD), None)
-        if moves >= 3 and "added" not in done:
-            p.change("add_partner", org="different-and-equal-al", reason="A third country joins")
-            done.add("added")
-            p.now += timedelta(days=2)
-            continue
-        if moves >= 6 and "extended" not in done and partner_task is not None:
-            p.change("extend_deadline", task_id=partner_task["id"], reason="Board meeting postponed",
-                     due_at=format_time(parse_time(partner_task["due_at"]) + timedelta(days=10)))
-            done.add("extended")
-            p.now += timedelta(days=2)
-            continue
-        if moves >= 9 and "withdrawn" not in done:
-            p.change("withdraw_partner", org="horizon-civitas-mk", reason="Funding of the partner ended")
-            done.add("withdrawn")
-            p.now += timedelta(days=2)
-            continue
-        if moves >= 11 and "waived" not in done and partner_task is not None:
-            p.change("waive", task_id=partner_task["id"], reason="Covered by the joint report")
-            done.add("waived")
+        change = next(((kind, fields) for after, kind, fields, of_task in CHANGES if moves >= after and kind not in done
+                       and (partner_task is not None or not of_task)), None)
+        if change is not None:
+            kind, fields = change
+            p.change(kind, **fields(partner_task))
+            done.add(kind)
             p.now += timedelta(days=2)
             continue
         p.now += timedelta(days=DELAYS[moves % len(DELAYS)])
