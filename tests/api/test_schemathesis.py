@@ -23,6 +23,8 @@ from store import accounts
 from tests.utils.processes import Processes
 from web.app import create_app
 
+pytestmark = pytest.mark.long(42)  # seconds on 2 cores: started first (tests/conftest.py)
+
 SCHEMA = schemathesis.openapi.from_dict(create_app(coopflow=None, secret="spec-only").openapi())  # type: ignore[arg-type]
 ROLES = {"coordinator": "stadt-dortmund", "partner": "caritas-rs", "auditor": "audit-office"}
 SEEN: Counter[str] = Counter()

@@ -14,7 +14,7 @@ from services.seed import demo_email
 from tests.cli.test_cli import COOPFLOW, LEAD, PARTNERS, Dev, dev, stop
 from tests.utils.scenario import SAMPLE_DATA
 
-pytestmark = pytest.mark.long(50)  # seconds on 2 cores: started first (tests/conftest.py)
+pytestmark = pytest.mark.long(30)  # seconds on 2 cores: started first (tests/conftest.py)
 
 __all__ = ["dev"]
 PDF = b"%PDF-1.4\n% the draft agreement\n%%EOF\n"

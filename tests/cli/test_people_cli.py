@@ -7,9 +7,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from services.seed import demo_email
 from tests.cli.test_cli import Dev, stop
 from tests.utils.scenario import SAMPLE_DATA
+
+pytestmark = pytest.mark.long(37)  # seconds on 2 cores: started first (tests/conftest.py)
 
 LEAD = demo_email("stadt-dortmund")
 ANA, MARKO = "ana@caritas.example", "marko@caritas.example"

@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from services.seed import demo_email
 from tests.cli.test_cli import Dev, stop
+
+pytestmark = pytest.mark.long(32)  # seconds on 2 cores: started first (tests/conftest.py)
 
 LEAD, HORIZON = demo_email("stadt-dortmund"), demo_email("horizon-civitas-mk")
 NAME, NEEDS = "Дритон Красниqi", "Punë dhe strehim në Tetovë"

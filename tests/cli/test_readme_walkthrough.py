@@ -12,7 +12,7 @@ import pytest
 from tests.cli.test_cli import COOPFLOW, LEAD, PARTNERS, Dev, dev, stop
 from tests.utils.scenario import SAMPLE_DATA
 
-pytestmark = pytest.mark.long(70)  # seconds on 2 cores: started first (tests/conftest.py)
+pytestmark = pytest.mark.long(35)  # seconds on 2 cores: started first (tests/conftest.py)
 
 __all__ = ["dev"]
 

@@ -26,6 +26,8 @@ from tests.conftest import PG_ADMIN_URL
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from scan_personal_data import files, postgresql_dump, scan, temporal_histories
 
+pytestmark = pytest.mark.long(50)  # seconds on 2 cores: started first (tests/conftest.py)
+
 CARITAS, HORIZON, DIFFERENT = "caritas-rs", "horizon-civitas-mk", "different-and-equal-al"
 NAME, BORN = "Љиљана Петровић", "1989-11-23"
 NEEDS = "Strehim për Ljiljanën në Shkodër"

@@ -6,12 +6,15 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain import DomainError, fold, format_time, parse_time, verify_chain
 from tests.utils.domain import PARTNERS, Project
 from tests.utils.scenario import SAMPLE_DATA
+
+pytestmark = pytest.mark.long(33)  # seconds on 2 cores: started first (tests/conftest.py)
 
 
 def check_invariants(p: Project) -> None:

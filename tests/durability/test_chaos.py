@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import PG_ADMIN_URL
 
-pytestmark = pytest.mark.long(130)  # seconds on 2 cores: started first (tests/conftest.py)
+pytestmark = pytest.mark.long(70)  # seconds on 2 cores: started first (tests/conftest.py)
 
 CHAOS = Path(__file__).parent.parent.parent / "bench" / "chaos.py"
 

@@ -24,6 +24,8 @@ from tests.durability.conftest import Workers, assert_exactly_once
 from tests.utils.app import LEAD, actor, play, start
 from tests.utils.scenario import SAMPLE_DATA
 
+pytestmark = pytest.mark.long(65)  # seconds on 2 cores: started first (tests/conftest.py)
+
 
 @pytest.mark.parametrize("point", ["workflow_task.kill", "workflow_task.fail", "write.before", "write.after"])
 async def test_a_worker_crash_at_each_point_completes_the_task_exactly_once(

@@ -43,6 +43,8 @@ from tests.utils.app import LEAD, PARTNERS, actor
 from worker import build_worker
 from workflows import ProjectWorkflow, workflow_id
 
+pytestmark = pytest.mark.long(40)  # seconds on 2 cores: started first (tests/conftest.py)
+
 DATA_DIR = Path(os.environ["COOPFLOW_DATA_DIR"])  # the test run's, set by tests/conftest.py
 FORM = b"%PDF-1.4\n% the consent signed by Ljiljana Petrovic\n%%EOF\n"
 CONSENT = {"person_name": "Ljiljana Petrović", "date_of_birth": "1991-04-02", "consent": True,

@@ -37,6 +37,8 @@ from web.i18n import LANGUAGES
 from web.server import serve
 from worker import build_worker
 
+pytestmark = pytest.mark.long(155)  # seconds on 2 cores: started first (tests/conftest.py)
+
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BEST_PRACTICES = ["region", "landmark-one-main", "landmark-unique", "landmark-no-duplicate-banner",
                   "landmark-no-duplicate-main", "landmark-banner-is-top-level", "landmark-main-is-top-level",

@@ -13,7 +13,7 @@ from services.seed import DEMO_PASSWORD, demo_email
 from tests.utils.app import PARTNERS, actor, play, start
 from tests.web.conftest import Live, Profiles
 
-pytestmark = pytest.mark.long(70)  # seconds on 2 cores: started first (tests/conftest.py)
+pytestmark = pytest.mark.long(29)  # seconds on 2 cores: started first (tests/conftest.py)
 
 
 async def login(browser: Profiles, live: Live, org: str, lang: str = "en") -> Page:

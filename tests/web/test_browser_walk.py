@@ -12,7 +12,7 @@ from tests.utils.scenario import next_move
 from tests.web.conftest import Live, Profiles
 from tests.web.test_browser import login
 
-pytestmark = pytest.mark.long(65)  # seconds on 2 cores: started first (tests/conftest.py)
+pytestmark = pytest.mark.long(35)  # seconds on 2 cores: started first (tests/conftest.py)
 
 
 async def fill_and_submit(page: Page, data: dict, outcome: str | None) -> None:

@@ -24,7 +24,7 @@ from tests.utils.app import PARTNERS, play, start
 from tests.utils.tamper import tamper
 from tests.witness.partners import PartnerWitness, cli, delete_as_operator, make_witness
 
-pytestmark = pytest.mark.long(60)  # seconds on 2 cores: started first (tests/conftest.py)
+pytestmark = pytest.mark.long(75)  # seconds on 2 cores: started first (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,8 @@ import pytest
 from evidence.notes import Checkpoint, open_checkpoint
 from tests.witness.helpers import SIGNER, Log, init_key, start_witness
 
+pytestmark = pytest.mark.long(25)  # seconds on 2 cores: started first (tests/conftest.py)
+
 
 def stored(db: Path) -> dict[str, tuple[int, bytes]]:
     """Each log's (size, root) as the file holds it, once its columns and its kept note agree."""

@@ -29,7 +29,7 @@ from web.app import create_app
 from web.server import serve
 from workflows import witnesses as witnessing
 
-pytestmark = pytest.mark.long(100)  # seconds on 2 cores: started first (tests/conftest.py)
+pytestmark = pytest.mark.long(27)  # seconds on 2 cores: started first (tests/conftest.py)
 
 
 @asynccontextmanager

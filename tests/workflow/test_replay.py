@@ -59,6 +59,8 @@ from tests.utils.tamper import tamper
 from tests.workflow.test_retention import ended_case, status_soon
 from workflows import ProjectWorkflow, workflow_id
 
+pytestmark = pytest.mark.long(29)  # seconds on 2 cores: started first (tests/conftest.py)
+
 
 def kinds(history: WorkflowHistory) -> set[EventType.ValueType]:
     return {e.event_type for e in history.events}
