@@ -1,11 +1,13 @@
 """A large store built through the product's own code, then the pages and commands a deployment uses, timed.
 
     python bench/large_store.py [--projects 300] [--big 4] [--db sqlite:////tmp/coopflow-large.db]
-                                [--repeat 20] [--keep]
+                                [--repeat 20] [--reuse] [--old-shape]
 
 Most projects are simulated the way the workflow runs them: the domain's ``decide`` and ``fold`` (with
 ``Tick`` at each wake-up, so recurring reports open on time and missed deadlines are recorded), written with
-the store's ``record_batch`` in batches, each trail signed with checkpoints as the daily job would. ``--big``
+the store's ``record_batch`` in batches, each trail signed with checkpoints as the daily job would. Each
+first event names its template by digest and the text is kept once in the store, as for projects started since
+v1.4; ``--old-shape`` builds the stores of before, each first event holding its whole template (18 KB). ``--big``
 of them have many partners and reports: about 2,000 events each. Then the pages and commands are timed with
 the web app in-process (httpx over ASGI; Temporal is not needed for reads) and a table is printed:
 what, p50, p95, size, target.
@@ -41,6 +43,7 @@ from domain import (
     format_time,
     next_wake,
     parse_time,
+    started_state,
     summary_view,
     task_view,
 )
@@ -49,6 +52,7 @@ from evidence.notes import Checkpoint, Signer
 from evidence.signing import origin
 from store import accounts, make_engine, record_batch, upgrade
 from store.checkpoints import add_checkpoint
+from store.template_texts import keep_text
 from templates import TemplateRegistry
 from tests.utils.scenario import AUDIT_ORG, walk_move
 
@@ -77,13 +81,16 @@ class Built:
 
 
 def simulate(project_id: str, *, lead: str, partners: list[str], started: datetime, report_count: int,
-             moves: int | None, rng: random.Random) -> tuple[ProjectState, list[Event]]:
+             moves: int | None, rng: random.Random, old_shape: bool = False) -> tuple[ProjectState, list[Event]]:
     """One project's life by the scripted walk: tasks completed a few hours to days apart, ticks at each
-    wake-up (reports open, deadlines are missed); ``moves`` completions at most (None: to its end)."""
+    wake-up (reports open, deadlines are missed); ``moves`` completions at most (None: to its end). Its first
+    event names the template by digest, as a project started since v1.4 (``old_shape``: holds the whole
+    template, as before)."""
     template = TemplateRegistry().latest("cooperation")
     coordinator = Actor(user=f"u-{lead}", org=lead, role="coordinator")
     now = started
-    state = ProjectState()
+    # as the workflow does: a first event that names its template by digest leaves it to the state to hold it
+    state = ProjectState() if old_shape else started_state(template)
     events: list[Event] = []
 
     def run(command: Any) -> None:
@@ -93,7 +100,8 @@ def simulate(project_id: str, *, lead: str, partners: list[str], started: dateti
         events.extend(found)
 
     run(StartProject(project_id=project_id, title=f"Cooperation {project_id}", template=template, lead=lead,
-                     partners=partners, parameters={"report_count": report_count}, actor=coordinator))
+                     partners=partners, parameters={"report_count": report_count}, actor=coordinator,
+                     digest_in_first_event=not old_shape))
     done = 0
     while state.status == "active" and (moves is None or done < moves):
         step_at = now + timedelta(hours=rng.randint(2, 120))
@@ -128,6 +136,10 @@ def _record(engine: Engine, state: ProjectState, events: list[Event], signer: Si
     (the daily job's rows); returns how many checkpoints."""
     summary = summary_view(state)
     tasks = [task_view(state, t) for t in state.tasks.values()]
+    if "template_ref" in events[0].data:  # the text it names, kept as the store-write activity keeps it
+        assert state.template is not None
+        with engine.begin() as conn:
+            keep_text(conn, state.template, events[0].at)
     for start in range(0, len(events), BATCH):
         chunk = events[start:start + BATCH]
         last = start + BATCH >= len(events)
@@ -155,9 +167,10 @@ def _with_first(partners: list[str]) -> list[str]:
 
 
 def build(engine: Engine, projects: int = 300, seed: int = 1, *, big: int | None = None,
-          signer: Signer | None = None, log: bool = True) -> Built:
+          signer: Signer | None = None, log: bool = True, old_shape: bool = False) -> Built:
     """Build ``projects`` projects (``big`` of them with ~2,000 events) in the store of ``engine`` (migrated
-    here); most completed, some active at any point of their life, started over five years."""
+    here); most completed, some active at any point of their life, started over five years. ``old_shape``:
+    every first event holds its whole template, as projects started before v1.4 do."""
     upgrade(engine)
     rng = random.Random(seed)
     signer = signer or Signer.generate("coopflow/bench")
@@ -179,7 +192,7 @@ def build(engine: Engine, projects: int = 300, seed: int = 1, *, big: int | None
             moves = None if rng.random() < 0.75 else rng.randint(1, 80)  # a quarter still running
         started = first + timedelta(hours=n * 5 * 365 * 24 / max(projects, 1))
         state, events = simulate(pid, lead=lead, partners=partners, started=started, report_count=reports,
-                                 moves=moves, rng=rng)
+                                 moves=moves, rng=rng, old_shape=old_shape)
         built.checkpoints += _record(engine, state, events, signer, daily=30 if n < big else 15, rng=rng)
         built.projects += 1
         built.events += len(events)
@@ -205,6 +218,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="requests per figure")
     parser.add_argument("--lists-only", action="store_true",
                         help="time the pages and lists only (not the landing page, the checkpoint job, verify --all)")
+    parser.add_argument("--old-shape", action="store_true",
+                        help="every first event holds its whole template, as projects started before v1.4 do")
     parser.add_argument("--reuse", action="store_true",
                         help="time the store built by an earlier run with the same --db (migrated first)")
     args = parser.parse_args()
@@ -222,7 +237,7 @@ def main() -> None:
             engine.dispose()
             Path(args.db.removeprefix("sqlite:///")).unlink(missing_ok=True)
             engine = make_engine(args.db)
-        built = build(engine, projects=args.projects, seed=args.seed, big=args.big)
+        built = build(engine, projects=args.projects, seed=args.seed, big=args.big, old_shape=args.old_shape)
         kept.write_text(json.dumps({"signer": str(built.signer), "big": built.big, "projects": built.projects,
                                     "events": built.events}))
         print(f"built {built.projects} projects, {built.events} events, {built.tasks} tasks, "
