@@ -79,6 +79,7 @@ async def _serve(address: str, task_queue: str, database_url: str) -> None:
 
 if __name__ == "__main__":
     import asyncio
+    import os
     import sys
     from pathlib import Path
 
@@ -86,3 +87,8 @@ if __name__ == "__main__":
     from bench.bare import _serve as serve  # the workflow must come from an importable module
 
     asyncio.run(serve(*sys.argv[1:4]))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # end as `coopflow` does (cli.main): the Temporal runtime can crash at interpreter exit (sdk-python #300),
+    # which aborted this process now and then once its measured work was over ("Fatal Python error")
+    os._exit(0)
