@@ -1,7 +1,7 @@
 """A large store built through the product's own code, then the pages and commands a deployment uses, timed.
 
     python bench/large_store.py [--projects 300] [--big 4] [--db sqlite:////tmp/coopflow-large.db]
-                                [--repeat 20] [--reuse] [--old-shape]
+                                [--repeat 20] [--reuse] [--lists-only] [--old-shape]
 
 Most projects are simulated the way the workflow runs them: the domain's ``decide`` and ``fold`` (with
 ``Tick`` at each wake-up, so recurring reports open on time and missed deadlines are recorded), written with
