@@ -47,16 +47,16 @@ class StoreWrites:
         self._templates = PinnedTemplates(engine)  # each project's template as it pinned it
         self._write_latency: MetricHistogramTimedelta | None = None  # made by the first write, then kept
 
-    def _template(self, batch: RecordEvents) -> tuple[Template, bool]:
-        """The template as the project pinned it, and whether its text is to be kept by digest now: a first batch
-        whose first event names it by digest (its text is not in the store yet) finds it in the worker's own
+    def _template(self, batch: RecordEvents) -> tuple[Template, str | None]:
+        """The template as the project pinned it, and the digest its text is to be kept by now (else None): a first
+        batch whose first event names it by digest (its text is not in the store yet) finds it in the worker's own
         registry (``workflows/templates.py``), never in the activity's input; an older first batch carries it."""
         project_id = batch.project["id"]
         first = batch.events[0].data if batch.events and batch.events[0].seq == 1 else None
         if first is not None and "template_ref" in first and "template" not in first:
             ref = TemplateRef.model_validate(first["template_ref"])
-            return self._templates.keep(project_id, ref.digest, resolve(project_id, ref)), True
-        return self._templates.of(project_id, first), False
+            return self._templates.keep(project_id, ref.digest, resolve(project_id, ref)), ref.digest
+        return self._templates.of(project_id, first), None
 
     def _latency(self) -> MetricHistogramTimedelta:
         """How long a batch's store write took, through the SDK's meter (served with its metrics)."""
@@ -109,9 +109,9 @@ class StoreWrites:
 
         def in_transaction(conn: Connection) -> list[dict[str, Any]]:
             self._crash("write.stop")
-            template, keep = self._template(batch)
-            if keep:  # the text the first event names by digest, in the transaction that writes that event
-                keep_text(conn, template, format_time(datetime.now(UTC)))
+            template, digest = self._template(batch)
+            if digest is not None:  # the text the first event names by digest, in the transaction that writes it
+                keep_text(conn, template, digest, format_time(datetime.now(UTC)))
             if erasure:  # the keys go in the very transaction that records their erasure
                 self._crash("erase.event_written")
                 erase_in(conn, batch.project["id"])

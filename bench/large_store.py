@@ -139,7 +139,7 @@ def _record(engine: Engine, state: ProjectState, events: list[Event], signer: Si
     if "template_ref" in events[0].data:  # the text it names, kept as the store-write activity keeps it
         assert state.template is not None
         with engine.begin() as conn:
-            keep_text(conn, state.template, events[0].at)
+            keep_text(conn, state.template, events[0].data["template_ref"]["digest"], events[0].at)
     for start in range(0, len(events), BATCH):
         chunk = events[start:start + BATCH]
         last = start + BATCH >= len(events)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
 from domain import Template, canonical_json
-from domain.tally import TemplateRef, template_digest
+from domain.tally import template_digest
 
 
 class TemplateText(SQLModel, table=True):
@@ -47,14 +47,23 @@ def _insert(dialect: str) -> Any:
     return insert(T).on_conflict_do_nothing(index_elements=["digest"])
 
 
-def keep_text(conn: Connection, template: Template, at: str) -> TemplateRef:
-    """Keep ``template``'s text (in the caller's transaction), once: a text kept already is left as it is."""
-    text = template.model_dump(mode="json")
-    digest = template_digest(text)
+def keep_text(conn: Connection, template: Template, digest: str, at: str) -> None:
+    """Keep ``template``'s text (in the caller's transaction), once: a text kept already is left as it is.
+    ``digest`` is the one its first event names, which the caller found the template by and checked
+    (``workflows.templates.resolve``); the text is made once per digest and process, not once per project."""
     conn.execute(_insert(conn.dialect.name), {"digest": digest, "template_id": template.id,
-                                              "version": template.version, "body": canonical_json(text),
+                                              "version": template.version, "body": _body(digest, template),
                                               "created_at": at})
-    return TemplateRef(id=template.id, version=template.version, digest=digest)
+
+
+_BODIES: dict[str, str] = {}  # digest -> canonical JSON; templates are few
+
+
+def _body(digest: str, template: Template) -> str:
+    body = _BODIES.get(digest)
+    if body is None:
+        body = _BODIES.setdefault(digest, canonical_json(template.model_dump(mode="json")))
+    return body
 
 
 def stored_text(engine: Engine, digest: str) -> str | None:
